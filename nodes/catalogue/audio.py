@@ -1,0 +1,67 @@
+"""Sound: putting audio on a video."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nodes import types as T
+from nodes.definition import Input, NodeType, Output, Param, RunContext
+from nodes.values import Audio, Video
+
+
+def fit_audio(audio: Audio, seconds: float, *, offset: float = 0.0, gain_db: float = 0.0,
+              fit: str = "trim_or_pad") -> Audio:
+    """``audio`` placed ``offset`` seconds into a track of ``seconds`` length.
+
+    ``fit``: "trim_or_pad" cuts what runs past the end and leaves silence where
+    the sound is shorter; "loop" repeats the sound to fill the track;
+    "keep" keeps the sound's own length (the track may end before or after the
+    picture).
+    """
+    rate = audio.rate
+    samples = audio.samples * np.float32(10.0 ** (gain_db / 20.0))
+    shift = int(round(offset * rate))
+    if fit == "keep":
+        if shift >= 0:
+            out = np.concatenate([np.zeros((audio.channels, shift), np.float32), samples], axis=1)
+        else:
+            out = samples[:, -shift:]
+        return Audio(np.clip(out, -1.0, 1.0), rate)
+    total = int(round(seconds * rate))
+    out = np.zeros((audio.channels, total), np.float32)
+    if fit == "loop" and samples.shape[1] > 0:
+        reps = int(np.ceil((total + abs(shift)) / samples.shape[1])) + 1
+        samples = np.tile(samples, (1, reps))
+    if shift >= 0:
+        start, src = shift, samples
+    else:
+        start, src = 0, samples[:, -shift:]
+    n = max(0, min(total - start, src.shape[1]))
+    if n:
+        out[:, start:start + n] = src[:, :n]
+    return Audio(np.clip(out, -1.0, 1.0), rate)
+
+
+class AddAudioToVideo(NodeType):
+    type_id = "add_audio_to_video"
+    title = "Add Audio to Video"
+    category = "Audio"
+    description = "Puts a sound track on a video (replacing any it had)."
+    tags = ("mux", "soundtrack", "sound")
+
+    video = Input(T.VIDEO)
+    audio = Input(T.AUDIO)
+    out = Output(T.VIDEO, label="Video")
+
+    gain = Param.float(0.0, min=-60.0, max=24.0, step=0.5, help="Loudness change in decibels.")
+    offset = Param.float(0.0, min=-600.0, max=600.0, step=0.1,
+                         help="Start the sound this many seconds into the video (negative: skip its start).")
+    fit = Param.choice("trim_or_pad", ("trim_or_pad", "loop", "keep"),
+                       help="trim_or_pad: exactly the video's length, cut or padded with silence; "
+                            "loop: repeated to fill the video; keep: the sound's own length.")
+
+    def run(self, ctx: RunContext, *, video: Video, audio: Audio, gain: float, offset: float, fit: str,
+            **_: Any) -> dict[str, Any]:
+        return {"out": video.with_audio(fit_audio(audio, video.seconds, offset=offset, gain_db=gain, fit=fit))}

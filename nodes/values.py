@@ -1,0 +1,146 @@
+"""The media values that flow along links: Video, Image, Mask and Audio.
+
+They are plain numpy containers so that every layer (engine, command line,
+tests) can use them without torch or Qt. Conventions, fixed once for the whole
+project so that no node has to guess:
+
+- pixels are ``uint8`` RGB, shape ``(height, width, 3)`` for an image and
+  ``(frames, height, width, 3)`` for a video;
+- a mask is ``float32`` in ``[0, 1]``, ``1`` meaning "this region", shape
+  ``(height, width)`` for a still mask or ``(frames, height, width)`` per frame;
+- audio is ``float32`` in ``[-1, 1]``, shape ``(channels, samples)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(eq=False)
+class Audio:
+    samples: np.ndarray
+    rate: int
+
+    def __post_init__(self) -> None:
+        samples = np.asarray(self.samples, dtype=np.float32)
+        if samples.ndim == 1:
+            samples = samples[None, :]
+        if samples.ndim != 2:
+            raise ValueError(f"audio samples must be (channels, samples), got shape {samples.shape}")
+        if self.rate <= 0:
+            raise ValueError(f"audio sample rate must be positive, got {self.rate}")
+        self.samples = samples
+        self.rate = int(self.rate)
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def seconds(self) -> float:
+        return self.num_samples / self.rate
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.samples.nbytes)
+
+
+@dataclass(eq=False)
+class Image:
+    pixels: np.ndarray
+
+    def __post_init__(self) -> None:
+        pixels = np.asarray(self.pixels)
+        if pixels.ndim == 2:
+            pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+        if pixels.ndim != 3 or pixels.shape[2] != 3:
+            raise ValueError(f"image pixels must be (height, width, 3), got shape {pixels.shape}")
+        if pixels.dtype != np.uint8:
+            raise ValueError(f"image pixels must be uint8, got {pixels.dtype}")
+        self.pixels = pixels
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.pixels.nbytes)
+
+
+@dataclass(eq=False)
+class Mask:
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        values = np.asarray(self.values, dtype=np.float32)
+        if values.ndim not in (2, 3):
+            raise ValueError(f"mask must be (height, width) or (frames, height, width), got shape {values.shape}")
+        self.values = np.clip(values, 0.0, 1.0)
+
+    @property
+    def per_frame(self) -> bool:
+        return self.values.ndim == 3
+
+    @property
+    def width(self) -> int:
+        return int(self.values.shape[-1])
+
+    @property
+    def height(self) -> int:
+        return int(self.values.shape[-2])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.values.nbytes)
+
+
+@dataclass(eq=False)
+class Video:
+    frames: np.ndarray
+    fps: float
+    audio: Audio | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        frames = np.asarray(self.frames)
+        if frames.ndim != 4 or frames.shape[3] != 3:
+            raise ValueError(f"video frames must be (frames, height, width, 3), got shape {frames.shape}")
+        if frames.dtype != np.uint8:
+            raise ValueError(f"video frames must be uint8, got {frames.dtype}")
+        if not self.fps or self.fps <= 0:
+            raise ValueError(f"video fps must be positive, got {self.fps}")
+        self.frames = frames
+        self.fps = float(self.fps)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.frames.shape[2])
+
+    @property
+    def height(self) -> int:
+        return int(self.frames.shape[1])
+
+    @property
+    def seconds(self) -> float:
+        return self.num_frames / self.fps
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.frames.nbytes) + (self.audio.nbytes if self.audio is not None else 0)
+
+    def with_audio(self, audio: Audio | None) -> "Video":
+        return Video(self.frames, self.fps, audio)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs Weft into ./.venv (created if missing). Idempotent: a second run
+# only installs what changed.
+#
+#   packaging/install.sh          the studio, the command line and the engine
+#   packaging/install.sh --dev    the same, plus the test tools
+#
+# torch: a machine with an NVIDIA driver gets PyPI's default (CUDA) build; any
+# other machine gets torch 2.13.0, whose CPU build is what our CI machines
+# carry. Set WEFT_TORCH to pick another requirement, e.g. WEFT_TORCH="torch==2.14.1".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+if [[ "${1:-}" == "--dev" ]]; then extras="[dev]"; fi
+
+python=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+    "$python" -m venv .venv
+fi
+pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+
+if [[ -n "${WEFT_TORCH:-}" ]]; then
+    torch_req="$WEFT_TORCH"
+elif command -v nvidia-smi >/dev/null 2>&1; then
+    torch_req="torch>=2.4,<2.15"
+else
+    torch_req="torch==2.13.0"
+fi
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+    echo "weft: installing $torch_req" >&2
+    "${pip[@]}" install "$torch_req"
+fi
+echo "weft: installing weft$extras and its dependencies into .venv" >&2
+"${pip[@]}" install -e ".$extras"
