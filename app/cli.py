@@ -1,0 +1,370 @@
+"""The command line: `weft render`, `weft validate`, `weft nodes`, `weft models`, `weft gui`.
+
+This is a contract scripts rely on:
+  exit 0   everything rendered
+  exit 1   a node failed while rendering (the message names it)
+  exit 2   the project or an override is invalid (one line per problem, no traceback)
+  exit 130 cancelled with Ctrl-C (no half-written files are left behind)
+
+The command line never imports torch itself: rendering happens in the engine
+worker process, which it shares across all the projects of one call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
+
+NOISE_WARNING = ("weft: using the tiny models: random weights built offline for testing. "
+                 "Their output is noise, not a real video or sound.")
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit 2."""
+
+
+# -- loading and checking projects ------------------------------------------------
+@dataclass
+class Prepared:
+    path: Path
+    project: Any
+    targets: list[str]
+
+
+def prepare(path: str, overrides: Sequence[str]) -> Prepared:
+    from engines.planner import output_nodes
+    from nodes import project as project_io
+    from nodes.graph import GraphError
+    from nodes.validation import validate
+
+    try:
+        project = project_io.load(path)
+    except project_io.ProjectError as exc:
+        raise UsageError(str(exc)) from None
+    for assignment in overrides:
+        try:
+            project_io.apply_override(project.graph, assignment)
+        except GraphError as exc:
+            raise UsageError(f"{path}: --set {assignment}: {exc}") from None
+    targets = output_nodes(project.graph)
+    if not targets:
+        raise UsageError(f"{path}: nothing to render: the project has no output node (Save Video, "
+                         "Save Image, Save Audio)")
+    problems = validate(project.graph, targets)
+    if problems:
+        raise UsageError("\n".join(f"{path}: {p}" for p in problems))
+    return Prepared(Path(path), project, targets)
+
+
+# -- weft render ---------------------------------------------------------------------
+class Reporter:
+    """Shows a render's events: JSON lines, a progress bar, or plain lines."""
+
+    def __init__(self, mode: str, previews: bool = False):
+        self.mode = mode
+        self.previews = previews
+        self._progress = None
+        self._tasks: dict[tuple[str, str], Any] = {}
+        self.titles: dict[str, str] = {}
+
+    def __enter__(self) -> "Reporter":
+        if self.mode == "bar":
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                                      transient=False, console=_console())
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def project(self, prepared: Prepared) -> None:
+        graph = prepared.project.graph
+        self.titles = {n.id: n.label(graph.registry) for n in graph.nodes.values()}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.mode == "json":
+            if not self.previews:
+                event = {k: v for k, v in event.items() if k != "preview"}
+            print(json.dumps(event, default=str), flush=True)
+            return
+        kind, node = event["event"], event.get("node", "")
+        label = self.titles.get(node, node)
+        if self.mode == "bar" and self._progress is not None:
+            key = (event.get("job", ""), node)
+            if kind == "node_started":
+                self._tasks[key] = self._progress.add_task(label, total=None)
+            elif kind == "progress" and key in self._tasks:
+                self._progress.update(self._tasks[key], completed=event["step"], total=event["total"])
+            elif kind == "node_finished":
+                self._finish_bar(key, label, event)
+            elif kind == "node_failed":
+                self._progress.console.print(f"[red]x[/red] {label}: {event.get('error')}")
+            return
+        if kind == "node_finished":
+            print(_finished_line(label, event), file=sys.stderr, flush=True)
+        elif kind == "node_failed":
+            print(f"x {label}: {event.get('error')}", file=sys.stderr, flush=True)
+
+    def _finish_bar(self, key: tuple[str, str], label: str, event: dict[str, Any]) -> None:
+        assert self._progress is not None
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            self._progress.remove_task(task)
+        self._progress.console.print(_finished_line(label, event))
+
+
+def _finished_line(label: str, event: dict[str, Any]) -> str:
+    stats = event.get("stats", {})
+    if event.get("bypassed"):
+        return f"- {label}: bypassed"
+    if event.get("cached"):
+        line = f"= {label}: from cache"
+    else:
+        line = f"+ {label}: {stats.get('seconds', 0):.2f} s"
+        if stats.get("peak_memory_bytes"):
+            line += f", peak {stats['peak_memory_bytes'] / 2**20:.0f} MiB"
+        if "nfe" in stats:
+            line += f", {stats['nfe']} evaluations"
+    for path in event.get("outputs", []):
+        line += f"\n    wrote {path}"
+    return line
+
+
+def _console():
+    from rich.console import Console
+    return Console(stderr=True)
+
+
+async def render_projects(prepared: list[Prepared], *, output_dir: Path | None, models: str,
+                          report: Callable[[dict[str, Any]], None], cancel_requested: asyncio.Event,
+                          client_factory: Callable[..., Any] | None = None) -> int:
+    from engines.client import EngineClient
+    from nodes import project as project_io
+
+    factory = client_factory or EngineClient
+    failures = 0
+    async with factory(models=models) as client:
+        for item in prepared:
+            if cancel_requested.is_set():
+                return EXIT_CANCELLED
+            if hasattr(report, "project"):
+                report.project(item)
+            out_dir = output_dir or Path("renders")
+            job_id = await client.submit(project_io.to_dict(item.project.graph, item.project.settings),
+                                         targets=item.targets, output_dir=out_dir,
+                                         project_dir=item.path.parent, project_name=item.path.stem)
+            waiter = asyncio.create_task(cancel_requested.wait())
+            cancel_sent = False
+            events = client.events(job_id).__aiter__()
+            while True:
+                next_event = asyncio.create_task(events.__anext__())
+                done, _ = await asyncio.wait({next_event, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                if waiter in done and not cancel_sent:
+                    cancel_sent = True
+                    await client.cancel(job_id)
+                try:
+                    event = await next_event
+                except StopAsyncIteration:
+                    break
+                report(event)
+                if event["event"] == "job_finished":
+                    if event["status"] == "cancelled" or cancel_sent:
+                        waiter.cancel()
+                        return EXIT_CANCELLED
+                    if event["status"] != "ok":
+                        failures += 1
+                        graph = item.project.graph
+                        for node, message in event.get("failed", {}).items():
+                            label = graph.nodes[node].label(graph.registry) if node in graph.nodes else "job"
+                            print(f"weft: {item.path}: node {label} failed: {message}", file=sys.stderr)
+                    break
+            waiter.cancel()
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    prepared = [prepare(p, args.set or []) for p in args.projects]
+    if args.models == "tiny":
+        print(NOISE_WARNING, file=sys.stderr)
+    mode = "json" if args.json else ("bar" if sys.stderr.isatty() else "plain")
+
+    async def main() -> int:
+        cancel = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, cancel.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+        with Reporter(mode, previews=args.previews) as reporter:
+            return await render_projects(prepared, output_dir=args.output_dir, models=args.models,
+                                         report=reporter, cancel_requested=cancel)
+
+    code = asyncio.run(main())
+    if code == EXIT_CANCELLED:
+        print("weft: cancelled", file=sys.stderr)
+    return code
+
+
+# -- the other commands ---------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    for path in args.projects:
+        prepare(path, args.set or [])
+        print(f"{path}: ok")
+    return EXIT_OK
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    from nodes.registry import default_registry
+    registry = default_registry()
+    if args.json:
+        print(json.dumps([t.describe() for t in registry], indent=2, default=str))
+        return EXIT_OK
+    for category, types in registry.categories().items():
+        print(category)
+        for t in types:
+            ins = ", ".join(f"{i.name}: {i.type}" for i in t.inputs.values()) or "-"
+            outs = ", ".join(f"{o.name}: {o.type}" for o in t.outputs.values()) or "-"
+            print(f"  {t.type_id:<22} {t.title}  ({ins} -> {outs})")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from engines.models.catalogue import CATALOGUE, UnknownModelError, get_spec
+    if args.action == "list":
+        from engines.models.manager import ModelManager
+        manager = ModelManager(profile="default")
+        rows = []
+        for spec in CATALOGUE.values():
+            flags = [f for f, on in (("non-commercial", spec.non_commercial), ("gated", spec.gated)) if on]
+            rows.append((spec.id, spec.task, spec.repo_id, f"{spec.download_gb:g} GB", f"~{spec.vram_gb:g} GB",
+                         spec.licence + (f" ({', '.join(flags)})" if flags else ""),
+                         "installed" if manager.is_installed(spec.id) else "not installed"))
+        if args.json:
+            print(json.dumps([dict(zip(("id", "task", "repo", "download", "vram", "licence", "status"), r))
+                              for r in rows], indent=2))
+        else:
+            widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+            for r in rows:
+                print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        return EXIT_OK
+    if args.action == "pull":
+        if not args.target:
+            raise UsageError("weft models pull: which model? (see weft models list)")
+        try:
+            get_spec(args.target)
+        except UnknownModelError as exc:
+            raise UsageError(str(exc)) from None
+        from engines.models.manager import ModelManager
+        path = ModelManager(profile="default").pull(args.target)
+        print(f"{args.target}: {path}")
+        return EXIT_OK
+    if args.action == "make-tiny":
+        if not args.target:
+            raise UsageError("weft models make-tiny: into which folder?")
+        from engines.models.manager import ModelManager
+        print(NOISE_WARNING, file=sys.stderr)
+        ModelManager(profile="tiny").make_tiny(Path(args.target))
+        print(f"tiny models written to {args.target}")
+        return EXIT_OK
+    raise UsageError(f"unknown action {args.action!r}")
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from app.ui.main import run_gui
+    except ImportError as exc:
+        raise UsageError(f"the studio cannot start: {exc}") from None
+    return run_gui(getattr(args, "project", None), screenshot=getattr(args, "screenshot", None),
+                   models=getattr(args, "models", "default"))
+
+
+# -- argument parsing ---------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="weft", description="Weft: make video and sound with node graphs.")
+    sub = parser.add_subparsers(dest="command")
+
+    render = sub.add_parser("render", help="render every output node of one or more projects")
+    render.add_argument("projects", nargs="+", metavar="PROJECT")
+    render.add_argument("--output-dir", type=Path, default=None, help="where files go (default: ./renders)")
+    render.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE",
+                        help="override a parameter for this render (repeatable)")
+    render.add_argument("--models", choices=("tiny", "default"), default="default",
+                        help="tiny: random-weight test models that make noise; default: the real models")
+    render.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    render.add_argument("--previews", action="store_true", help="with --json, include step preview JPEGs")
+    render.set_defaults(func=cmd_render)
+
+    validate = sub.add_parser("validate", help="check projects without rendering")
+    validate.add_argument("projects", nargs="+", metavar="PROJECT")
+    validate.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE")
+    validate.set_defaults(func=cmd_validate)
+
+    nodes = sub.add_parser("nodes", help="list every node type")
+    nodes.add_argument("--json", action="store_true")
+    nodes.set_defaults(func=cmd_nodes)
+
+    models = sub.add_parser("models", help="the model catalogue: list, pull ID, make-tiny DIR")
+    models.add_argument("action", choices=("list", "pull", "make-tiny"))
+    models.add_argument("target", nargs="?")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(func=cmd_models)
+
+    gui = sub.add_parser("gui", help="open the studio")
+    gui.add_argument("project", nargs="?")
+    gui.add_argument("--screenshot", type=Path, help="draw the window, save a PNG and exit")
+    gui.add_argument("--models", choices=("tiny", "default"), default="default")
+    gui.set_defaults(func=cmd_gui)
+
+    extend = _extensions()
+    for register in extend:
+        register(sub)
+    return parser
+
+
+def _extensions() -> list[Callable[[Any], None]]:
+    """Sub-commands that live in their own modules (batch, queue)."""
+    found = []
+    for module_name in ("app.batch_cli",):
+        try:
+            module = __import__(module_name, fromlist=["register"])
+        except ImportError:
+            continue
+        found.append(module.register)
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv:
+        argv = ["gui"]
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_INVALID
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"weft: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("weft: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    except BrokenPipeError:
+        os._exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The engine worker: a separate process that owns torch and runs jobs.
+
+It speaks JSON lines: commands on stdin, events on stdout (see
+engines/protocol.py). Anything a library prints goes to stderr, never into
+the message channel. Jobs run one at a time on a job thread, so a ``cancel``
+command is read and acted on while a job is denoising.
+
+Started by engines.client.EngineClient as ``python -m engines.worker``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+from engines import protocol
+
+
+class Worker:
+    def __init__(self, out: TextIO, *, models_profile: str, cache_dir: Path, memory_budget: int,
+                 disk_budget: int | None, models_dir: Path | None = None):
+        from engines.cache import ResultCache
+        from engines.executor import Executor
+
+        self._out = out
+        self._write_lock = threading.Lock()
+        self._jobs: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._cancel: dict[str, threading.Event] = {}
+        self._models = None
+        self.models_profile = models_profile
+        self.models_dir = models_dir
+        self.cache = ResultCache(cache_dir, memory_budget, disk_budget)
+        self.executor = Executor(self.cache, None, self.emit, models_profile)
+        self._thread = threading.Thread(target=self._run_jobs, name="weft-jobs", daemon=True)
+
+    # -- output ---------------------------------------------------------------
+    def emit(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":"), default=str)
+        with self._write_lock:
+            self._out.write(line + "\n")
+            self._out.flush()
+
+    # -- models are loaded on first use: a graph of model-free nodes never imports torch
+    def models(self) -> Any:
+        if self._models is None:
+            from engines.models.manager import ModelManager
+            self._models = ModelManager(profile=self.models_profile, models_dir=self.models_dir)
+            self.executor.models = self._models
+        return self._models
+
+    # -- the loops --------------------------------------------------------------
+    def serve(self, commands: TextIO) -> None:
+        self._thread.start()
+        self.emit({"event": "ready", "pid": os.getpid(), "models": self.models_profile,
+                   "cache_dir": str(self.cache.root), "protocol": protocol.VERSION})
+        for line in commands:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                command = json.loads(line)
+                name = command["cmd"]
+            except (ValueError, KeyError, TypeError):
+                self.emit({"event": "error", "error": f"unreadable command: {line[:200]}"})
+                continue
+            if name == "run":
+                self._cancel[command["job"]] = threading.Event()
+                self._jobs.put(command)
+            elif name == "cancel":
+                event = self._cancel.get(command.get("job", ""))
+                if event is not None:
+                    event.set()
+            elif name == "ping":
+                self.emit({"event": "pong", "id": command.get("id")})
+            elif name == "shutdown":
+                break
+            else:
+                self.emit({"event": "error", "error": f"unknown command {name!r}"})
+        # stdin closed or shutdown: cancel what runs and leave.
+        for event in self._cancel.values():
+            event.set()
+        self._jobs.put(None)
+        self._thread.join(timeout=10)
+
+    def _run_jobs(self) -> None:
+        while True:
+            command = self._jobs.get()
+            if command is None:
+                return
+            job_id = command["job"]
+            cancel = self._cancel[job_id]
+            try:
+                self._run_one(command, cancel)
+            except Exception as exc:  # a broken job must not take the worker down
+                self.emit({"event": "job_finished", "job": job_id, "status": "failed",
+                           "failed": {"": f"{type(exc).__name__}: {exc}"}, "outputs": [],
+                           "traceback": traceback.format_exc(limit=8)})
+            finally:
+                self._cancel.pop(job_id, None)
+
+    def _run_one(self, command: dict[str, Any], cancel: threading.Event) -> None:
+        from engines.executor import Job
+        from nodes import project
+
+        loaded = project.from_dict(command["project"], source=f"job {command['job']}")
+        if _graph_uses_models(loaded.graph):
+            self.models()
+        job = Job(
+            id=command["job"],
+            graph=loaded.graph,
+            targets=command.get("targets"),
+            output_dir=Path(command.get("output_dir") or "."),
+            project_dir=Path(command.get("project_dir") or "."),
+            project_name=command.get("project_name") or "untitled",
+            name_fields=dict(command.get("name_fields") or {}),
+        )
+        if cancel.is_set():
+            self.emit({"event": "job_finished", "job": job.id, "status": "cancelled", "failed": {},
+                       "outputs": []})
+            return
+        self.executor.run(job, cancel)
+
+
+def _graph_uses_models(graph: Any) -> bool:
+    for node in graph.nodes.values():
+        if node.type_id in graph.registry and graph.registry.get(node.type_id).uses_model:
+            return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m engines.worker")
+    parser.add_argument("--models", default="default", choices=("tiny", "default"))
+    parser.add_argument("--cache-dir", type=Path, required=True)
+    parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument("--memory-budget", type=int, default=2 << 30)
+    parser.add_argument("--disk-budget", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    # The message channel is a private copy of stdout; fd 1 then points at
+    # stderr so that stray prints from libraries cannot corrupt it.
+    channel = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    # Ctrl-C in a terminal reaches the whole process group; the client decides
+    # what to cancel and tells us, so the worker itself ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    worker = Worker(channel, models_profile=args.models, cache_dir=args.cache_dir,
+                    memory_budget=args.memory_budget, disk_budget=args.disk_budget, models_dir=args.models_dir)
+    worker.serve(sys.stdin)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
