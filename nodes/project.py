@@ -27,7 +27,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -75,14 +75,18 @@ class _LinkEntry(_Strict):
         return value
 
 
+Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+Rect = Annotated[list[float], Field(min_length=4, max_length=4)]
+
+
 class _BackdropEntry(_Strict):
     title: str = ""
-    rect: tuple[float, float, float, float]
+    rect: Rect
     color: str = "#5a6a7a"
 
 
 class _Layout(_Strict):
-    nodes: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    nodes: dict[str, Point] = Field(default_factory=dict)
     backdrops: list[_BackdropEntry] = Field(default_factory=list)
 
 
@@ -167,7 +171,7 @@ def from_dict(data: Any, registry: Registry | None = None, *, source: str = "pro
     for node_id, (x, y) in parsed.layout.nodes.items():
         if node_id in graph.nodes:
             graph.positions[node_id] = (x, y)
-    graph.backdrops = [Backdrop(b.title, b.rect, b.color) for b in parsed.layout.backdrops]
+    graph.backdrops = [Backdrop(b.title, tuple(b.rect), b.color) for b in parsed.layout.backdrops]
     return Project(graph, dict(parsed.settings), migration_notes=notes)
 
 
