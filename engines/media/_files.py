@@ -1,0 +1,87 @@
+"""What every reader and writer here shares: the error type, input checks, and
+atomic output.
+
+Outputs are written atomically because the engine's cache and the artists'
+render folders are read by other processes (the viewer, a file browser, a batch
+script) while a render is running: a half-written ``.mp4`` that looks complete
+is worse than no file at all.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PathLike = str | os.PathLike
+
+
+class MediaError(ValueError):
+    """A file exists but is not the media that was expected, or an output path
+    asks for a format Weft does not write.
+
+    A ``ValueError`` so that callers validating user input can catch both bad
+    values and bad files with one clause.
+    """
+
+
+def existing_file(path: PathLike) -> Path:
+    """``path`` as a ``Path``, or ``FileNotFoundError`` naming it.
+
+    Checked up front rather than left to FFmpeg or OpenCV, whose own messages
+    for a missing file are vague ("Invalid data", or a silent ``None``).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(errno.ENOENT, "No such media file", str(p))
+    if p.is_dir():
+        raise MediaError(f"{p} is a folder, not a media file")
+    return p
+
+
+def output_extension(path: PathLike, supported: Iterable[str], what: str) -> str:
+    """The lower-case extension of ``path`` if Weft writes it, else MediaError
+    listing the ones it does."""
+    ext = Path(path).suffix.lower()
+    supported = tuple(supported)
+    if ext not in supported:
+        shown = f"'{ext}'" if ext else "no extension"
+        raise MediaError(
+            f"cannot write {what} to {path}: {shown} is not supported; use one of {', '.join(supported)}"
+        )
+    return ext
+
+
+@contextmanager
+def atomic_output(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success move it into place.
+
+    The temporary file lives in the same folder so that ``os.replace`` is a
+    rename on one file system (atomic on POSIX and Windows), never a copy. Its
+    name starts with a dot so file browsers hide it while it is being written,
+    and keeps the real extension so tools that sniff by extension agree with
+    what is inside. On any error, KeyboardInterrupt included, the temporary
+    file is removed and ``path`` is left as it was.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temp = final.with_name(f".{final.stem}.{uuid.uuid4().hex[:12]}.partial{final.suffix}")
+    # Reserve the name (O_EXCL) with ordinary permissions; mkstemp would make
+    # the finished file private (0600), surprising anyone who shares renders.
+    os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield temp
+        # Flush to disk before the rename so a power cut cannot leave a
+        # complete-looking name pointing at missing data.
+        with open(temp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(temp, final)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
