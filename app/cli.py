@@ -357,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except UsageError as exc:
-        print(f"weft: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"weft: {line}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("weft: cancelled", file=sys.stderr)

@@ -204,9 +204,10 @@ def to_dict(graph: Graph, settings: dict[str, Any] | None = None) -> dict[str, A
         "links": [{"from": f"{l.source}.{l.source_socket}", "to": f"{l.target}.{l.target_socket}"}
                   for l in graph.links],
         "layout": {
-            "nodes": {nid: [round(x, 2), round(y, 2)] for nid, (x, y) in graph.positions.items()
+            "nodes": {nid: [round(float(x), 2), round(float(y), 2)] for nid, (x, y) in graph.positions.items()
                       if nid in graph.nodes},
-            "backdrops": [{"title": b.title, "rect": list(b.rect), "color": b.color} for b in graph.backdrops],
+            "backdrops": [{"title": b.title, "rect": [float(v) for v in b.rect], "color": b.color}
+                          for b in graph.backdrops],
         },
         "settings": dict(settings or {}),
     }
