@@ -31,8 +31,8 @@ class TextToVideo(NodeType):
 
     model = Param.choice("wan2.1-t2v-1.3b", lambda: models_for("text_to_video"),
                          help="The video model. Bigger models look better and need more GPU memory.")
-    width = Param.int(832, min=128, max=1920, step=16, help="Width in pixels (a multiple of 16).")
-    height = Param.int(480, min=128, max=1920, step=16, help="Height in pixels (a multiple of 16).")
+    width = Param.int(832, min=32, max=1920, step=16, help="Width in pixels (a multiple of 16).")
+    height = Param.int(480, min=32, max=1920, step=16, help="Height in pixels (a multiple of 16).")
     frames = Param.int(81, min=5, max=257, step=4,
                        help="Number of frames; Wan needs 4k+1 (17, 33, 49, 81...). 81 frames at 16 fps is 5 s.")
     fps = Param.float(16.0, min=1.0, max=60.0, help="Frames per second of the result. Wan 2.1 is trained at 16.")
