@@ -1,0 +1,629 @@
+"""What the canvas draws: nodes, links, backdrops, reroute dots.
+
+Items show the model; they never change it. A node paints its sockets and its
+parameter values itself (no widget per node: proxy widgets are slow and drift
+when zooming), and draws less when zoomed out (level of detail). Geometry is
+fixed per node type, so run feedback (progress, errors) never re-lays out links.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen,
+                           QPolygonF)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
+
+from app.ui import theme
+from nodes.graph import Link, Node
+from nodes.registry import UnknownNodeType
+from nodes.types import ALL_TYPES, connection_refusal
+
+if TYPE_CHECKING:
+    from app.ui.canvas.scene import GraphScene
+
+WIDTH = 210.0
+HEADER = 26.0
+ROW = 20.0
+PARAM_ROW = 16.0
+FOOTER = 18.0
+SOCKET_R = 5.5
+SOCKET_HIT = 10.0
+BADGE_H = 20.0
+MAX_PARAMS = 6
+# Beyond this zoom the device cache would be huge (and Qt clips it): draw directly.
+CACHE_MAX_SCALE = 2.5
+
+
+def _elide(fm: QFontMetricsF, text: str, width: float) -> str:
+    return fm.elidedText(text, Qt.ElideRight, width)
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        text = f"{value:.3f}".rstrip("0").rstrip(".")
+        return text or "0"
+    text = str(value)
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if "\n" in text.strip():
+        first += " …"
+    return first if text else "—"
+
+
+def format_bytes(n: int) -> str:
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.1f} GiB"
+    return f"{n / (1 << 20):.0f} MiB"
+
+
+class NodeItem(QGraphicsItem):
+    """One node: coloured header with the title, sockets, parameter values, status."""
+
+    def __init__(self, scene: "GraphScene", node: Node):
+        super().__init__()
+        self.gscene = scene
+        self.node = node
+        self.node_id = node.id
+        self.setFlags(QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemIsMovable
+                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.setZValue(1)
+        # During a link drag: (kind, socket) -> refusal (None when the socket is a valid target).
+        self.drop_marks: dict[tuple[str, str], str | None] | None = None
+        self.hover_socket: tuple[str, str] | None = None
+        self._layout()
+
+    # -- geometry ------------------------------------------------------------------------
+    def _layout(self) -> None:
+        registry = self.gscene.document.registry
+        try:
+            self.node_type = registry.get(self.node.type_id)
+            self.known = True
+            self.inputs = list(self.node_type.inputs.values())
+            self.outputs = list(self.node_type.outputs.values())
+            params = [p for p in self.node_type.params.values() if not p.advanced]
+            self.category = self.node_type.category
+        except UnknownNodeType:
+            self.node_type = None
+            self.known = False
+            self.inputs, self.outputs, params, self.category = [], [], [], ""
+        self.input_names = [s.name for s in self.inputs]
+        self.output_names = [s.name for s in self.outputs]
+        self.shown_params = params[:MAX_PARAMS]
+        self.hidden_params = len(params) - len(self.shown_params)
+        rows = max(len(self.inputs), len(self.outputs), 1 if not self.known else 0)
+        self.rows_top = HEADER + 4
+        self.params_top = self.rows_top + rows * ROW + (4 if self.shown_params else 0)
+        n_param_rows = len(self.shown_params) + (1 if self.hidden_params else 0)
+        self.footer_top = self.params_top + n_param_rows * PARAM_ROW + 4
+        self.height = self.footer_top + FOOTER
+        self.body = QRectF(0, 0, WIDTH, self.height)
+        self._bounds = QRectF(-SOCKET_R - 2, -BADGE_H - 6, WIDTH + 2 * SOCKET_R + 4, self.height + BADGE_H + 8)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(self.body.adjusted(-SOCKET_R, 0, SOCKET_R, 0))
+        return path
+
+    def input_pos(self, name: str) -> QPointF:
+        """A socket's centre, in scene coordinates."""
+        try:
+            i = self.input_names.index(name)
+        except ValueError:
+            return self.mapToScene(QPointF(0, HEADER / 2))
+        return self.mapToScene(QPointF(0, self.rows_top + ROW * i + ROW / 2))
+
+    def output_pos(self, name: str) -> QPointF:
+        try:
+            i = self.output_names.index(name)
+        except ValueError:
+            return self.mapToScene(QPointF(WIDTH, HEADER / 2))
+        return self.mapToScene(QPointF(WIDTH, self.rows_top + ROW * i + ROW / 2))
+
+    def socket_at(self, scene_pos: QPointF, radius: float = SOCKET_HIT) -> tuple[str, str] | None:
+        """("in" | "out", socket name) under a scene point, or None."""
+        p = self.mapFromScene(scene_pos)
+        for kind, names, x in (("in", self.input_names, 0.0), ("out", self.output_names, WIDTH)):
+            for i, name in enumerate(names):
+                cy = self.rows_top + ROW * i + ROW / 2
+                if abs(p.x() - x) <= radius and abs(p.y() - cy) <= ROW / 2:
+                    return kind, name
+        return None
+
+    def socket_type_name(self, kind: str, name: str) -> str:
+        sockets = self.inputs if kind == "in" else self.outputs
+        for s in sockets:
+            if s.name == name:
+                return s.type.name
+        return ""
+
+    def title_rect(self) -> QRectF:
+        return QRectF(0, 0, WIDTH, HEADER)
+
+    def badge_rect(self) -> QRectF:
+        return QRectF(0, -BADGE_H - 4, WIDTH, BADGE_H)
+
+    # -- model changes ---------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.update()
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.ItemPositionHasChanged:
+            self.gscene.node_item_moved(self)
+        elif change == QGraphicsItem.ItemSelectedHasChanged:
+            self.gscene.item_selection_changed()
+        return super().itemChange(change, value)
+
+    # -- tooltips -----------------------------------------------------------------------------
+    def hoverMoveEvent(self, event) -> None:
+        pos = event.pos()
+        socket = self.socket_at(self.mapToScene(pos))
+        tip = ""
+        if socket is not None:
+            kind, name = socket
+            sockets = self.inputs if kind == "in" else self.outputs
+            s = next(s for s in sockets if s.name == name)
+            tip = f"<b>{s.display_name}</b> ({s.type.name}) — {'input' if kind == 'in' else 'output'}"
+            if s.help:
+                tip += f"<br>{s.help}"
+            tip += f"<br><i>{s.type.description}</i>"
+        elif self.badge_rect().contains(pos):
+            tip = self._badge_text(full=True)
+        elif self.title_rect().contains(pos):
+            if self.known:
+                tip = f"<b>{self.node_type.title}</b> ({self.node.id})<br>{self.node_type.description}"
+            else:
+                tip = f"Unknown node type {self.node.type_id!r}: this Weft does not know it."
+        elif pos.y() >= self.params_top and pos.y() < self.footer_top:
+            i = int((pos.y() - self.params_top) // PARAM_ROW)
+            if 0 <= i < len(self.shown_params):
+                p = self.shown_params[i]
+                tip = f"<b>{p.display_name}</b> = {format_value(self.node.params.get(p.name))}<br>{p.help}"
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+        if socket != self.hover_socket:
+            self.hover_socket = socket
+            self.update()
+        super().hoverMoveEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:
+        if self.hover_socket is not None:
+            self.hover_socket = None
+            self.update()
+        super().hoverLeaveEvent(event)
+
+    def _badge_text(self, full: bool = False) -> str:
+        doc = self.gscene.document
+        status = doc.status.get(self.node_id)
+        if status is not None and status.state == "failed" and status.message:
+            return status.message
+        problems = doc.problems.get(self.node_id)
+        if problems:
+            if full:
+                return "<br>".join(f"{p.where + ': ' if p.where else ''}{p.message}" for p in problems)
+            p = problems[0]
+            more = f" (+{len(problems) - 1})" if len(problems) > 1 else ""
+            return f"{p.where + ': ' if p.where else ''}{p.message}{more}"
+        return ""
+
+    # -- painting ---------------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = bool(option.state & QStyle.State_Selected)
+        node = self.node
+        doc = self.gscene.document
+        status = doc.status.get(self.node_id)
+        header_color = theme.category_color(self.category) if self.known else theme.ERROR.darker(160)
+        failed = status is not None and status.state == "failed"
+        problems = doc.problems.get(self.node_id)
+
+        body_color = theme.NODE_BODY_BYPASSED if node.bypassed else theme.NODE_BODY
+        if lod < 0.3:
+            # Far away: a coloured block is all the eye can use.
+            painter.setPen(QPen(theme.NODE_SELECTED, 3 / max(lod, 0.05)) if selected else Qt.NoPen)
+            painter.setBrush(header_color.darker(140) if node.bypassed else header_color)
+            painter.drawRect(self.body)
+            if failed or problems:
+                painter.setBrush(theme.ERROR if failed else theme.WARNING)
+                painter.setPen(Qt.NoPen)
+                painter.drawRect(QRectF(0, -12, WIDTH, 10))
+            return
+
+        painter.setRenderHint(QPainter.Antialiasing, lod > 0.5)
+        # Body and header.
+        border = QPen(theme.NODE_SELECTED if selected else (theme.ERROR if failed else theme.NODE_BORDER),
+                      2.0 if (selected or failed) else 1.0)
+        painter.setPen(border)
+        painter.setBrush(body_color)
+        painter.drawRoundedRect(self.body, 5, 5)
+        header = QPainterPath()
+        header.setFillRule(Qt.WindingFill)
+        header.addRoundedRect(QRectF(0, 0, WIDTH, HEADER), 5, 5)
+        header.addRect(QRectF(0, HEADER - 6, WIDTH, 6))
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(header_color.darker(170) if node.bypassed else header_color)
+        painter.drawPath(header.simplified())
+        if node.bypassed:
+            painter.setBrush(QBrush(QColor(0, 0, 0, 70), Qt.BDiagPattern))
+            painter.drawRect(QRectF(0, 0, WIDTH, self.height))
+
+        # Title.
+        painter.setPen(theme.NODE_TEXT if not node.bypassed else theme.NODE_TEXT_DIM)
+        painter.setFont(theme.font(9.5, bold=True))
+        fm = QFontMetricsF(theme.font(9.5, bold=True))
+        title = node.title or (self.node_type.title if self.known else f"? {node.type_id}")
+        right_space = 24 if status is not None and status.state == "cached" else 8
+        if node.bypassed:
+            title = f"{title}  (bypassed)"
+        painter.drawText(QRectF(8, 0, WIDTH - 8 - right_space, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
+                         _elide(fm, title, WIDTH - 8 - right_space))
+        if status is not None and status.state == "cached":
+            self._paint_cache_mark(painter, QPointF(WIDTH - 13, HEADER / 2))
+
+        if lod >= 0.5:
+            self._paint_sockets(painter, lod)
+            if lod >= 0.6:
+                self._paint_params(painter)
+                self._paint_footer(painter, status)
+        else:
+            self._paint_socket_dots(painter)
+
+        if failed or problems:
+            self._paint_badge(painter, theme.ERROR if failed else theme.WARNING)
+
+    def _paint_cache_mark(self, painter: QPainter, c: QPointF) -> None:
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(theme.CACHED)
+        painter.drawEllipse(c, 7, 7)
+        pen = QPen(QColor("#10300f"), 2.0)
+        pen.setCapStyle(Qt.RoundCap)
+        painter.setPen(pen)
+        painter.drawPolyline(QPolygonF([c + QPointF(-3.5, 0), c + QPointF(-1, 2.8), c + QPointF(3.5, -2.8)]))
+
+    def _socket_brush(self, kind: str, name: str, type_name: str) -> tuple[QColor, QPen]:
+        color = theme.type_color(type_name)
+        pen = QPen(theme.NODE_BORDER, 1.2)
+        marks = self.drop_marks
+        if marks is not None and (kind, name) in marks:
+            if marks[(kind, name)] is None:
+                pen = QPen(theme.VALID_TARGET, 2.5)
+            else:
+                color = QColor(color)
+                color.setAlpha(60)
+        if self.hover_socket == (kind, name):
+            pen = QPen(QColor("#ffffff"), 2.0)
+        return color, pen
+
+    def _paint_sockets(self, painter: QPainter, lod: float) -> None:
+        font = theme.font(8.5)
+        fm = QFontMetricsF(font)
+        painter.setFont(font)
+        for i, s in enumerate(self.inputs):
+            cy = self.rows_top + ROW * i + ROW / 2
+            color, pen = self._socket_brush("in", s.name, s.type.name)
+            painter.setPen(pen)
+            painter.setBrush(color)
+            painter.drawEllipse(QPointF(0, cy), SOCKET_R, SOCKET_R)
+            painter.setPen(theme.NODE_TEXT if s.required else theme.NODE_TEXT_DIM)
+            label = s.display_name + ("" if s.required else " (optional)")
+            painter.drawText(QRectF(10, cy - ROW / 2, WIDTH / 2 + 20, ROW), Qt.AlignVCenter | Qt.AlignLeft,
+                             _elide(fm, label, WIDTH / 2 + 10))
+        for i, s in enumerate(self.outputs):
+            cy = self.rows_top + ROW * i + ROW / 2
+            color, pen = self._socket_brush("out", s.name, s.type.name)
+            painter.setPen(pen)
+            painter.setBrush(color)
+            painter.drawEllipse(QPointF(WIDTH, cy), SOCKET_R, SOCKET_R)
+            painter.setPen(theme.NODE_TEXT)
+            painter.drawText(QRectF(WIDTH / 2 - 20, cy - ROW / 2, WIDTH / 2 + 10, ROW),
+                             Qt.AlignVCenter | Qt.AlignRight, _elide(fm, s.display_name, WIDTH / 2))
+
+    def _paint_socket_dots(self, painter: QPainter) -> None:
+        painter.setPen(Qt.NoPen)
+        for names, sockets, x in ((self.input_names, self.inputs, 0.0), (self.output_names, self.outputs, WIDTH)):
+            for i, s in enumerate(sockets):
+                painter.setBrush(theme.type_color(s.type.name))
+                painter.drawEllipse(QPointF(x, self.rows_top + ROW * i + ROW / 2), SOCKET_R, SOCKET_R)
+
+    def _paint_params(self, painter: QPainter) -> None:
+        if not self.shown_params:
+            return
+        font = theme.font(8.0)
+        fm = QFontMetricsF(font)
+        painter.setFont(font)
+        painter.setPen(QPen(QColor(255, 255, 255, 18), 1))
+        painter.drawLine(QPointF(6, self.params_top - 2), QPointF(WIDTH - 6, self.params_top - 2))
+        problems = self.gscene.document.problems.get(self.node_id) or []
+        bad = {p.where for p in problems}
+        label_w = 78.0
+        for i, p in enumerate(self.shown_params):
+            y = self.params_top + PARAM_ROW * i
+            painter.setPen(theme.NODE_TEXT_DIM)
+            painter.drawText(QRectF(10, y, label_w, PARAM_ROW), Qt.AlignVCenter | Qt.AlignLeft,
+                             _elide(fm, p.display_name, label_w))
+            value = self.node.params.get(p.name, p.default)
+            text = format_value(value)
+            if p.type.name == "File" and text and text != "—":
+                text = text.replace("\\", "/").rsplit("/", 1)[-1]
+            is_bad = f"parameter {p.name!r}" in bad
+            painter.setPen(theme.WARNING if is_bad else theme.PARAM_VALUE)
+            painter.drawText(QRectF(10 + label_w + 4, y, WIDTH - label_w - 24, PARAM_ROW),
+                             Qt.AlignVCenter | Qt.AlignLeft, _elide(fm, text or "—", WIDTH - label_w - 24))
+        if self.hidden_params:
+            y = self.params_top + PARAM_ROW * len(self.shown_params)
+            painter.setPen(theme.NODE_TEXT_DIM)
+            painter.drawText(QRectF(10, y, WIDTH - 20, PARAM_ROW), Qt.AlignVCenter | Qt.AlignLeft,
+                             f"+ {self.hidden_params} more in the inspector")
+
+    def _paint_footer(self, painter: QPainter, status) -> None:
+        if status is None or not status.state:
+            return
+        rect = QRectF(8, self.footer_top + 2, WIDTH - 16, FOOTER - 6)
+        font = theme.font(7.5)
+        painter.setFont(font)
+        if status.state == "running":
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor("#15171a"))
+            painter.drawRoundedRect(rect, 3, 3)
+            fill = QRectF(rect)
+            fill.setWidth(max(4.0, rect.width() * (status.progress if status.total else 0.08)))
+            painter.setBrush(theme.RUNNING)
+            painter.drawRoundedRect(fill, 3, 3)
+            painter.setPen(QColor("#ffffff"))
+            text = f"{status.step}/{status.total}" if status.total else "running"
+            painter.drawText(rect, Qt.AlignCenter, text)
+            return
+        text, color = "", theme.NODE_TEXT_DIM
+        if status.state == "queued":
+            text = "queued"
+        elif status.state == "cached":
+            text, color = "from cache", theme.CACHED
+        elif status.state == "done":
+            parts = []
+            if status.seconds is not None:
+                parts.append(f"{status.seconds:.2f} s")
+            if status.memory:
+                parts.append(format_bytes(status.memory))
+            text = " · ".join(parts) or "done"
+        elif status.state == "failed":
+            text, color = "failed", theme.ERROR
+        elif status.state == "cancelled":
+            text = "cancelled"
+        elif status.state == "skipped":
+            text, color = "not run: an input failed", theme.WARNING
+        elif status.state == "bypassed":
+            text = "bypassed"
+        painter.setPen(color)
+        painter.drawText(rect, Qt.AlignVCenter | Qt.AlignRight, text)
+
+    def _paint_badge(self, painter: QPainter, color: QColor) -> None:
+        rect = self.badge_rect()
+        text = self._badge_text()
+        font = theme.font(8.0, bold=True)
+        fm = QFontMetricsF(font)
+        painter.setFont(font)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(rect, 4, 4)
+        painter.setPen(QColor("#ffffff") if color == theme.ERROR else QColor("#1b1b1b"))
+        painter.drawText(rect.adjusted(6, 0, -6, 0), Qt.AlignVCenter | Qt.AlignLeft,
+                         _elide(fm, ("✕ " if color == theme.ERROR else "! ") + text, rect.width() - 12))
+
+
+def link_path(p0: QPointF, p1: QPointF, via: list[QPointF] = ()) -> QPainterPath:
+    """A smooth wire from an output to an input, bending through reroute dots."""
+    points = [p0, *via, p1]
+    path = QPainterPath(p0)
+    for a, b in zip(points, points[1:]):
+        dx = max(30.0, abs(b.x() - a.x()) * 0.5)
+        if b.x() < a.x():  # wires going backwards loop round, as in Nuke/Blender
+            dx = max(dx, 60.0 + abs(b.y() - a.y()) * 0.15)
+        path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    return path
+
+
+class LinkItem(QGraphicsPathItem):
+    def __init__(self, scene: "GraphScene", link: Link, source: NodeItem, target: NodeItem):
+        super().__init__()
+        self.gscene = scene
+        self.link = link
+        self.source = source
+        self.target = target
+        self.setZValue(0)
+        self.setFlags(QGraphicsItem.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        type_name = source.socket_type_name("out", link.source_socket) or target.socket_type_name(
+            "in", link.target_socket)
+        self.color = theme.type_color(type_name)
+        self._hover = False
+        self.had_reroutes = False
+        src_t = source.socket_type_name("out", link.source_socket)
+        dst_t = target.socket_type_name("in", link.target_socket)
+        # A link a file holds although its types do not match (validation names it).
+        self.broken = (not src_t or not dst_t
+                       or connection_refusal(ALL_TYPES[src_t], ALL_TYPES[dst_t]) is not None)
+        self.setToolTip(f"{link.source}.{link.source_socket} → {link.target}.{link.target_socket}"
+                        f"<br><i>Alt+click: add a reroute dot; drag the input end away to disconnect</i>")
+        self._apply_pen()
+        self.update_path()
+
+    def _apply_pen(self) -> None:
+        width = 3.2 if (self.isSelected() or self._hover) else 2.2
+        color = theme.NODE_SELECTED if self.isSelected() else (theme.ERROR if self.broken else self.color)
+        pen = QPen(color, width)
+        if self.broken or self.source.node.bypassed or self.target.node.bypassed:
+            pen.setStyle(Qt.DashLine)
+        self.setPen(pen)
+
+    def update_path(self) -> None:
+        via = [QPointF(x, y) for x, y in self.gscene.document.reroutes(self.link)]
+        self.setPath(link_path(self.source.output_pos(self.link.source_socket),
+                               self.target.input_pos(self.link.target_socket), via))
+        self._shape = None
+
+    def shape(self) -> QPainterPath:
+        if getattr(self, "_shape", None) is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10)
+            self._shape = stroker.createStroke(self.path())
+        return self._shape
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.ItemSelectedHasChanged:
+            self._apply_pen()
+        return super().itemChange(change, value)
+
+    def hoverEnterEvent(self, event) -> None:
+        self._hover = True
+        self._apply_pen()
+
+    def hoverLeaveEvent(self, event) -> None:
+        self._hover = False
+        self._apply_pen()
+
+    def refresh(self) -> None:
+        self._apply_pen()
+
+
+class RerouteItem(QGraphicsItem):
+    """A dot that bends a link; drag it to route the wire."""
+
+    R = 6.0
+
+    def __init__(self, scene: "GraphScene", link: Link, index: int, color: QColor):
+        super().__init__()
+        self.gscene, self.link, self.index, self.color = scene, link, index, color
+        self.setFlags(QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemIsMovable
+                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setZValue(2)
+        self.setToolTip("Reroute dot: drag to bend the wire; select and press Delete to remove")
+        self.press_pos: QPointF | None = None
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-self.R - 2, -self.R - 2, 2 * self.R + 4, 2 * self.R + 4)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        selected = bool(option.state & QStyle.State_Selected)
+        painter.setPen(QPen(theme.NODE_SELECTED if selected else theme.NODE_BORDER, 1.5))
+        painter.setBrush(self.color)
+        painter.drawEllipse(QPointF(0, 0), self.R, self.R)
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.ItemPositionHasChanged:
+            self.gscene.reroute_item_moved(self)
+        return super().itemChange(change, value)
+
+
+class BackdropItem(QGraphicsItem):
+    """A coloured frame behind a group of nodes, with a title. Dragging its title
+    moves the nodes on it; the corner handle resizes it."""
+
+    TITLE_H = 30.0
+    HANDLE = 16.0
+
+    def __init__(self, scene: "GraphScene", index: int, title: str, rect: tuple[float, float, float, float],
+                 color: str):
+        super().__init__()
+        self.gscene, self.index = scene, index
+        self.title, self.color = title, QColor(color)
+        x, y, w, h = rect
+        self.setPos(x, y)
+        self.size = (max(w, 80.0), max(h, 60.0))
+        self.setZValue(-10)
+        self.setFlags(QGraphicsItem.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setToolTip(f"Backdrop “{title}”: drag the title bar to move it with its nodes, "
+                        "the corner to resize; double-click the title to rename")
+
+    def rect(self) -> QRectF:
+        return QRectF(0, 0, *self.size)
+
+    def scene_rect(self) -> QRectF:
+        return QRectF(self.pos(), QRectF(0, 0, *self.size).size())
+
+    def boundingRect(self) -> QRectF:
+        return self.rect().adjusted(-2, -2, 2, 2)
+
+    def title_contains(self, scene_pos: QPointF) -> bool:
+        p = self.mapFromScene(scene_pos)
+        return QRectF(0, 0, self.size[0], self.TITLE_H).contains(p)
+
+    def handle_contains(self, scene_pos: QPointF) -> bool:
+        p = self.mapFromScene(scene_pos)
+        w, h = self.size
+        return QRectF(w - self.HANDLE, h - self.HANDLE, self.HANDLE, self.HANDLE).contains(p)
+
+    def set_size(self, w: float, h: float) -> None:
+        self.prepareGeometryChange()
+        self.size = (max(w, 80.0), max(h, 60.0))
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = bool(option.state & QStyle.State_Selected)
+        fill = QColor(self.color)
+        fill.setAlpha(70)
+        painter.setPen(QPen(theme.NODE_SELECTED, 2) if selected else Qt.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(self.rect(), 6, 6)
+        bar = QColor(self.color)
+        bar.setAlpha(170)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(bar)
+        painter.drawRoundedRect(QRectF(0, 0, self.size[0], self.TITLE_H), 6, 6)
+        if lod > 0.15:
+            size = 13.0 if lod > 0.3 else 13.0 / max(lod, 0.1) * 0.3
+            f = theme.font(size, bold=True)
+            painter.setFont(f)
+            painter.setPen(theme.NODE_TEXT)
+            fm = QFontMetricsF(f)
+            painter.drawText(QRectF(10, 0, self.size[0] - 20, self.TITLE_H), Qt.AlignVCenter | Qt.AlignLeft,
+                             _elide(fm, self.title, self.size[0] - 20))
+            w, h = self.size
+            painter.setPen(QPen(QColor(255, 255, 255, 90), 1.5))
+            for d in (5.0, 10.0):
+                painter.drawLine(QPointF(w - d, h - 3), QPointF(w - 3, h - d))
+
+
+class TempLinkItem(QGraphicsPathItem):
+    """The wire under the mouse while a link is dragged."""
+
+    def __init__(self, color: QColor):
+        super().__init__()
+        pen = QPen(color, 2.4)
+        pen.setStyle(Qt.DashLine)
+        self.setPen(pen)
+        self.setZValue(5)
+
+    def set_ends(self, out_pos: QPointF, in_pos: QPointF) -> None:
+        self.setPath(link_path(out_pos, in_pos))
+
+
+class CutLineItem(QGraphicsPathItem):
+    def __init__(self):
+        super().__init__()
+        pen = QPen(theme.LINK_CUT, 1.8)
+        pen.setStyle(Qt.DashLine)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+        self.setZValue(6)
+        self.points: list[QPointF] = []
+
+    def add_point(self, p: QPointF) -> None:
+        self.points.append(p)
+        path = QPainterPath(self.points[0])
+        for q in self.points[1:]:
+            path.lineTo(q)
+        self.setPath(path)
+
+
+def distance(a: QPointF, b: QPointF) -> float:
+    return math.hypot(a.x() - b.x(), a.y() - b.y())

@@ -1,0 +1,186 @@
+"""The add-node search: Tab (or Shift+A, or a double-click) and start typing.
+
+Fuzzy over a node type's title, id, tags and category; what the artist used
+recently comes first. Enter adds the highlighted node where the cursor was.
+When a link is dropped on empty canvas, the list holds only the node types
+that can take it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from app.ui import theme
+from nodes.definition import NodeType
+
+TypeFilter = Callable[[type[NodeType]], bool]
+
+
+def _subsequence(query: str, text: str) -> float:
+    """How well ``query``'s letters appear in order in ``text`` (0 when they do not);
+    letters at the start of words count more."""
+    pos, score, prev = 0, 0.0, -2
+    for ch in query:
+        i = text.find(ch, pos)
+        if i < 0:
+            return 0.0
+        bonus = 1.0
+        if i == 0 or not text[i - 1].isalnum():
+            bonus += 1.5
+        if i == prev + 1:
+            bonus += 1.0
+        score += bonus
+        prev, pos = i, i + 1
+    return score / (len(text) ** 0.25)
+
+
+def score(query: str, node_type: type[NodeType]) -> float:
+    """A match score (0: no match). Every word of the query must match somewhere."""
+    words = [w for w in re.split(r"\s+", query.lower().strip()) if w]
+    if not words:
+        return 1.0
+    title = node_type.title.lower()
+    fields = [(title, 3.0), (node_type.type_id.lower(), 2.0), (" ".join(node_type.tags).lower(), 1.5),
+              (node_type.category.lower(), 1.0)]
+    total = 0.0
+    for word in words:
+        best = 0.0
+        for text, weight in fields:
+            if not text:
+                continue
+            if re.search(r"(^|[\s_])" + re.escape(word), text):
+                s = 10.0 * weight
+                if text.startswith(word):
+                    s += 4.0
+            elif word in text:
+                s = 6.0 * weight
+            else:
+                s = _subsequence(word, text) * weight
+            best = max(best, s)
+        if best <= 0.0:
+            return 0.0
+        total += best
+    return total
+
+
+def rank(node_types: Iterable[type[NodeType]], query: str, recent: list[str] = ()) -> list[type[NodeType]]:
+    """Matching node types, best first; recently used ones are lifted."""
+    recent_rank = {type_id: i for i, type_id in enumerate(recent)}
+    scored = []
+    for t in node_types:
+        s = score(query, t)
+        if s <= 0:
+            continue
+        if t.type_id in recent_rank:
+            s += (20.0 if not query.strip() else 4.0) / (1 + recent_rank[t.type_id])
+        scored.append((-s, t.category, t.title, t))
+    scored.sort(key=lambda x: x[:3])
+    return [t for *_, t in scored]
+
+
+class AddNodePopup(QFrame):
+    """A small search box with a list. ``chosen`` gives the picked type id."""
+
+    chosen = Signal(str)
+    dismissed = Signal()
+
+    def __init__(self, registry, parent: QWidget | None = None):
+        super().__init__(parent, Qt.Popup | Qt.FramelessWindowHint)
+        self.setObjectName("addNodePopup")
+        self.registry = registry
+        self.recent: list[str] = []
+        self._filter: TypeFilter | None = None
+        self._picked = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        self.caption = QLabel(self)
+        self.caption.setStyleSheet("color: #9aa0a6;")
+        self.edit = QLineEdit(self)
+        self.edit.setObjectName("addNodeSearch")
+        self.edit.setPlaceholderText("Add a node: type a name, a tag or a category…")
+        self.edit.setClearButtonEnabled(True)
+        self.list = QListWidget(self)
+        self.list.setObjectName("addNodeList")
+        self.list.setUniformItemSizes(True)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.list)
+        self.resize(360, 380)
+        self.edit.textChanged.connect(self._refresh)
+        self.edit.installEventFilter(self)
+        self.list.itemActivated.connect(self._activate)
+        self.list.itemClicked.connect(self._activate)
+
+    def open_at(self, global_pos: QPoint, *, type_filter: TypeFilter | None = None, caption: str = "",
+                recent: list[str] | None = None) -> None:
+        self._filter = type_filter
+        self._picked = False
+        self.recent = list(recent or [])
+        self.caption.setText(caption)
+        self.caption.setVisible(bool(caption))
+        self.edit.blockSignals(True)
+        self.edit.clear()
+        self.edit.blockSignals(False)
+        self._refresh("")
+        self.move(global_pos - QPoint(20, 20))
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.edit.setFocus(Qt.PopupFocusReason)
+
+    def candidates(self) -> list[type[NodeType]]:
+        return [t for t in self.registry if self._filter is None or self._filter(t)]
+
+    def _refresh(self, text: str | None = None) -> None:
+        query = self.edit.text() if text is None else text
+        self.list.clear()
+        for t in rank(self.candidates(), query, self.recent):
+            item = QListWidgetItem(f"{t.title}    ·  {t.category}")
+            item.setData(Qt.UserRole, t.type_id)
+            ins = ", ".join(f"{i.type}" for i in t.inputs.values()) or "—"
+            outs = ", ".join(f"{o.type}" for o in t.outputs.values()) or "—"
+            item.setToolTip(f"<b>{t.title}</b> ({t.type_id})<br>{t.description}<br><i>{ins} → {outs}</i>")
+            item.setForeground(QColor("#e6e6e6"))
+            chip = theme.category_color(t.category)
+            item.setData(Qt.DecorationRole, chip)
+            self.list.addItem(item)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+
+    def visible_type_ids(self) -> list[str]:
+        return [self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())]
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.edit and event.type() == QEvent.KeyPress:
+            key = event.key()
+            if key in (Qt.Key_Down, Qt.Key_Up, Qt.Key_PageDown, Qt.Key_PageUp):
+                self.list.keyPressEvent(QKeyEvent(event.type(), key, event.modifiers()))
+                return True
+            if key in (Qt.Key_Return, Qt.Key_Enter):
+                item = self.list.currentItem()
+                if item is not None:
+                    self._activate(item)
+                return True
+            if key == Qt.Key_Escape:
+                self.close()
+                return True
+            if key == Qt.Key_Tab:
+                return True  # Tab again keeps the box open, as in Nuke
+        return super().eventFilter(obj, event)
+
+    def _activate(self, item: QListWidgetItem) -> None:
+        type_id = item.data(Qt.UserRole)
+        self._picked = True
+        self.close()
+        self.chosen.emit(type_id)
+
+    def closeEvent(self, event) -> None:
+        super().closeEvent(event)
+        if not self._picked:
+            self.dismissed.emit()

@@ -1,0 +1,663 @@
+"""The canvas view: pan, zoom, frame, keys, and the gestures that edit the graph.
+
+Mouse:
+  left-drag a socket          link (valid targets light up; wrong drops are refused, saying why)
+  left-drag a linked input    move the link, or drop it on empty canvas to disconnect
+  drop a link on empty canvas add-node search, filtered to what fits, and link the new node
+  left-drag empty canvas      box select (Shift / Ctrl: add / toggle)
+  middle-drag, Space+drag     pan
+  wheel                       zoom at the cursor
+  Ctrl+right-drag             cut the links crossed
+  Alt+click a link            add a reroute dot
+  double-click empty canvas   add-node search;  double-click a title: rename
+Keys: see ``keymap``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QTransform
+from PySide6.QtWidgets import (QGraphicsView, QInputDialog, QLineEdit, QMenu, QToolTip, QWidget)
+
+from app.ui import theme
+from app.ui.canvas import interactions as I
+from app.ui.canvas.items import BackdropItem, LinkItem, NodeItem, RerouteItem, WIDTH
+from app.ui.canvas.keymap import ACTIONS, Keymap
+from app.ui.canvas.minimap import Minimap
+from app.ui.canvas.scene import GraphScene, set_cache_for_zoom
+from app.ui.canvas.search import AddNodePopup
+from app.ui.document import CLIPBOARD_MIME, Document
+from nodes import project as project_io
+from nodes.graph import GraphError
+from nodes.types import ALL_TYPES, can_connect
+
+NODE_TYPE_MIME = "application/x-weft-node-type"
+MIN_ZOOM, MAX_ZOOM, FRAME_MAX_ZOOM = 0.06, 3.0, 1.25
+
+# What a file dropped from the file manager becomes.
+LOADERS = {
+    "load_image": {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".exr"},
+    "load_video": {".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".gif"},
+    "load_audio": {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".aac", ".opus"},
+}
+
+
+def loader_for(path: str | Path) -> str | None:
+    suffix = Path(path).suffix.lower()
+    for type_id, suffixes in LOADERS.items():
+        if suffix in suffixes:
+            return type_id
+    return None
+
+
+class GraphView(QGraphicsView):
+    status_message = Signal(str)
+    node_activated = Signal(str)       # double-click on a node's body
+    run_node_requested = Signal(str)   # "Run to here" in a node's menu
+
+    def __init__(self, document: Document, *, keymap: str = "vfx",
+                 recent_nodes: Callable[[], list[str]] | None = None,
+                 remember_node: Callable[[str], None] | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.gscene = GraphScene(document, self)
+        self.setScene(self.gscene)
+        self.keymap = Keymap(keymap)
+        self._recent_nodes = recent_nodes or (lambda: list(self._recent))
+        self._remember_node = remember_node or self._remember_locally
+        self._recent: list[str] = []
+        self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.BoundingRectViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheBackground)
+        self.setOptimizationFlags(QGraphicsView.DontSavePainterState | QGraphicsView.DontAdjustForAntialiasing)
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setDragMode(QGraphicsView.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.IntersectsItemShape)
+        self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setFrameShape(QGraphicsView.NoFrame)
+        self.interaction: I.Interaction | None = None
+        self.last_scene_pos = QPointF(0, 0)
+        self.last_refusal = ""
+        self._space = False
+        self._press_positions: dict[str, QPointF] = {}
+        self._left_down_on_node = False
+        self.popup = AddNodePopup(document.registry, self)
+        self._popup_callback: Callable[[str], None] | None = None
+        self.popup.chosen.connect(self._on_popup_chosen)
+        self.minimap = Minimap(self)
+        self.rename_editor: QLineEdit | None = None
+        self.actions_by_id: dict[str, QAction] = {}
+        self._build_actions()
+        self.scale_changed()
+
+    # -- actions -------------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        handlers = {
+            "add_node": lambda: self.open_search(),
+            "frame_selected": self.frame_selected,
+            "frame_all": self.frame_all,
+            "bypass": self.toggle_bypass,
+            "duplicate": self.duplicate,
+            "delete": self.delete_selected,
+            "rename": self.rename_selected,
+            "backdrop": self.backdrop_selected,
+            "disconnect": self.disconnect_selected,
+            "minimap": self.toggle_minimap,
+            "select_all": self.select_all,
+            "select_none": lambda: self.document.select([]),
+            "copy": self.copy,
+            "cut": self.cut,
+            "paste": lambda: self.paste(at_cursor=True),
+            "paste_with_links": lambda: self.paste(at_cursor=True, keep_input_links=True),
+            "undo": self.document.undo_stack.undo,
+            "redo": self.document.undo_stack.redo,
+        }
+        for action_id, handler in handlers.items():
+            action = QAction(ACTIONS[action_id], self)
+            action.triggered.connect(lambda checked=False, h=handler: h())
+            self.actions_by_id[action_id] = action
+        self.set_keymap(self.keymap.preset)
+
+    def set_keymap(self, preset: str) -> None:
+        """Switches the canvas keys; menus show them after a tab (they act only on the canvas)."""
+        self.keymap = Keymap(preset)
+        for action_id, action in self.actions_by_id.items():
+            keys = self.keymap.text(action_id)
+            action.setText(ACTIONS[action_id] + (f"\t{keys}" if keys else ""))
+
+    def trigger(self, action_id: str) -> None:
+        self.actions_by_id[action_id].trigger()
+
+    # -- zoom, pan, frame ------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, scale: float, anchor_scene: QPointF | None = None) -> None:
+        scale = min(MAX_ZOOM, max(MIN_ZOOM, scale))
+        centre = anchor_scene if anchor_scene is not None else self.mapToScene(self.viewport().rect().center())
+        self.setTransform(QTransform.fromScale(scale, scale))
+        self.centerOn(centre)
+        self.scale_changed()
+
+    def scale_changed(self) -> None:
+        set_cache_for_zoom(self.gscene, self.zoom())
+        self.minimap.update()
+
+    def wheelEvent(self, event) -> None:
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if not delta:
+            return
+        factor = math.pow(1.0015, delta)
+        new = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
+        factor = new / self.zoom()
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.scale(factor, factor)
+        self.scale_changed()
+
+    def frame_rect(self, rect: QRectF) -> None:
+        if rect.isNull() or rect.isEmpty():
+            return
+        m = 60.0
+        self.fitInView(rect.adjusted(-m, -m, m, m), Qt.KeepAspectRatio)
+        if self.zoom() > FRAME_MAX_ZOOM:
+            self.set_zoom(FRAME_MAX_ZOOM, rect.center())
+        elif self.zoom() < MIN_ZOOM:
+            self.set_zoom(MIN_ZOOM, rect.center())
+        self.scale_changed()
+
+    def frame_selected(self) -> None:
+        ids = self.document.selected_nodes()
+        self.frame_rect(self.gscene.nodes_rect(ids or None))
+
+    def frame_all(self) -> None:
+        self.frame_rect(self.gscene.nodes_rect(None))
+
+    def toggle_minimap(self) -> None:
+        self.minimap.setVisible(not self.minimap.isVisible())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.minimap.place()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self.minimap.place()  # scrolling the viewport moves its child widgets too
+        self.minimap.schedule()
+
+    # -- helpers for gestures ------------------------------------------------------------------------
+    def show_status(self, text: str) -> None:
+        self.status_message.emit(text)
+
+    def refuse(self, reason: str) -> None:
+        """Says why a gesture was refused, next to the mouse and in the status bar."""
+        self.last_refusal = reason
+        QToolTip.showText(self.mapToGlobal(self.mapFromScene(self.last_scene_pos)), f"Cannot connect: {reason}",
+                          self)
+        self.status_message.emit(f"Cannot connect: {reason}")
+
+    def start_interaction(self, interaction: I.Interaction) -> None:
+        self.interaction = interaction
+        interaction.start()
+
+    def end_interaction(self, interaction: I.Interaction) -> None:
+        if self.interaction is interaction:
+            self.interaction = None
+
+    def cursor_scene_pos(self) -> QPointF:
+        """Where the mouse last was over the canvas (the centre if it never was)."""
+        if self.viewport().rect().contains(self.mapFromScene(self.last_scene_pos)):
+            return QPointF(self.last_scene_pos)
+        return self.mapToScene(self.viewport().rect().center())
+
+    # -- mouse ----------------------------------------------------------------------------------------
+    @staticmethod
+    def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
+        """Shift extends the selection like Ctrl (Qt only knows Ctrl)."""
+        mods = event.modifiers()
+        if not mods & Qt.ShiftModifier:
+            return event
+        mods = (mods & ~Qt.ShiftModifier) | Qt.ControlModifier
+        return QMouseEvent(event.type(), event.position(), event.scenePosition(), event.globalPosition(),
+                           event.button(), event.buttons(), mods, event.pointingDevice())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        scene_pos = self.mapToScene(event.position().toPoint())
+        self.last_scene_pos = scene_pos
+        self._commit_rename()
+        if self.interaction is not None:
+            return
+        button, mods = event.button(), event.modifiers()
+        if button == Qt.MiddleButton or (button == Qt.LeftButton and self._space):
+            self.start_interaction(I.Pan(self, event.position()))
+            return
+        if button == Qt.RightButton and mods & Qt.ControlModifier:
+            self.start_interaction(I.CutLinks(self, scene_pos))
+            return
+        if button == Qt.LeftButton:
+            hit = self.gscene.socket_at(scene_pos)
+            if hit is not None:
+                item, kind, name = hit
+                self.start_interaction(I.DragLink(self, item, kind, name, scene_pos))
+                return
+            if mods & Qt.AltModifier:
+                link_item = self.gscene.link_at(scene_pos)
+                if link_item is not None:
+                    index = I.reroute_index(self.document, link_item, scene_pos)
+                    self.document.add_reroute(link_item.link, scene_pos, index)
+                    self.show_status("Reroute dot added")
+                    return
+            top = self._top_item(scene_pos)
+            if isinstance(top, RerouteItem):
+                self.gscene.clearSelection()
+                top.setSelected(True)
+                self.start_interaction(I.MoveReroute(self, top, scene_pos))
+                return
+            if isinstance(top, BackdropItem):
+                if top.handle_contains(scene_pos):
+                    self.start_interaction(I.ResizeBackdrop(self, top, scene_pos))
+                    return
+                if top.title_contains(scene_pos):
+                    if not mods & (Qt.ShiftModifier | Qt.ControlModifier):
+                        self.gscene.clearSelection()
+                    top.setSelected(True)
+                    self.start_interaction(I.MoveBackdrop(self, top, scene_pos))
+                    return
+            self._left_down_on_node = isinstance(top, NodeItem)
+        super().mousePressEvent(self._shift_as_ctrl(event))
+        if button == Qt.LeftButton and self._left_down_on_node:
+            self._press_positions = {item.node_id: item.pos() for item in self.gscene.selectedItems()
+                                     if isinstance(item, NodeItem)}
+
+    def _top_item(self, scene_pos: QPointF):
+        for item in self.gscene.items(scene_pos, Qt.IntersectsItemShape, Qt.DescendingOrder):
+            if isinstance(item, (NodeItem, RerouteItem, BackdropItem, LinkItem)):
+                return item
+        return None
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        scene_pos = self.mapToScene(event.position().toPoint())
+        self.last_scene_pos = scene_pos
+        if self.interaction is not None:
+            self.interaction.mouse_move(event, scene_pos)
+            return
+        super().mouseMoveEvent(self._shift_as_ctrl(event))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        scene_pos = self.mapToScene(event.position().toPoint())
+        self.last_scene_pos = scene_pos
+        if self.interaction is not None:
+            self.interaction.mouse_release(event, scene_pos)
+            return
+        super().mouseReleaseEvent(self._shift_as_ctrl(event))
+        if event.button() == Qt.LeftButton and self._press_positions:
+            moved = {}
+            old = {}
+            for node_id, start in self._press_positions.items():
+                item = self.gscene.nodes.get(node_id)
+                if item is not None and item.pos() != start:
+                    moved[node_id] = (item.pos().x(), item.pos().y())
+                    old[node_id] = (start.x(), start.y())
+            self._press_positions = {}
+            if moved:
+                self.document.move_nodes(moved, old=old)
+        self._left_down_on_node = False
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        scene_pos = self.mapToScene(event.position().toPoint())
+        self.last_scene_pos = scene_pos
+        if event.button() != Qt.LeftButton:
+            return super().mouseDoubleClickEvent(event)
+        top = self._top_item(scene_pos)
+        if isinstance(top, NodeItem):
+            if top.mapFromScene(scene_pos).y() < top.title_rect().bottom():
+                self.start_rename(top.node_id)
+            else:
+                self.node_activated.emit(top.node_id)
+            return
+        if isinstance(top, BackdropItem) and top.title_contains(scene_pos):
+            self.rename_backdrop(top.index)
+            return
+        if top is None:
+            self.open_search(scene_pos)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        if event.modifiers() & Qt.ControlModifier or self.interaction is not None:
+            return  # Ctrl+right-drag cuts links
+        scene_pos = self.mapToScene(event.pos())
+        self.last_scene_pos = scene_pos
+        menu = QMenu(self)
+        top = self._top_item(scene_pos)
+        if isinstance(top, NodeItem):
+            if not top.isSelected():
+                self.document.select([top.node_id])
+            menu.addAction("Run to Here", lambda: self.run_node_requested.emit(top.node_id))
+            menu.addSeparator()
+            for action_id in ("rename", "bypass", "duplicate", "copy", "cut", "delete", "disconnect", "backdrop"):
+                menu.addAction(self.actions_by_id[action_id])
+        elif isinstance(top, LinkItem):
+            link = top.link
+            menu.addAction("Disconnect", lambda: self.document.disconnect([link]))
+            menu.addAction("Add Reroute Dot", lambda: self.document.add_reroute(
+                link, scene_pos, I.reroute_index(self.document, top, scene_pos)))
+        elif isinstance(top, BackdropItem):
+            index = top.index
+            menu.addAction("Rename Backdrop…", lambda: self.rename_backdrop(index))
+            colours = menu.addMenu("Colour")
+            for c in theme.BACKDROP_COLORS:
+                colours.addAction(c, lambda c=c: self.document.edit_backdrop(index, color=c, text="Backdrop colour"))
+            menu.addAction("Delete Backdrop", lambda: self.document.remove_backdrops([index]))
+        else:
+            menu.addAction(self.actions_by_id["add_node"])
+            add = menu.addMenu("Add")
+            for category, types in self.document.registry.categories().items():
+                sub = add.addMenu(category)
+                for t in types:
+                    sub.addAction(t.title, lambda t=t: self.add_node_at(t.type_id, scene_pos))
+            menu.addSeparator()
+            menu.addAction(self.actions_by_id["paste"])
+            menu.addAction(self.actions_by_id["frame_all"])
+            menu.addAction(self.actions_by_id["select_all"])
+        menu.popup(event.globalPos())
+
+    # -- keys ------------------------------------------------------------------------------------------
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return False  # Tab belongs to the add-node search, not to focus changes
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.interaction is not None:
+            if event.key() == Qt.Key_Escape:
+                self.interaction.cancel()
+            return
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.OpenHandCursor)
+            return
+        action_id = self.keymap.match(event)
+        if action_id is not None:
+            self.trigger(action_id)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            return
+        super().keyReleaseEvent(event)
+
+    def event(self, event) -> bool:
+        # Claim the canvas keys before window shortcuts see them, but only while the canvas has focus.
+        if event.type() == QEvent.ShortcutOverride and self.keymap.match(event) is not None:
+            event.accept()
+            return True
+        return super().event(event)
+
+    # -- add-node search -------------------------------------------------------------------------------
+    def _remember_locally(self, type_id: str) -> None:
+        self._recent = [type_id] + [t for t in self._recent if t != type_id][:19]
+
+    def open_search(self, scene_pos: QPointF | None = None, *, type_filter=None, caption: str = "",
+                    on_chosen: Callable[[str], None] | None = None) -> None:
+        pos = scene_pos if scene_pos is not None else self.cursor_scene_pos()
+        self._search_pos = QPointF(pos)
+        self._popup_callback = on_chosen or (lambda type_id: self.add_node_at(type_id, self._search_pos))
+        self.popup.open_at(self.mapToGlobal(self.mapFromScene(pos)), type_filter=type_filter, caption=caption,
+                           recent=self._recent_nodes())
+
+    def _on_popup_chosen(self, type_id: str) -> None:
+        callback, self._popup_callback = self._popup_callback, None
+        self._remember_node(type_id)
+        if callback is not None:
+            callback(type_id)
+
+    def add_node_at(self, type_id: str, scene_pos: QPointF, params: dict[str, Any] | None = None) -> str:
+        """Adds a node whose title bar is under ``scene_pos``; it becomes the selection."""
+        pos = (scene_pos.x() - WIDTH / 2, scene_pos.y() - 12)
+        node_id = self.document.add_node(type_id, pos, params)
+        self.document.select([node_id])
+        self.setFocus()
+        return node_id
+
+    def open_search_for_link(self, node_id: str, kind: str, socket: str, type_name: str,
+                             scene_pos: QPointF) -> None:
+        """A link dropped on empty canvas: offer the node types that can take it, and link the new one."""
+        data_type = ALL_TYPES.get(type_name)
+        if data_type is None:
+            return
+
+        def fits(t) -> bool:
+            if kind == "out":
+                return any(can_connect(data_type, s.type) for s in t.inputs.values())
+            return any(can_connect(s.type, data_type) for s in t.outputs.values())
+
+        def chosen(type_id: str) -> None:
+            node_type = self.document.registry.get(type_id)
+            stack = self.document.undo_stack
+            stack.beginMacro(f"Add {node_type.title} and connect")
+            try:
+                if kind == "out":
+                    new_id = self.document.add_node(type_id, (scene_pos.x() + 20, scene_pos.y() - 30))
+                    name = next(s.name for s in node_type.inputs.values() if can_connect(data_type, s.type))
+                    self.document.connect(node_id, socket, new_id, name)
+                else:
+                    new_id = self.document.add_node(type_id, (scene_pos.x() - WIDTH - 20, scene_pos.y() - 30))
+                    name = next(s.name for s in node_type.outputs.values() if can_connect(s.type, data_type))
+                    self.document.connect(new_id, name, node_id, socket)
+            except GraphError as exc:
+                self.refuse(str(exc))
+            finally:
+                stack.endMacro()
+            self.document.select([new_id])
+
+        what = "take" if kind == "out" else "give"
+        self.open_search(scene_pos, type_filter=fits, caption=f"Nodes that {what} {type_name}", on_chosen=chosen)
+
+    # -- edits on the selection ----------------------------------------------------------------------------
+    def select_all(self) -> None:
+        self.document.select(list(self.document.graph.nodes))
+
+    def delete_selected(self) -> None:
+        ids = self.document.selected_nodes()
+        backdrops = [b.index for b in self.gscene.backdrops if b.isSelected()]
+        links = [item.link for item in self.gscene.selectedItems() if isinstance(item, LinkItem)]
+        dots = [(d.link, d.index) for d in self.gscene.selectedItems() if isinstance(d, RerouteItem)]
+        if not (ids or backdrops or links or dots):
+            return
+        stack = self.document.undo_stack
+        stack.beginMacro("Delete")
+        try:
+            for link, index in sorted(dots, key=lambda d: -d[1]):
+                if link in self.document.graph.links:
+                    self.document.remove_reroute(link, index)
+            self.document.disconnect(links)
+            self.document.remove_nodes(ids)
+            self.document.remove_backdrops(backdrops)
+        finally:
+            stack.endMacro()
+
+    def toggle_bypass(self) -> None:
+        self.document.set_bypassed(self.document.selected_nodes())
+
+    def disconnect_selected(self) -> None:
+        ids = set(self.document.selected_nodes())
+        links = [l for l in self.document.graph.links if l.source in ids or l.target in ids]
+        self.document.disconnect(links, text="Disconnect")
+
+    def duplicate(self) -> None:
+        self.document.duplicate(self.document.selected_nodes())
+
+    def copy(self) -> bool:
+        ids = self.document.selected_nodes()
+        if not ids:
+            return False
+        data = self.document.copy_nodes(ids)
+        mime = QMimeData()
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
+        mime.setText(text)
+        QGuiApplication.clipboard().setMimeData(mime)
+        self.show_status(f"Copied {len(ids)} node{'s' if len(ids) > 1 else ''}")
+        return True
+
+    def cut(self) -> None:
+        if self.copy():
+            stack = self.document.undo_stack
+            stack.beginMacro("Cut")
+            try:
+                self.document.remove_nodes(self.document.selected_nodes())
+            finally:
+                stack.endMacro()
+
+    def paste(self, *, at_cursor: bool = True, keep_input_links: bool = False) -> list[str]:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return []
+        if mime.hasFormat(CLIPBOARD_MIME):
+            text = bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8")
+        elif mime.hasText():
+            text = mime.text()
+        else:
+            return []
+        try:
+            ids = self.document.paste(text, self.cursor_scene_pos() if at_cursor else None,
+                                      keep_input_links=keep_input_links)
+        except project_io.ProjectError as exc:
+            self.show_status(f"Nothing to paste: {exc}")
+            return []
+        if ids:
+            self.show_status(f"Pasted {len(ids)} node{'s' if len(ids) > 1 else ''}")
+        return ids
+
+    def backdrop_selected(self) -> None:
+        items = [self.gscene.nodes[n] for n in self.document.selected_nodes() if n in self.gscene.nodes]
+        if not items:
+            pos = self.cursor_scene_pos()
+            rect = QRectF(pos.x(), pos.y(), 400, 260)
+        else:
+            rect = I.rect_around(items)
+        self.document.add_backdrop((rect.x(), rect.y(), rect.width(), rect.height()))
+
+    def rename_backdrop(self, index: int) -> None:
+        old = self.document.graph.backdrops[index].title
+        title, ok = QInputDialog.getText(self, "Rename backdrop", "Title:", text=old)
+        if ok and title.strip():
+            self.document.edit_backdrop(index, title=title.strip(), text="Rename backdrop")
+
+    # -- rename in place --------------------------------------------------------------------------------------
+    def rename_selected(self) -> None:
+        ids = self.document.selected_nodes()
+        if ids:
+            self.start_rename(ids[-1])
+
+    def start_rename(self, node_id: str) -> None:
+        item = self.gscene.nodes.get(node_id)
+        if item is None:
+            return
+        self._commit_rename()
+        editor = QLineEdit(self.viewport())
+        editor.setObjectName("renameEditor")
+        editor.setText(self.document.node_title(node_id))
+        editor.selectAll()
+        rect = self.mapFromScene(item.mapRectToScene(item.title_rect())).boundingRect()
+        editor.setGeometry(rect.adjusted(2, 2, -2, -2))
+        editor.setProperty("node_id", node_id)
+        editor.returnPressed.connect(self._commit_rename)
+        editor.installEventFilter(self)
+        editor.show()
+        editor.setFocus()
+        self.rename_editor = editor
+
+    def _commit_rename(self, cancel: bool = False) -> None:
+        editor, self.rename_editor = self.rename_editor, None
+        if editor is None:
+            return
+        node_id = editor.property("node_id")
+        if not cancel and node_id in self.document.graph.nodes:
+            self.document.set_title(node_id, editor.text())
+        editor.hide()
+        editor.deleteLater()
+        self.setFocus()
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.rename_editor:
+            if event.type() == QEvent.KeyPress and event.key() == Qt.Key_Escape:
+                self._commit_rename(cancel=True)
+                return True
+            if event.type() == QEvent.FocusOut:
+                self._commit_rename()
+                return False
+        return super().eventFilter(obj, event)
+
+    # -- drops: node types from the library, media files from the file manager --------------------------------------
+    def _accepts(self, mime: QMimeData) -> bool:
+        if mime.hasFormat(NODE_TYPE_MIME):
+            return True
+        return mime.hasUrls() and any(u.isLocalFile() and loader_for(u.toLocalFile()) for u in mime.urls())
+
+    def dragEnterEvent(self, event) -> None:
+        if self._accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if self._accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        mime = event.mimeData()
+        scene_pos = self.mapToScene(event.position().toPoint())
+        self.last_scene_pos = scene_pos
+        if mime.hasFormat(NODE_TYPE_MIME):
+            type_id = bytes(mime.data(NODE_TYPE_MIME)).decode("utf-8").strip()
+            try:
+                self.add_node_at(type_id, scene_pos)
+                self._remember_node(type_id)
+            except GraphError as exc:
+                self.show_status(str(exc))
+            event.acceptProposedAction()
+            return
+        if mime.hasUrls():
+            self.drop_files([u.toLocalFile() for u in mime.urls() if u.isLocalFile()], scene_pos)
+            event.acceptProposedAction()
+            return
+        event.ignore()
+
+    def drop_files(self, paths: list[str], scene_pos: QPointF) -> list[str]:
+        """Each image, video or sound file becomes a loader node with its path set."""
+        usable = [(p, loader_for(p)) for p in paths if loader_for(p)]
+        if not usable:
+            return []
+        ids = []
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Add {len(usable)} file{'s' if len(usable) > 1 else ''}")
+        try:
+            for i, (path, type_id) in enumerate(usable):
+                pos = (scene_pos.x() - WIDTH / 2, scene_pos.y() - 12 + i * 110)
+                ids.append(self.document.add_node(type_id, pos, {"path": str(Path(path))}))
+        finally:
+            stack.endMacro()
+        self.document.select(ids)
+        skipped = len(paths) - len(usable)
+        if skipped:
+            self.show_status(f"{skipped} file(s) skipped: not an image, video or sound Weft can load")
+        return ids
+
+    # -- teardown -------------------------------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self.gscene.detach()
+        super().closeEvent(event)

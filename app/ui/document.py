@@ -1,0 +1,533 @@
+"""The open project: its graph, its undo history, its file, what is selected,
+and what the last runs said about each node.
+
+Every edit goes through a method here that checks it, then pushes an undoable
+command (``app.ui.commands``) that touches only the graph model. Views (the
+canvas, the inspector) listen to the graph's psygnal signals and to this
+object's Qt signals; they never change the model behind its back.
+
+The one ``Graph`` object lives as long as the document: opening another file
+empties and refills it, so everything connected to its signals keeps working.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from app.ui import commands as C
+from nodes import project as project_io
+from nodes.definition import ParamError
+from nodes.graph import Backdrop, Graph, GraphError, Link, Node
+from nodes.registry import Registry, UnknownNodeType, default_registry
+from nodes.validation import Problem, validate
+
+CLIPBOARD_MIME = "application/x-weft-nodes"
+# Layout extras the project schema has no section for yet live in the
+# project's settings under this key (see the note in ``reroute_key``).
+REROUTES_KEY = "reroutes"
+
+
+def reroute_key(link: Link) -> str:
+    """How a link is named in the saved reroute table: ``src.socket>dst.socket``."""
+    return f"{link.source}.{link.source_socket}>{link.target}.{link.target_socket}"
+
+
+@dataclass
+class NodeStatus:
+    """What the engine last said about a node (runtime only, never saved)."""
+
+    state: str = ""          # "", queued, running, done, cached, failed, cancelled, bypassed, skipped
+    step: int = 0
+    total: int = 0
+    message: str = ""        # the error, for failed nodes
+    seconds: float | None = None
+    memory: int | None = None  # peak bytes
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def progress(self) -> float:
+        return self.step / self.total if self.total else 0.0
+
+
+class Document(QObject):
+    selection_changed = Signal(list)
+    dirty_changed = Signal(bool)
+    path_changed = Signal()
+    # Runtime state, per node: progress, cache mark, error, time and memory.
+    node_status_changed = Signal(str)
+    # Validation problems found before a run, per node (shown as badges).
+    problems_changed = Signal()
+    reroutes_changed = Signal()
+    # Emitted after a file was opened or a new project started (the graph was refilled).
+    project_replaced = Signal()
+
+    def __init__(self, registry: Registry | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.registry = registry or default_registry()
+        self.graph = Graph(self.registry)
+        self.undo_stack = QUndoStack(self)
+        self.path: Path | None = None
+        self.settings: dict[str, Any] = {}
+        self.migration_notes: list[str] = []
+        self.status: dict[str, NodeStatus] = {}
+        self.problems: dict[str, list[Problem]] = {}
+        self._selection: list[str] = []
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self.graph.node_removed.connect(self._on_node_removed)
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.dirty_changed.emit(not clean)
+
+    # -- names -------------------------------------------------------------------------
+    def type_title(self, type_id: str) -> str:
+        try:
+            return self.registry.get(type_id).title
+        except UnknownNodeType:
+            return type_id
+
+    def node_title(self, node_id: str) -> str:
+        node = self.graph.nodes.get(node_id)
+        if node is None:
+            return node_id
+        return node.title or self.type_title(node.type_id)
+
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else "untitled"
+
+    # -- selection ----------------------------------------------------------------------
+    def selected_nodes(self) -> list[str]:
+        return list(self._selection)
+
+    def select(self, node_ids: Iterable[str]) -> None:
+        ids = [n for n in dict.fromkeys(node_ids) if n in self.graph.nodes]
+        if ids != self._selection:
+            self._selection = ids
+            self.selection_changed.emit(list(ids))
+
+    def _on_node_removed(self, node: Node) -> None:
+        self.status.pop(node.id, None)
+        self.problems.pop(node.id, None)
+        if node.id in self._selection:
+            self.select([n for n in self._selection if n != node.id])
+
+    # -- nodes ---------------------------------------------------------------------------
+    def add_node(self, type_id: str, pos: tuple[float, float] | Any, params: dict[str, Any] | None = None,
+                 *, title: str = "") -> str:
+        """Adds a node of ``type_id`` at ``pos`` (scene coordinates); returns its id."""
+        node = self._make_node(type_id, params or {}, title=title)
+        self.undo_stack.push(C.AddNode(self, node, _xy(pos)))
+        return node.id
+
+    def _make_node(self, type_id: str, params: dict[str, Any], *, title: str = "",
+                   node_id: str | None = None) -> Node:
+        try:
+            node_type = self.registry.get(type_id)
+        except UnknownNodeType as exc:
+            raise GraphError(str(exc)) from None
+        values = node_type.default_params()
+        for name, value in params.items():
+            values[name] = self._coerce(node_type, name, value, title or node_type.title)
+        return Node(node_id or self.graph.new_id(type_id), type_id, values, title, False, node_type.version)
+
+    def _coerce(self, node_type, name: str, value: Any, label: str) -> Any:
+        param = node_type.params.get(name)
+        if param is None:
+            raise GraphError(f"{label}: no parameter {name!r}")
+        try:
+            return param.coerce(value)
+        except ParamError as exc:
+            raise GraphError(f"{label}: parameter {name!r}: {exc}") from None
+
+    def remove_nodes(self, node_ids: Iterable[str]) -> None:
+        ids = [n for n in dict.fromkeys(node_ids) if n in self.graph.nodes]
+        if ids:
+            self.undo_stack.push(C.RemoveNodes(self, ids))
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        """Sets a parameter (checked; raises GraphError saying why a value is refused)."""
+        node = self.graph.node(node_id)
+        node_type = self.graph.node_type(node_id)
+        value = self._coerce(node_type, name, value, node.label(self.registry))
+        old = node.params.get(name)
+        if old == value and type(old) is type(value):
+            return
+        self.undo_stack.push(C.SetParam(self, node_id, name, old, value))
+
+    def set_title(self, node_id: str, title: str) -> None:
+        node = self.graph.node(node_id)
+        title = title.strip()
+        if title == self.type_title(node.type_id):
+            title = ""  # the type's own name: keep the file free of redundant titles
+        if title != node.title:
+            self.undo_stack.push(C.SetTitle(self, node_id, node.title, title))
+
+    def set_bypassed(self, node_ids: Iterable[str], bypassed: bool | None = None) -> None:
+        """Bypass (or enable) nodes; with ``bypassed=None`` toggles them together:
+        if any is enabled, all become bypassed."""
+        nodes = [self.graph.nodes[n] for n in node_ids if n in self.graph.nodes]
+        if not nodes:
+            return
+        if bypassed is None:
+            bypassed = not all(n.bypassed for n in nodes)
+        changes = {n.id: (n.bypassed, bypassed) for n in nodes if n.bypassed != bypassed}
+        if changes:
+            self.undo_stack.push(C.SetBypassed(self, changes))
+
+    def move_nodes(self, moves: dict[str, tuple[float, float]], old: dict[str, tuple[float, float]] | None = None,
+                   *, text: str = "") -> None:
+        """Moves nodes to new positions. ``old`` gives where they were when the
+        canvas already shows them at the new place (a drag)."""
+        entries = {}
+        for node_id, new in moves.items():
+            if node_id not in self.graph.nodes:
+                continue
+            before = (old or {}).get(node_id, self.graph.positions.get(node_id))
+            if before is not None and _close(before, new):
+                continue
+            entries[node_id] = (before, (float(new[0]), float(new[1])))
+        if entries:
+            self.undo_stack.push(C.MoveNodes(self, entries, text))
+
+    # -- links ------------------------------------------------------------------------------
+    def connection_problem(self, src: str, src_socket: str, dst: str, dst_socket: str) -> str | None:
+        return self.graph.connection_problem(src, src_socket, dst, dst_socket)
+
+    def connect(self, src: str, src_socket: str, dst: str, dst_socket: str) -> Link:
+        """Links an output to an input (replacing the input's link); raises GraphError saying why not."""
+        problem = self.connection_problem(src, src_socket, dst, dst_socket)
+        if problem:
+            raise GraphError(problem)
+        link = Link(src, src_socket, dst, dst_socket)
+        if link in self.graph.links:
+            return link
+        self.undo_stack.push(C.Connect(self, link))
+        return link
+
+    def disconnect(self, links: Iterable[Link], *, text: str = "") -> None:
+        present = [l for l in dict.fromkeys(links) if l in self.graph.links]
+        if present:
+            self.undo_stack.push(C.RemoveLinks(self, present, text))
+
+    # -- backdrops ---------------------------------------------------------------------------
+    def add_backdrop(self, rect: tuple[float, float, float, float], title: str = "Backdrop",
+                     color: str | None = None) -> int:
+        from app.ui.theme import BACKDROP_COLORS
+        old = self.graph.backdrops
+        color = color or BACKDROP_COLORS[len(old) % len(BACKDROP_COLORS)]
+        new = C.copy_backdrops(old) + [Backdrop(title, tuple(float(v) for v in rect), color)]
+        self.undo_stack.push(C.SetBackdrops(self, old, new, "Add backdrop"))
+        return len(new) - 1
+
+    def edit_backdrop(self, index: int, *, title: str | None = None, color: str | None = None,
+                      rect: tuple[float, float, float, float] | None = None, text: str = "") -> None:
+        old = self.graph.backdrops
+        new = C.copy_backdrops(old)
+        b = new[index]
+        if title is not None:
+            b.title = title
+        if color is not None:
+            b.color = color
+        if rect is not None:
+            b.rect = tuple(float(v) for v in rect)
+        if (b.title, b.color, tuple(b.rect)) != (old[index].title, old[index].color, tuple(old[index].rect)):
+            self.undo_stack.push(C.SetBackdrops(self, old, new, text or "Edit backdrop"))
+
+    def remove_backdrops(self, indexes: Iterable[int]) -> None:
+        drop = set(indexes)
+        old = self.graph.backdrops
+        if drop:
+            new = [b for i, b in enumerate(C.copy_backdrops(old)) if i not in drop]
+            self.undo_stack.push(C.SetBackdrops(self, old, new, "Delete backdrop"))
+
+    # -- reroutes ------------------------------------------------------------------------
+    # Reroute dots are bends in a link's drawing: they change nothing that
+    # renders, so they are not nodes. The project schema has no layout entry
+    # for them yet, so they are kept in the project's settings section under
+    # "reroutes": {"src.socket>dst.socket": [[x, y], ...]}.
+    def reroutes(self, link: Link) -> list[tuple[float, float]]:
+        points = self.settings.get(REROUTES_KEY, {}).get(reroute_key(link), [])
+        return [(float(x), float(y)) for x, y in points]
+
+    def add_reroute(self, link: Link, pos: tuple[float, float] | Any, index: int | None = None) -> None:
+        key = reroute_key(link)
+        old = [list(p) for p in self.settings.get(REROUTES_KEY, {}).get(key, [])]
+        new = [list(p) for p in old]
+        x, y = _xy(pos)
+        new.insert(len(new) if index is None else index, [round(x, 2), round(y, 2)])
+        self.undo_stack.push(C.SetReroutes(self, key, old, new, "Add reroute"))
+
+    def move_reroute(self, link: Link, index: int, pos: tuple[float, float] | Any, *,
+                     old_pos: tuple[float, float] | None = None) -> None:
+        key = reroute_key(link)
+        old = [list(p) for p in self.settings.get(REROUTES_KEY, {}).get(key, [])]
+        if index >= len(old):
+            return
+        if old_pos is not None:
+            old[index] = [round(old_pos[0], 2), round(old_pos[1], 2)]
+        new = [list(p) for p in old]
+        x, y = _xy(pos)
+        new[index] = [round(x, 2), round(y, 2)]
+        self.undo_stack.push(C.SetReroutes(self, key, old, new, "Move reroute", merge=old_pos is None))
+
+    def remove_reroute(self, link: Link, index: int) -> None:
+        key = reroute_key(link)
+        old = [list(p) for p in self.settings.get(REROUTES_KEY, {}).get(key, [])]
+        if index < len(old):
+            new = old[:index] + old[index + 1:]
+            self.undo_stack.push(C.SetReroutes(self, key, old, new, "Delete reroute"))
+
+    def _set_reroute_points(self, key: str, points: list[list[float]]) -> None:
+        table = self.settings.setdefault(REROUTES_KEY, {})
+        if points:
+            table[key] = [list(p) for p in points]
+        else:
+            table.pop(key, None)
+        if not table:
+            self.settings.pop(REROUTES_KEY, None)
+        self.reroutes_changed.emit()
+
+    def _take_reroutes(self, links: Iterable[Link]) -> dict[str, list[list[float]]]:
+        table = self.settings.get(REROUTES_KEY, {})
+        taken = {}
+        for link in links:
+            key = reroute_key(link)
+            if key in table:
+                taken[key] = table.pop(key)
+        if taken:
+            if not table:
+                self.settings.pop(REROUTES_KEY, None)
+            self.reroutes_changed.emit()
+        return taken
+
+    def _put_reroutes(self, taken: dict[str, list[list[float]]]) -> None:
+        if taken:
+            self.settings.setdefault(REROUTES_KEY, {}).update(taken)
+            self.reroutes_changed.emit()
+
+    # -- clipboard -----------------------------------------------------------------------
+    def copy_nodes(self, node_ids: Iterable[str]) -> dict[str, Any]:
+        """The nodes as a project dict (pastable into any project, or a text editor).
+        Links from outside the copied nodes are kept apart, under "links_in", for
+        a paste that keeps input links."""
+        ids = [n for n in self.graph.nodes if n in set(node_ids)]
+        part = Graph(self.registry)
+        for node_id in ids:
+            part.insert_node(copy.deepcopy(self.graph.nodes[node_id]), self.graph.positions.get(node_id))
+        links_in = []
+        for link in self.graph.links:
+            if link.source in part.nodes and link.target in part.nodes:
+                part.add_link(link)
+            elif link.target in part.nodes:
+                links_in.append({"from": f"{link.source}.{link.source_socket}",
+                                 "to": f"{link.target}.{link.target_socket}"})
+        data = project_io.to_dict(part)
+        data["links_in"] = links_in
+        return data
+
+    def paste(self, data: dict[str, Any] | str, at: tuple[float, float] | Any = None, *,
+              offset: tuple[float, float] = (40.0, 40.0), keep_input_links: bool = False,
+              text: str = "Paste") -> list[str]:
+        """Adds the nodes of a copied project dict (or its JSON text) with fresh ids.
+
+        With ``at`` the pasted group's top-left corner goes there; otherwise the
+        nodes land ``offset`` from where they were copied. Returns the new ids,
+        which become the selection. Raises ``ProjectError`` for text that is not
+        a Weft project.
+        """
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise project_io.ProjectError(f"the clipboard holds no Weft nodes: {exc}") from None
+        if not isinstance(data, dict):
+            raise project_io.ProjectError("the clipboard holds no Weft nodes")
+        links_in = data.get("links_in", []) if isinstance(data.get("links_in"), list) else []
+        clean = {k: v for k, v in data.items() if k != "links_in"}
+        part = project_io.from_dict(clean, self.registry, source="clipboard").graph
+        if not part.nodes:
+            return []
+        positions = [part.positions[n] for n in part.nodes if n in part.positions]
+        if at is not None and positions:
+            x0, y0 = min(p[0] for p in positions), min(p[1] for p in positions)
+            ax, ay = _xy(at)
+            dx, dy = ax - x0, ay - y0
+        else:
+            dx, dy = offset
+        taken = set(self.graph.nodes)
+        new_ids: dict[str, str] = {}
+        for old_id, node in part.nodes.items():
+            base = node.type_id[:60]
+            new_id, n = base, 2
+            while new_id in taken:
+                new_id, n = f"{base}_{n}", n + 1
+            taken.add(new_id)
+            new_ids[old_id] = new_id
+        self.undo_stack.beginMacro(text)
+        try:
+            for old_id, node in part.nodes.items():
+                fresh = Node(new_ids[old_id], node.type_id, dict(node.params), node.title, node.bypassed,
+                             node.version)
+                pos = part.positions.get(old_id)
+                pos = (pos[0] + dx, pos[1] + dy) if pos is not None else (dx, dy)
+                self.undo_stack.push(C.AddNode(self, fresh, pos))
+            for link in part.links:
+                new_link = Link(new_ids[link.source], link.source_socket, new_ids[link.target], link.target_socket)
+                if self.graph.connection_problem(*_link_args(new_link)) is None:
+                    self.undo_stack.push(C.AddLink(self, new_link))
+            if keep_input_links:
+                for entry in links_in:
+                    try:
+                        src, _, src_socket = str(entry["from"]).partition(".")
+                        dst, _, dst_socket = str(entry["to"]).partition(".")
+                    except (KeyError, TypeError):
+                        continue
+                    if dst not in new_ids or src not in self.graph.nodes:
+                        continue
+                    args = (src, src_socket, new_ids[dst], dst_socket)
+                    if self.graph.connection_problem(*args) is None:
+                        self.undo_stack.push(C.Connect(self, Link(*args)))
+        finally:
+            self.undo_stack.endMacro()
+        ids = list(new_ids.values())
+        self.select(ids)
+        return ids
+
+    def duplicate(self, node_ids: Iterable[str]) -> list[str]:
+        ids = list(node_ids)
+        if not ids:
+            return []
+        return self.paste(self.copy_nodes(ids), text="Duplicate", keep_input_links=True)
+
+    # -- run feedback ------------------------------------------------------------------------
+    def node_status(self, node_id: str) -> NodeStatus:
+        return self.status.get(node_id) or NodeStatus()
+
+    def set_status(self, node_id: str, **fields: Any) -> None:
+        if node_id not in self.graph.nodes:
+            return
+        status = self.status.setdefault(node_id, NodeStatus())
+        for name, value in fields.items():
+            setattr(status, name, value)
+        self.node_status_changed.emit(node_id)
+
+    def clear_status(self, node_ids: Iterable[str] | None = None) -> None:
+        ids = list(self.status) if node_ids is None else [n for n in node_ids if n in self.status]
+        for node_id in ids:
+            del self.status[node_id]
+            self.node_status_changed.emit(node_id)
+
+    def check(self, targets: list[str] | None = None) -> list[Problem]:
+        """Validates the graph (the part ``targets`` need) and shows the problems on the nodes."""
+        problems = validate(self.graph, targets)
+        self.set_problems(problems)
+        return problems
+
+    def set_problems(self, problems: list[Problem]) -> None:
+        table: dict[str, list[Problem]] = {}
+        for p in problems:
+            if p.node_id:
+                table.setdefault(p.node_id, []).append(p)
+        if table != self.problems:
+            self.problems = table
+            self.problems_changed.emit()
+
+    # -- files ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        self._prune_reroutes()
+        return project_io.to_dict(self.graph, self.settings)
+
+    def _prune_reroutes(self) -> None:
+        table = self.settings.get(REROUTES_KEY)
+        if table:
+            live = {reroute_key(l) for l in self.graph.links}
+            for key in [k for k in table if k not in live]:
+                del table[key]
+            if not table:
+                self.settings.pop(REROUTES_KEY, None)
+
+    def replace_project(self, project: project_io.Project) -> None:
+        """Shows another project: empties this document's graph and refills it."""
+        graph = self.graph
+        self.select([])
+        self.status.clear()
+        self.problems.clear()
+        for node_id in list(graph.nodes):
+            graph.remove_node(node_id)
+        for link in list(graph.links):  # links to nodes that were never there
+            graph.remove_link(link)
+        graph.positions.clear()
+        src = project.graph
+        for node in src.nodes.values():
+            graph.insert_node(node, src.positions.get(node.id))
+        for link in src.links:
+            graph.add_link(link)
+        graph.set_backdrops(src.backdrops)
+        self.settings = dict(project.settings)
+        self.migration_notes = list(project.migration_notes)
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self._set_path(project.path)
+        self.problems_changed.emit()
+        self.reroutes_changed.emit()
+        self.project_replaced.emit()
+
+    def new(self) -> None:
+        self.replace_project(project_io.Project(Graph(self.registry)))
+
+    def load(self, path: str | Path) -> None:
+        """Opens a .weft file (raises ProjectError, saying why it cannot be read)."""
+        project = project_io.load(path, self.registry)
+        project.path = Path(path).resolve()
+        self.replace_project(project)
+
+    def load_dict(self, data: dict[str, Any], path: Path | None = None, *, dirty: bool = False) -> None:
+        project = project_io.from_dict(data, self.registry, source=str(path or "project"))
+        project.path = path
+        self.replace_project(project)
+        if dirty:
+            self.undo_stack.resetClean()  # a recovered project is unsaved work
+
+    def save(self, path: str | Path | None = None) -> Path:
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise project_io.ProjectError("the project has no file name yet")
+        if target.suffix != project_io.SUFFIX:
+            target = target.with_suffix(project_io.SUFFIX)
+        self._prune_reroutes()
+        saved = project_io.save(project_io.Project(self.graph, self.settings), target).resolve()
+        self.undo_stack.setClean()
+        self._set_path(saved)
+        return saved
+
+    def _set_path(self, path: Path | None) -> None:
+        if path != self.path:
+            self.path = path
+            self.path_changed.emit()
+
+
+def _xy(pos: Any) -> tuple[float, float]:
+    if pos is None:
+        return (0.0, 0.0)
+    if hasattr(pos, "x") and callable(pos.x):
+        return (float(pos.x()), float(pos.y()))
+    return (float(pos[0]), float(pos[1]))
+
+
+def _close(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return abs(a[0] - b[0]) < 0.01 and abs(a[1] - b[1]) < 0.01
+
+
+def _link_args(link: Link) -> tuple[str, str, str, str]:
+    return (link.source, link.source_socket, link.target, link.target_socket)
