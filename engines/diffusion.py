@@ -61,54 +61,73 @@ def latent_preview(latents: Any) -> np.ndarray | None:
     return np.repeat(np.repeat(rgb, 8, axis=0), 8, axis=1)
 
 
-def _generator(seed: int) -> Any:
+def generator(seed: int) -> Any:
     import torch
     # A CPU generator gives the same noise on every device, so a seed means
     # the same thing on the artist's GPU and on the render farm.
     return torch.Generator(device="cpu").manual_seed(int(seed))
 
 
+def run_denoiser(ctx: RunContext, pipe: Any, *, steps: int, legacy_callback: bool = False,
+                 preview: Any = latent_preview, **call: Any) -> Any:
+    """Call a diffusers pipeline the way every model node should.
+
+    Reports each step (with a preview of the latents) to the engine, which
+    is also where a cancel request is noticed: ``ctx.progress`` raises
+    Cancelled, which unwinds out of the pipeline between two steps. Counts
+    transformer evaluations into ``ctx.stats["nfe"]``. ``legacy_callback`` is
+    for pipelines that only have the old ``callback``/``callback_steps``
+    (Stable Audio, AudioLDM2).
+    """
+    ctx.check_cancelled()
+    if legacy_callback:
+        def on_legacy_step(i: int, _t: Any, latents: Any) -> None:
+            ctx.progress(i + 1, steps, preview=preview(latents) if preview else None)
+
+        call.update(callback=on_legacy_step, callback_steps=1)
+    else:
+        def on_step(_pipe: Any, i: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+            ctx.progress(i + 1, steps, preview=preview(tensors.get("latents")) if preview else None)
+            return {}
+
+        call.update(callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
+    with count_evaluations(pipe) as nfe:
+        result = pipe(num_inference_steps=steps, **call)
+    ctx.stats["nfe"] = nfe.count
+    return result
+
+
+def frames_to_uint8(frames: Any) -> np.ndarray:
+    """A pipeline's ``output_type="np"`` frames (floats in 0-1) as uint8 RGB."""
+    frames = np.asarray(frames, dtype=np.float32)
+    return (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+
 def generate_video(ctx: RunContext, model_id: str, *, prompt: str, negative_prompt: str, width: int, height: int,
                    num_frames: int, steps: int, guidance: float, seed: int, **extra: Any) -> np.ndarray:
-    ctx.check_cancelled()
     pipe = ctx.pipeline(model_id)
-    ctx.check_cancelled()
+    result = run_denoiser(ctx, pipe, steps=steps, prompt=prompt,
+                          negative_prompt=negative_prompt if guidance > 1.0 else None,
+                          width=width, height=height, num_frames=num_frames, guidance_scale=guidance,
+                          generator=generator(seed), output_type="np", **extra)
+    return frames_to_uint8(result.frames[0])
 
-    def on_step(_pipe: Any, i: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        ctx.progress(i + 1, steps, preview=latent_preview(tensors.get("latents")))
-        return {}
 
-    with count_evaluations(pipe) as nfe:
-        result = pipe(prompt=prompt, negative_prompt=negative_prompt if guidance > 1.0 else None,
-                      width=width, height=height, num_frames=num_frames, num_inference_steps=steps,
-                      guidance_scale=guidance, generator=_generator(seed), output_type="np",
-                      callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"], **extra)
-    ctx.stats["nfe"] = nfe.count
-    frames = np.asarray(result.frames[0], dtype=np.float32)
-    return (np.clip(frames, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+def fit_length(samples: np.ndarray, wanted: int) -> np.ndarray:
+    """Cut or pad (with silence) ``(channels, n)`` samples to exactly ``wanted``."""
+    if samples.shape[1] >= wanted:
+        return samples[:, :wanted]
+    return np.pad(samples, ((0, 0), (0, wanted - samples.shape[1])))
 
 
 def generate_audio(ctx: RunContext, model_id: str, *, prompt: str, negative_prompt: str, seconds: float,
                    steps: int, guidance: float, seed: int) -> Audio:
-    ctx.check_cancelled()
     pipe = ctx.pipeline(model_id)
-    ctx.check_cancelled()
-
-    # Stable Audio only has the legacy per-step callback.
-    def on_step(i: int, _t: Any, _latents: Any) -> None:
-        ctx.progress(i + 1, steps)
-
-    with count_evaluations(pipe) as nfe:
-        result = pipe(prompt=prompt, negative_prompt=negative_prompt if guidance > 1.0 else None,
-                      audio_end_in_s=float(seconds), num_inference_steps=steps, guidance_scale=guidance,
-                      generator=_generator(seed), output_type="np", callback=on_step, callback_steps=1)
-    ctx.stats["nfe"] = nfe.count
+    result = run_denoiser(ctx, pipe, steps=steps, legacy_callback=True, preview=None, prompt=prompt,
+                          negative_prompt=negative_prompt if guidance > 1.0 else None,
+                          audio_end_in_s=float(seconds), guidance_scale=guidance, generator=generator(seed),
+                          output_type="np")
     samples = np.asarray(result.audios[0], dtype=np.float32)
     rate = int(pipe.vae.sampling_rate)
-    wanted = int(round(seconds * rate))
     # The model works in latent frames; cut or pad to exactly what was asked.
-    if samples.shape[1] >= wanted:
-        samples = samples[:, :wanted]
-    else:
-        samples = np.pad(samples, ((0, 0), (0, wanted - samples.shape[1])))
-    return Audio(np.clip(samples, -1.0, 1.0), rate)
+    return Audio(np.clip(fit_length(samples, int(round(seconds * rate))), -1.0, 1.0), rate)
