@@ -56,6 +56,7 @@ class _Context:
         self._job = job
         self._cancel = cancel
         self._params = params
+        self.params = params  # the node's parameter values, read-only by convention
         self.node_id = node_id
         self.node_type = node_type
         self.output_dir = job.output_dir

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from nodes import types as T
-from nodes.definition import Input, NodeType, Output, Param, RunContext
+from nodes.catalogue.model_node import ModelNode
+from nodes.definition import Input, Output, Param, RunContext
 
 
 def models_for(task: str) -> tuple[str, ...]:
@@ -18,13 +19,11 @@ WAN_NEGATIVE = ("blurry, low quality, still frame, worst quality, jpeg artifacts
                 "extra fingers, bad hands, bad anatomy, watermark, subtitles, text")
 
 
-class TextToVideo(NodeType):
+class TextToVideo(ModelNode):
     type_id = "text_to_video"
     title = "Text to Video"
-    category = "Generate"
     description = "A video generated from a prompt."
     tags = ("t2v", "generate", "wan", "diffusion")
-    uses_model = True
 
     prompt = Input(T.TEXT, help="What the video shows: subject, action, setting, camera, style.")
     video = Output(T.VIDEO)
@@ -67,13 +66,11 @@ class TextToVideo(NodeType):
         return {"video": Video(pixels, fps)}
 
 
-class TextToAudio(NodeType):
+class TextToAudio(ModelNode):
     type_id = "text_to_audio"
     title = "Text to Audio"
-    category = "Generate"
     description = "Sound generated from a prompt: effects, ambience, music."
     tags = ("t2a", "sound", "generate", "stable audio", "music", "sfx")
-    uses_model = True
 
     prompt = Input(T.TEXT, help="What it sounds like: the source, the place, the mood, the tempo.")
     audio = Output(T.AUDIO)
