@@ -13,8 +13,8 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+import string
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable
 
 from app.batch.sweep import MAX_JOBS, BatchInputError, CsvTable, Sweep
@@ -169,18 +169,57 @@ def build_jobs(project: Any, targets: list[str], *, sweeps: Iterable[Sweep] = ()
         raise BatchInputError("\n".join(shown))
 
     varying = _varying([p for _, p, _, _ in resolved_jobs])
-    field_names = _field_names(varying)
+    field_names = _field_names(list(seen_targets))
     jobs = []
     for job_id, params, name, source in resolved_jobs:
         shown = {k: params[k] for k in varying if k in params}
-        # Slugged: the fields land in file names, where "a fox, running" would not be welcome.
-        fields = {"job": job_id, **{field_names[k]: _slug(_text(v), 40) for k, v in shown.items()}}
+        # Every swept value is a file-name field ({seed}, {guidance}...); slugged,
+        # because "a fox, running" is not welcome in a file name.
+        fields = {"job": job_id, **{field_names[k]: _slug(_text(v), 40) for k, v in params.items()}}
         label = _label(shown)
         folder_bits = [_slug(name, 40)] if name else []
         folder_bits += [f"{field_names[k]}-{_slug(_text(v), 24)}" for k, v in shown.items()]
         folder = _slug("_".join([job_id] + folder_bits), 120)
         jobs.append(JobSpec(job_id, folder, params, fields, source, f"{name} {label}".strip() if name else label))
+    problems = _check_file_names(graph, targets, jobs)
+    if problems:
+        raise BatchInputError("\n".join(problems[:MAX_PROBLEMS_SHOWN]))
     return BatchPlan(jobs, varying)
+
+
+# The fields the executor fills in every save node's file name (engines/executor.py).
+ENGINE_NAME_FIELDS = ("project", "node", "seed")
+
+
+def _check_file_names(graph: Any, targets: list[str], jobs: list[JobSpec]) -> list[str]:
+    """A save node's file name may only use fields this batch fills: found now, not
+    after the first job has rendered for an hour and failed to save."""
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    outputs = [n for n in targets if n in graph.nodes and "filename" in graph.node_type(n).params]
+    for job in jobs:
+        known = tuple(dict.fromkeys((*ENGINE_NAME_FIELDS, *job.name_fields)))
+        for node_id in outputs:
+            value = job.params.get(f"{node_id}.filename", graph.nodes[node_id].params.get("filename", ""))
+            if not isinstance(value, str) or (node_id, value) in seen:
+                continue
+            seen.add((node_id, value))
+            label = graph.nodes[node_id].label(graph.registry)
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+            except ValueError as exc:
+                problems.append(f"node {label}: parameter 'filename': {value!r}: {exc} (write {{{{ and }}}} for "
+                                "a literal brace)")
+                continue
+            for name in fields:
+                base = re.split(r"[.\[]", name, 1)[0]
+                if base not in known:
+                    where = f"job {job.id}: " if len(jobs) > 1 else ""
+                    problems.append(
+                        f"{where}node {label}: parameter 'filename': {value!r} uses {{{base}}}, which this batch "
+                        f"does not fill; known: {', '.join('{' + k + '}' for k in known)}")
+                    break
+    return problems
 
 
 def job_project(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -248,5 +287,17 @@ def _slug(text: str, limit: int) -> str:
     return slug[:limit].rstrip("-.") or "x"
 
 
-def folder_for(output_dir: Path, job: JobSpec) -> Path:
-    return output_dir / job.folder
+def node_titles(project: dict[str, Any]) -> dict[str, str]:
+    """Node id -> how messages name it ("Text to Video (t2v)"), from a project dict."""
+    try:
+        from nodes.registry import default_registry
+        registry = default_registry()
+    except Exception:
+        registry = None
+    titles = {}
+    for node_id, entry in project.get("nodes", {}).items():
+        title = entry.get("title")
+        if not title and registry is not None and entry.get("type") in registry:
+            title = registry.get(entry["type"]).title
+        titles[node_id] = f"{title or entry.get('type', node_id)} ({node_id})"
+    return titles

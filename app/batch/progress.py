@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+from app.batch.plan import node_titles as _node_titles
 from app.batch.queue import BatchQueue, JobRecord
 
 # Beyond this many rows the summary shows the failures and a count: a table
@@ -59,7 +60,7 @@ class BatchReporter:
         self._titles = _node_titles(info.project)
         total = sum(counts.values())
         if self.mode == "json":
-            self._json({"event": "batch_started", "batch": str(queue.folder), "project": info.project_path,
+            self._json({"event": "batch_started", "batch": str(queue.folder.resolve()), "project": info.project_path,
                         "models": info.models, "jobs": total, "counts": counts, "workers": workers,
                         "recovered": recovered, "worker_errors": start_errors})
             return
@@ -154,7 +155,7 @@ class BatchReporter:
     def summary(self, queue: BatchQueue, exit_code: int, manifest_paths: Any = None) -> None:
         counts = queue.counts()
         if self.mode == "json":
-            self._json({"event": "batch_finished", "batch": str(queue.folder), "counts": counts,
+            self._json({"event": "batch_finished", "batch": str(queue.folder.resolve()), "counts": counts,
                         "exit_code": exit_code, "seconds": round(time.time() - self._started, 3),
                         "manifest": [str(p) for p in manifest_paths] if manifest_paths else None})
             return
@@ -249,21 +250,6 @@ def _worker_text(worker: dict[str, Any]) -> str:
     if "threads" in worker:
         return f"{name}: {worker['threads']} CPU thread{'s' if worker['threads'] != 1 else ''}"
     return name
-
-
-def _node_titles(project: dict[str, Any]) -> dict[str, str]:
-    try:
-        from nodes.registry import default_registry
-        registry = default_registry()
-    except Exception:
-        registry = None
-    titles = {}
-    for node_id, entry in project.get("nodes", {}).items():
-        title = entry.get("title")
-        if not title and registry is not None and entry.get("type") in registry:
-            title = registry.get(entry["type"]).title
-        titles[node_id] = f"{title or entry.get('type', node_id)} ({node_id})"
-    return titles
 
 
 def _console() -> Any:

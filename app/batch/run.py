@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from app.batch import manifest
 from app.batch.local import RunSpec
-from app.batch.plan import job_project
+from app.batch.plan import job_project, node_titles
 from app.batch.queue import BatchQueue, JobRecord
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
@@ -210,14 +210,10 @@ def _failure_message(finished: dict[str, Any], project: dict[str, Any]) -> str:
     failed = dict(finished.get("failed") or {})
     # Nodes skipped because an upstream node failed add nothing to the cause.
     causes = {n: m for n, m in failed.items() if not str(m).startswith("not run because")}
+    titles = node_titles(project)
     parts = []
     for node, message in (causes or failed).items():
-        if not node:
-            parts.append(str(message))
-            continue
-        entry = project.get("nodes", {}).get(node, {})
-        title = entry.get("title") or entry.get("type") or node
-        parts.append(f"node {title} ({node}): {message}")
+        parts.append(f"node {titles.get(node, node)}: {message}" if node else str(message))
     return "; ".join(parts) or str(finished.get("error") or "the job failed")
 
 
