@@ -157,11 +157,19 @@ class GraphView(QGraphicsView):
         delta = event.angleDelta().y() or event.angleDelta().x()
         if not delta:
             return
-        factor = math.pow(1.0015, delta)
+        self.zoom_at(event.position(), math.pow(1.0015, delta))
+
+    def zoom_at(self, view_pos: QPointF, factor: float) -> None:
+        """Zooms keeping the scene point under ``view_pos`` (the mouse) where it is."""
         new = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
-        factor = new / self.zoom()
+        anchor = self.mapToScene(view_pos.toPoint())
+        self.setTransformationAnchor(QGraphicsView.NoAnchor)
+        self.setTransform(QTransform.fromScale(new, new))
+        drift = self.mapToScene(view_pos.toPoint()) - anchor
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() - round(drift.x() * new))
+        v.setValue(v.value() - round(drift.y() * new))
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
-        self.scale(factor, factor)
         self.scale_changed()
 
     def frame_rect(self, rect: QRectF) -> None:
@@ -399,9 +407,11 @@ class GraphView(QGraphicsView):
 
     def event(self, event) -> bool:
         # Claim the canvas keys before window shortcuts see them, but only while the canvas has focus.
-        if event.type() == QEvent.ShortcutOverride and self.keymap.match(event) is not None:
-            event.accept()
-            return True
+        if event.type() == QEvent.ShortcutOverride:
+            busy = self.interaction is not None or self.rename_editor is not None
+            if self.keymap.match(event) is not None or (busy and event.key() == Qt.Key_Escape):
+                event.accept()
+                return True
         return super().event(event)
 
     # -- add-node search -------------------------------------------------------------------------------

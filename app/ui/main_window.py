@@ -1,0 +1,562 @@
+"""The studio window: the canvas in the middle, docks around it, menus and a toolbar.
+
+Docks: node library (left), viewer and inspector (right), queue, log and undo
+history (bottom). The panels are constructed here from ``app.ui.panels``; a
+panel that cannot be imported is replaced by a note saying why, so the canvas
+keeps working while a panel is being written.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QByteArray, QPointF, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStyle, QToolBar,
+                               QUndoView, QWidget)
+
+from app.ui import theme
+from app.ui.autosave import Autosaver, Recovery, find_recoveries
+from app.ui.canvas.view import GraphView
+from app.ui.document import Document
+from app.ui.runner import Runner
+from app.ui.settings import Settings, SettingsDialog
+from nodes import project as project_io
+
+ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
+EXAMPLES_DIR = ROOT / "assets" / "examples"
+ICON = ROOT / "assets" / "icons" / "weft.svg"
+TINY_NOTE = "Tiny test models: random weights, the output is noise"
+
+
+class _Missing:
+    """Stands in for a panel that could not be built: every call is a no-op."""
+
+    def __init__(self, name: str, error: str):
+        self.name, self.error = name, error
+
+    def __getattr__(self, attr: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, *, models: str = "default", settings: Settings | None = None, registry=None,
+                 client_factory: Callable[..., Any] | None = None, autosave: bool = True,
+                 interactive: bool = True):
+        super().__init__()
+        self.models = models
+        # False for screenshots and scripted use: problems are printed, never asked about in a dialog.
+        self.interactive = interactive
+        self.settings = settings or Settings()
+        self.document = Document(registry, self)
+        self.view = GraphView(self.document, keymap=self.settings.keymap, recent_nodes=self.settings.recent_nodes,
+                              remember_node=self.settings.remember_node)
+        self.setCentralWidget(self.view)
+        self.setDockNestingEnabled(True)
+        self.setWindowIcon(QIcon(str(ICON)))
+        self.panel_errors: dict[str, str] = {}
+        self.runner = Runner(self.document, models=models, engine_kwargs=self.settings.engine_kwargs(),
+                             client_factory=client_factory, parent=self)
+        self._build_panels()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._connect()
+        self.autosaver = Autosaver(self.document, self.settings.autosave_seconds, parent=self) if autosave else None
+        self.statusBar().showMessage("Tab or double-click on the canvas to add a node", 8000)
+        if models == "tiny":
+            note = QLabel(f"  {TINY_NOTE}  ")
+            note.setStyleSheet("color: #1b1b1b; background: #e0a24f; border-radius: 3px;")
+            self.statusBar().addPermanentWidget(note)
+        self.engine_label = QLabel("engine: not started")
+        self.engine_label.setStyleSheet("color: #9aa0a6;")
+        self.statusBar().addPermanentWidget(self.engine_label)
+        self.resize(1600, 1000)
+        self._restore_geometry()
+        self._update_title()
+
+    # -- panels -------------------------------------------------------------------------------
+    def _panel(self, name: str, factory: Callable[[], QWidget]) -> Any:
+        try:
+            return factory()
+        except Exception as exc:  # a panel still being written must not take the studio down
+            error = f"{type(exc).__name__}: {exc}"
+            self.panel_errors[name] = error
+            print(f"weft: the {name} panel is not available: {error}", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            label = QLabel(f"The {name} panel is not available:\n{error}")
+            label.setWordWrap(True)
+            label.setAlignment(Qt.AlignCenter)
+            label.setStyleSheet("color: #e0a24f; padding: 12px;")
+            label.weft_missing = _Missing(name, error)
+            return label
+
+    @staticmethod
+    def _api(panel: Any) -> Any:
+        return getattr(panel, "weft_missing", panel)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                         | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_panels(self) -> None:
+        registry = self.document.registry
+
+        def library():
+            from app.ui.panels.library import NodeLibraryPanel
+            return NodeLibraryPanel(registry)
+
+        def inspector():
+            from app.ui.panels.inspector import InspectorPanel
+            try:
+                return InspectorPanel(self.document, models_profile=self.models)
+            except TypeError:
+                return InspectorPanel(self.document)
+
+        def viewer():
+            from app.ui.panels.viewer import ViewerPanel
+            return ViewerPanel()
+
+        def queue():
+            from app.ui.panels.queue import QueuePanel
+            return QueuePanel()
+
+        def log():
+            from app.ui.panels.log import LogPanel
+            return LogPanel()
+
+        self.library = self._panel("library", library)
+        self.inspector = self._panel("inspector", inspector)
+        self.viewer = self._panel("viewer", viewer)
+        self.queue = self._panel("queue", queue)
+        self.log_panel = self._panel("log", log)
+        self.history = QUndoView(self.document.undo_stack)
+        self.history.setEmptyLabel("Opened")
+        self.history.setObjectName("undoHistory")
+
+        self.library_dock = self._dock("Nodes", "library", self.library, Qt.LeftDockWidgetArea)
+        self.viewer_dock = self._dock("Viewer", "viewer", self.viewer, Qt.RightDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", "inspector", self.inspector, Qt.RightDockWidgetArea)
+        self.splitDockWidget(self.viewer_dock, self.inspector_dock, Qt.Vertical)
+        self.queue_dock = self._dock("Queue", "queue", self.queue, Qt.BottomDockWidgetArea)
+        self.log_dock = self._dock("Log", "log", self.log_panel, Qt.BottomDockWidgetArea)
+        self.history_dock = self._dock("History", "history", self.history, Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.queue_dock, self.log_dock)
+        self.tabifyDockWidget(self.log_dock, self.history_dock)
+        self.queue_dock.raise_()
+        self.resizeDocks([self.library_dock], [230], Qt.Horizontal)
+        self.resizeDocks([self.viewer_dock], [440], Qt.Horizontal)
+        self.resizeDocks([self.viewer_dock, self.inspector_dock], [380, 520], Qt.Vertical)
+        self.resizeDocks([self.queue_dock], [170], Qt.Vertical)
+
+    # -- actions, menus, toolbar ---------------------------------------------------------------------
+    def _action(self, text: str, slot: Callable[[], Any], shortcut: Any = None, icon: Any = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                action.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon) if isinstance(icon, QStyle.StandardPixmap) else icon)
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        S = QStyle.StandardPixmap
+        self.new_action = self._action("&New", self.new_project, QKeySequence.New, S.SP_FileIcon, "Start a new project")
+        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.Open, S.SP_DialogOpenButton,
+                                        "Open a .weft project")
+        self.save_action = self._action("&Save", self.save, QKeySequence.Save, S.SP_DialogSaveButton,
+                                        "Save the project")
+        self.save_as_action = self._action("Save &As…", self.save_as, QKeySequence.SaveAs)
+        self.settings_action = self._action("Se&ttings…", self.open_settings, QKeySequence.Preferences)
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
+        stack = self.document.undo_stack
+        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.Undo)
+        self.undo_action.setIcon(self.style().standardIcon(S.SP_ArrowBack))
+        self.redo_action = stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.redo_action.setIcon(self.style().standardIcon(S.SP_ArrowForward))
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+        self.run_action = self._action("&Run", self.run, ["Ctrl+Return", "Ctrl+Enter"], S.SP_MediaPlay,
+                                       "Run the selected nodes, or every output node (Ctrl+Enter)")
+        self.run_all_action = self._action("Run All &Outputs", lambda: self.run(all_outputs=True),
+                                           ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"])
+        self.cancel_action = self._action("&Cancel Run", self.cancel_run, "Esc", S.SP_MediaStop,
+                                          "Stop the current run (Esc)")
+        self.cancel_action.setEnabled(False)
+        self.kill_action = self._action("&Restart Engine", self.restart_engine, None, None,
+                                        "Kill the engine process now; the next run starts a new one")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        file.addAction(self.new_action)
+        file.addAction(self.open_action)
+        self.recent_menu = file.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.examples_menu = file.addMenu("&Examples")
+        self.examples_menu.aboutToShow.connect(self._fill_examples)
+        file.addSeparator()
+        file.addAction(self.save_action)
+        file.addAction(self.save_as_action)
+        file.addSeparator()
+        file.addAction(self.settings_action)
+        file.addSeparator()
+        file.addAction(self.quit_action)
+
+        edit = bar.addMenu("&Edit")
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        edit.addSeparator()
+        va = self.view.actions_by_id
+        for action_id in ("cut", "copy", "paste", "paste_with_links", "duplicate", "delete"):
+            edit.addAction(va[action_id])
+        edit.addSeparator()
+        for action_id in ("select_all", "select_none", "rename", "bypass", "disconnect", "backdrop"):
+            edit.addAction(va[action_id])
+
+        nodes = bar.addMenu("&Nodes")
+        nodes.addAction(va["add_node"])
+        for category, types in self.document.registry.categories().items():
+            sub = nodes.addMenu(category)
+            for t in types:
+                sub.addAction(t.title, lambda t=t: self.view.add_node_at(t.type_id, self.view.cursor_scene_pos()))
+
+        view = bar.addMenu("&View")
+        view.addAction(va["frame_selected"])
+        view.addAction(va["frame_all"])
+        view.addAction(va["minimap"])
+        view.addSeparator()
+        for dock in (self.library_dock, self.viewer_dock, self.inspector_dock, self.queue_dock, self.log_dock,
+                     self.history_dock):
+            view.addAction(dock.toggleViewAction())
+
+        run = bar.addMenu("&Run")
+        run.addAction(self.run_action)
+        run.addAction(self.run_all_action)
+        run.addAction(self.cancel_action)
+        run.addSeparator()
+        run.addAction(self.kill_action)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main", self)
+        bar.setObjectName("mainToolbar")
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        bar.setMovable(False)
+        for action in (self.new_action, self.open_action, self.save_action):
+            bar.addAction(action)
+        bar.addSeparator()
+        bar.addAction(self.undo_action)
+        bar.addAction(self.redo_action)
+        bar.addSeparator()
+        bar.addAction(self.run_action)
+        bar.addAction(self.cancel_action)
+        self.addToolBar(Qt.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        if not files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        for path in files:
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_path(p)).setToolTip(path)
+
+    def example_files(self) -> list[Path]:
+        return sorted(EXAMPLES_DIR.glob("*.weft")) if EXAMPLES_DIR.is_dir() else []
+
+    def _fill_examples(self) -> None:
+        self.examples_menu.clear()
+        examples = self.example_files()
+        if not examples:
+            self.examples_menu.addAction("(none)").setEnabled(False)
+        for path in examples:
+            self.examples_menu.addAction(path.stem.replace("_", " ").capitalize(), lambda p=path: self.open_path(p))
+
+    # -- wiring ------------------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        doc, runner = self.document, self.runner
+        doc.dirty_changed.connect(lambda dirty: self._update_title())
+        doc.path_changed.connect(self._update_title)
+        doc.selection_changed.connect(self._on_selection)
+        self.view.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.view.node_activated.connect(self._on_node_activated)
+        self.view.run_node_requested.connect(lambda node_id: self.run([node_id]))
+        library = self._api(self.library)
+        if hasattr(library, "node_requested") and not isinstance(library, _Missing):
+            library.node_requested.connect(
+                lambda type_id: self.view.add_node_at(type_id, self.view.mapToScene(
+                    self.view.viewport().rect().center())))
+        viewer, queue, log = self._api(self.viewer), self._api(self.queue), self._api(self.log_panel)
+        runner.job_added.connect(lambda job_id, title: queue.add_job(job_id, title))
+        runner.job_updated.connect(lambda job_id, status, detail: queue.update_job(job_id, status, detail))
+        runner.log.connect(self.log)
+        runner.result.connect(self._on_result)
+        runner.preview.connect(lambda node_id, data: viewer.show_preview(node_id, data))
+        runner.busy_changed.connect(self._on_busy)
+        runner.worker_died.connect(self._on_worker_died)
+        if hasattr(queue, "cancel_requested") and not isinstance(queue, _Missing):
+            try:
+                queue.cancel_requested.connect(lambda job_id: runner.cancel(job_id))
+            except (AttributeError, TypeError):
+                pass
+
+    def log(self, text: str, level: str = "info") -> None:
+        self._api(self.log_panel).append(text, level)
+
+    def _on_selection(self, ids: list) -> None:
+        # Show the selected node's last result (a Save node shows what feeds it).
+        if len(ids) != 1:
+            return
+        node_id = ids[0]
+        results = self.runner.results.get(node_id)
+        if results is None:
+            link = next((l for l in self.document.graph.incoming(node_id)), None)
+            if link is not None and link.source in self.runner.results:
+                node_id, results = link.source, self.runner.results[link.source]
+        if results:
+            self._api(self.viewer).show_result(node_id, results)
+
+    def _on_result(self, node_id: str, results: dict) -> None:
+        selected = self.document.selected_nodes()
+        feeds_selected = any(l.source == node_id and l.target in selected for l in self.document.graph.links)
+        media = any(r.get("kind") in ("Video", "Image", "Audio", "Mask") for r in results.values()
+                    if isinstance(r, dict))
+        if node_id in selected or feeds_selected or (media and not selected):
+            self._api(self.viewer).show_result(node_id, results)
+
+    def _on_node_activated(self, node_id: str) -> None:
+        self.inspector_dock.show()
+        self.inspector_dock.raise_()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.cancel_action.setEnabled(busy)
+        alive = self.runner.worker_alive
+        self.engine_label.setText("engine: running" if busy else ("engine: idle" if alive else "engine: stopped"))
+
+    def _on_worker_died(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+        self.log_dock.show()
+        self.log_dock.raise_()
+
+    def _update_title(self) -> None:
+        doc = self.document
+        name = doc.path.name if doc.path else "untitled"
+        tiny = f" — {TINY_NOTE}" if self.models == "tiny" else ""
+        self.setWindowTitle(f"{name}[*] — Weft{tiny}")
+        self.setWindowModified(doc.dirty)
+
+    # -- running ----------------------------------------------------------------------------------------------
+    def run(self, targets: list[str] | None = None, *, all_outputs: bool = False) -> str | None:
+        if all_outputs:
+            from engines.planner import output_nodes
+            targets = output_nodes(self.document.graph)
+        job_id = self.runner.run(targets)
+        if job_id is None:
+            self.statusBar().showMessage("Not run: see the log and the marked nodes", 8000)
+            self.log_dock.show()
+            self.log_dock.raise_()
+        else:
+            self.statusBar().showMessage("Queued", 3000)
+            self.queue_dock.raise_()
+        return job_id
+
+    def cancel_run(self) -> None:
+        if not self.runner.cancel():
+            self.statusBar().showMessage("Nothing is running", 3000)
+
+    def restart_engine(self) -> None:
+        self.runner.kill_worker()
+        self.statusBar().showMessage("Engine stopped; the next run starts a new one", 6000)
+
+    # -- files -----------------------------------------------------------------------------------------------------
+    def ask_unsaved(self) -> str:
+        """"save", "discard" or "cancel" (tests replace this)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Warning)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"Save the changes to {self.document.path.name if self.document.path else 'this project'}?")
+        box.setInformativeText("Your changes are lost if you don't save them.")
+        box.setStandardButtons(QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
+        box.setDefaultButton(QMessageBox.Save)
+        answer = box.exec()
+        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to throw the current project away."""
+        if not self.document.dirty:
+            return True
+        answer = self.ask_unsaved()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_project(self) -> None:
+        if self.maybe_save():
+            self.document.new()
+            self.runner.results.clear()
+            self._api(self.viewer).clear()
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        start = str(self.document.path.parent) if self.document.path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, "Weft projects (*.weft);;All files (*)")
+        if path:
+            self.open_path(path, ask=False)
+
+    def open_path(self, path: str | Path, *, ask: bool = True) -> bool:
+        if ask and not self.maybe_save():
+            return False
+        try:
+            self.document.load(path)
+        except project_io.ProjectError as exc:
+            self.log(f"Cannot open {path}: {exc}", "error")
+            if self.interactive:
+                QMessageBox.critical(self, "Cannot open project", str(exc))
+            else:
+                print(f"weft: cannot open {path}: {exc}", file=sys.stderr)
+            return False
+        self.runner.results.clear()
+        self._api(self.viewer).clear()
+        for note in self.document.migration_notes:
+            self.log(note, "info")
+        if not self.is_example(Path(path)):
+            self.settings.add_recent_file(path)
+        self.log(f"Opened {path}", "info")
+        QTimer.singleShot(0, self.view.frame_all)
+        return True
+
+    def is_example(self, path: Path | None) -> bool:
+        if path is None:
+            return False
+        try:
+            return Path(path).resolve().parent == EXAMPLES_DIR.resolve()
+        except OSError:
+            return False
+
+    def save(self) -> bool:
+        if self.document.path is None or self.is_example(self.document.path):
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        start = str(self.document.path.parent / self.document.path.name) if self.document.path else "untitled.weft"
+        if self.is_example(self.document.path):
+            start = str(Path.home() / self.document.path.name)
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", start, "Weft projects (*.weft)")
+        if not path:
+            return False
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            saved = self.document.save(path)
+        except (OSError, project_io.ProjectError) as exc:
+            QMessageBox.critical(self, "Cannot save", f"{path}: {exc}")
+            return False
+        self.settings.add_recent_file(saved)
+        self.statusBar().showMessage(f"Saved {saved}", 4000)
+        return True
+
+    # -- recovery --------------------------------------------------------------------------------------------------------
+    def ask_recover(self, recovery: Recovery) -> str:
+        """"recover", "discard" or "later" (tests replace this)."""
+        import time
+        when = time.strftime("%H:%M on %d %b", time.localtime(recovery.saved_at))
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Question)
+        box.setWindowTitle("Recover unsaved work?")
+        box.setText(f"Weft closed without saving {recovery.name}.")
+        box.setInformativeText(f"An autosaved copy from {when} can be recovered.")
+        recover = box.addButton("Recover", QMessageBox.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.DestructiveRole)
+        box.addButton("Later", QMessageBox.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        return "recover" if clicked is recover else ("discard" if clicked is discard else "later")
+
+    def offer_recovery(self) -> bool:
+        """At start: offers the newest autosave left by a session that crashed."""
+        recoveries = find_recoveries()
+        if not recoveries:
+            return False
+        newest = recoveries[0]
+        answer = self.ask_recover(newest)
+        if answer == "recover":
+            return self.recover(newest)
+        if answer == "discard":
+            newest.discard()
+        return False
+
+    def recover(self, recovery: Recovery) -> bool:
+        try:
+            data = recovery.read()
+            self.document.load_dict(data, recovery.original, dirty=True)
+        except (OSError, ValueError, project_io.ProjectError) as exc:
+            self.log(f"Could not recover {recovery.project_file}: {exc}", "error")
+            return False
+        recovery.discard()
+        if self.autosaver is not None:
+            self.autosaver.save_now()  # the recovered work is this session's now
+        self.log(f"Recovered {recovery.name} from the autosave", "info")
+        QTimer.singleShot(0, self.view.frame_all)
+        return True
+
+    # -- settings and closing ---------------------------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            dialog.apply()
+            self.apply_settings()
+
+    def apply_settings(self) -> None:
+        self.view.set_keymap(self.settings.keymap)
+        if self.autosaver is not None:
+            self.autosaver.set_interval(self.settings.autosave_seconds)
+        self.runner.set_engine_kwargs(self.settings.engine_kwargs())
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.q.value("window/geometry")
+        state = self.settings.q.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.settings.q.setValue("window/geometry", self.saveGeometry())
+        self.settings.q.setValue("window/state", self.saveState())
+        self.settings.sync()
+        self.runner.shutdown()
+        if self.autosaver is not None:
+            self.autosaver.stop()
+            self.autosaver.discard()
+        self.view.gscene.detach()
+        event.accept()
+
+    def close_without_asking(self) -> None:
+        """Closes even with unsaved changes (screenshots, tests)."""
+        self.ask_unsaved = lambda: "discard"
+        self.close()

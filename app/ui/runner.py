@@ -1,0 +1,301 @@
+"""Runs the graph in the engine worker, on the Qt loop (asyncio through qasync).
+
+``run()`` checks the graph, queues a job and returns at once; the events that
+stream back update the document's per-node status (progress, cache mark,
+errors, time and memory) and are re-emitted as Qt signals for the viewer, the
+queue and the log. The GUI never waits on the worker: if it dies, the job's
+nodes say so, the graph is untouched, and the next run starts a new worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
+
+from app.ui.document import Document
+from engines.planner import output_nodes
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+
+
+@dataclass
+class JobInfo:
+    id: str
+    title: str
+    targets: list[str] | None
+    status: str = QUEUED
+    nodes: list[str] = field(default_factory=list)
+    running_node: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    outputs: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+class Runner(QObject):
+    job_added = Signal(str, str)          # job id, title
+    job_updated = Signal(str, str, str)   # job id, status, detail
+    log = Signal(str, str)                # text, level ("info", "warning", "error", "engine")
+    result = Signal(str, dict)            # node id, results (per output socket)
+    preview = Signal(str, bytes)          # node id, JPEG bytes
+    busy_changed = Signal(bool)
+    worker_died = Signal(str)             # what the artist should know
+
+    def __init__(self, document: Document, *, models: str = "default", engine_kwargs: dict[str, Any] | None = None,
+                 client_factory: Callable[..., Any] | None = None, output_dir: Path | None = None,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.models = models
+        self.engine_kwargs = dict(engine_kwargs or {})
+        self.client_factory = client_factory
+        self.output_dir = output_dir
+        self.client = None
+        self.jobs: dict[str, JobInfo] = {}
+        self.results: dict[str, dict[str, Any]] = {}   # node id -> last results
+        self._tasks: set[asyncio.Task] = set()
+        self._restart_pending = False
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return any(j.status in (QUEUED, RUNNING) for j in self.jobs.values())
+
+    def current_job(self) -> JobInfo | None:
+        """The job the worker is on (or the next one it will take)."""
+        running = [j for j in self.jobs.values() if j.status == RUNNING]
+        if running:
+            return running[0]
+        queued = [j for j in self.jobs.values() if j.status == QUEUED]
+        return queued[0] if queued else None
+
+    @property
+    def worker_alive(self) -> bool:
+        return self.client is not None and self.client.alive
+
+    def _make_client(self):
+        if self.client_factory is not None:
+            return self.client_factory(models=self.models, **self.engine_kwargs)
+        from engines.client import EngineClient
+        return EngineClient(models=self.models, on_log=lambda line: self.log.emit(line, "engine"),
+                            **self.engine_kwargs)
+
+    def set_engine_kwargs(self, kwargs: dict[str, Any]) -> None:
+        """New engine settings: they apply when the worker next starts (now, if it is idle)."""
+        self.engine_kwargs = dict(kwargs)
+        if self.client is not None:
+            self._restart_pending = True
+            if not self.busy:
+                self._spawn(self._drop_client())
+
+    # -- running ---------------------------------------------------------------------------------
+    def default_targets(self) -> list[str] | None:
+        """The selected nodes if any (an artist previewing a branch), else every output node."""
+        selected = self.document.selected_nodes()
+        if selected:
+            return selected
+        return output_nodes(self.document.graph)
+
+    def run(self, targets: list[str] | None = None) -> str | None:
+        """Checks the graph and queues a job; returns its id, or None when nothing was sent."""
+        doc = self.document
+        targets = list(targets) if targets is not None else self.default_targets()
+        if not targets:
+            self.log.emit("Nothing to run: the project has no output node (Save Video, Save Image, Save Audio). "
+                          "Add one, or select the nodes to run.", "warning")
+            return None
+        problems = doc.check(targets)
+        if problems:
+            self.log.emit(f"Not run: {len(problems)} problem{'s' if len(problems) > 1 else ''} to fix first "
+                          "(marked on the nodes)", "error")
+            for p in problems:
+                self.log.emit(f"  {p}", "error")
+            return None
+        job_id = uuid.uuid4().hex[:12]
+        names = [doc.node_title(t) for t in targets]
+        title = f"{doc.name}: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
+        info = JobInfo(job_id, title, targets)
+        self.jobs[job_id] = info
+        project = doc.to_dict()
+        project_dir = doc.path.parent if doc.path else Path.cwd()
+        output_dir = self.output_dir or (project_dir / "renders" if doc.path else _default_output_dir())
+        self.job_added.emit(job_id, title)
+        self.job_updated.emit(job_id, QUEUED, "waiting for the engine")
+        self.log.emit(f"Queued {title}", "info")
+        self.busy_changed.emit(True)
+        self._spawn(self._run_job(info, project, output_dir, project_dir, doc.name))
+        return job_id
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_event_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run_job(self, info: JobInfo, project: dict, output_dir: Path, project_dir: Path, name: str) -> None:
+        try:
+            if self.client is None:
+                self.client = self._make_client()
+            client = self.client
+            if not client.alive:
+                self.log.emit("Starting the engine…", "info")
+            await client.submit(project, targets=info.targets, output_dir=output_dir, project_dir=project_dir,
+                                project_name=name, job_id=info.id)
+            async for event in client.events(info.id):
+                self._handle(info, event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the engine could not start, or the pipe broke
+            info.status = FAILED
+            info.error = str(exc)
+            self.log.emit(f"The engine could not run {info.title}: {exc}", "error")
+            self.job_updated.emit(info.id, FAILED, str(exc).splitlines()[0] if str(exc) else "engine error")
+        finally:
+            if info.status in (QUEUED, RUNNING):
+                info.status = FAILED
+                self.job_updated.emit(info.id, FAILED, "the engine stopped answering")
+            self.busy_changed.emit(self.busy)
+            if self._restart_pending and not self.busy:
+                await self._drop_client()
+
+    async def _drop_client(self) -> None:
+        client, self.client = self.client, None
+        self._restart_pending = False
+        if client is not None:
+            try:
+                await client.close()
+            except Exception:
+                client.kill()
+
+    # -- events ------------------------------------------------------------------------------------
+    def _handle(self, info: JobInfo, event: dict[str, Any]) -> None:
+        doc = self.document
+        kind = event["event"]
+        node = event.get("node", "")
+        if kind == "job_started":
+            info.status = RUNNING
+            info.nodes = list(event.get("nodes", []))
+            for node_id in info.nodes:
+                doc.set_status(node_id, state="queued", step=0, total=0, message="")
+            self.job_updated.emit(info.id, RUNNING, f"{len(info.nodes)} nodes")
+        elif kind == "node_started":
+            info.running_node = node
+            doc.set_status(node, state="running", step=0, total=0, message="")
+            self.job_updated.emit(info.id, RUNNING, f"running {doc.node_title(node)}")
+        elif kind == "progress":
+            doc.set_status(node, state="running", step=int(event.get("step", 0)), total=int(event.get("total", 0)))
+            preview = event.get("preview")
+            if preview:
+                try:
+                    self.preview.emit(node, base64.b64decode(preview))
+                except ValueError:
+                    pass
+            self.job_updated.emit(info.id, RUNNING,
+                                  f"{doc.node_title(node)} {event.get('step')}/{event.get('total')}")
+        elif kind == "node_finished":
+            info.running_node = None
+            stats = event.get("stats", {})
+            if event.get("bypassed"):
+                state = "bypassed"
+            elif event.get("cached"):
+                state = "cached"
+            else:
+                state = "done"
+            doc.set_status(node, state=state, seconds=stats.get("seconds"), memory=stats.get("peak_memory_bytes"),
+                           outputs=list(event.get("outputs", [])), message="", step=0, total=0)
+            info.outputs.extend(event.get("outputs", []))
+            results = event.get("results") or {}
+            if results:
+                self.results[node] = results
+                self.result.emit(node, results)
+            for path in event.get("outputs", []):
+                self.log.emit(f"{doc.node_title(node)} wrote {path}", "info")
+        elif kind == "node_failed":
+            info.running_node = None
+            failure = event.get("kind", "error")
+            message = event.get("error", "failed")
+            state = {"cancelled": "cancelled", "skipped": "skipped"}.get(failure, "failed")
+            doc.set_status(node, state=state, message=message)
+            if failure == "worker_died":
+                self.log.emit(f"The engine process stopped while running {doc.node_title(node)} ({node}). "
+                              "Your graph is untouched; the next run starts a new engine.", "error")
+                self.worker_died.emit(f"The engine stopped while running {doc.node_title(node)}: {message}")
+            elif failure == "error":
+                self.log.emit(f"{doc.node_title(node)} ({node}) failed: {message}", "error")
+                if event.get("traceback"):
+                    self.log.emit(event["traceback"], "engine")
+        elif kind == "job_finished":
+            status = event.get("status", "failed")
+            was_running = info.status == RUNNING
+            info.status = {"ok": DONE, "cancelled": CANCELLED}.get(status, FAILED)
+            for node_id in info.nodes:  # nodes the job never reached
+                if doc.node_status(node_id).state in ("queued", "running"):
+                    doc.set_status(node_id, state="cancelled" if info.status == CANCELLED else "", step=0, total=0)
+            seconds = event.get("seconds")
+            detail = f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else ""
+            if event.get("worker_died"):
+                detail = event.get("error", "the engine stopped")
+                if was_running and not any(n for n in event.get("failed", {}) if n):
+                    self.worker_died.emit(detail)
+                    self.log.emit(f"{detail}. Your graph is untouched; the next run starts a new engine.", "error")
+            elif info.status == FAILED:
+                failed = [doc.node_title(n) for n in event.get("failed", {}) if n]
+                detail = f"failed: {', '.join(failed)}" if failed else "failed"
+            self.job_updated.emit(info.id, info.status, detail)
+            level = {DONE: "info", CANCELLED: "warning"}.get(info.status, "error")
+            self.log.emit(f"{info.title}: {info.status}{' (' + detail + ')' if detail else ''}", level)
+
+    # -- cancel, kill, shut down --------------------------------------------------------------------------
+    def cancel(self, job_id: str | None = None) -> bool:
+        """Cancels a job (the current one by default). The worker stops it between steps."""
+        info = self.jobs.get(job_id) if job_id else self.current_job()
+        if info is None or info.status not in (QUEUED, RUNNING) or self.client is None:
+            return False
+        self.log.emit(f"Cancelling {info.title}…", "warning")
+        self.job_updated.emit(info.id, info.status, "cancelling…")
+        self._spawn(self.client.cancel(info.id))
+        return True
+
+    def cancel_all(self) -> None:
+        for info in list(self.jobs.values()):
+            if info.status in (QUEUED, RUNNING):
+                self.cancel(info.id)
+
+    def kill_worker(self) -> None:
+        """Kills the engine process at once (a last resort; the next run starts a new one)."""
+        if self.client is not None:
+            self.client.kill()
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._drop_client()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stops the worker before the window closes (called from Qt, never from a coroutine)."""
+        if self.client is None and not self._tasks:
+            return
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self.aclose())
+        deadline = time.monotonic() + timeout
+        while not task.done() and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.AllEvents, 50)
+        if not task.done():
+            if self.client is not None:
+                self.client.kill()
+            task.cancel()
+
+
+def _default_output_dir() -> Path:
+    from app.ui.settings import data_dir
+    return data_dir() / "renders"
