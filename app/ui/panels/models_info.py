@@ -1,0 +1,118 @@
+"""What the model picker says about each model: installed or not, size, licence.
+
+The catalogue and the manager are pure Python (no torch at import), but they
+are imported lazily and every failure degrades to "details unavailable", so
+a broken or missing models package never stops the inspector from showing a
+node. ``is_installed`` looks at the disk; answers are kept for a few seconds
+so that clicking through nodes does not rescan the Hugging Face cache.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+_TTL_SECONDS = 10.0
+_installed_cache: dict[tuple[str, str], tuple[float, bool | None]] = {}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    title: str
+    installed: bool | None  # None: could not tell
+    download_gb: float | None = None
+    vram_gb: float | None = None
+    licence: str = ""
+    non_commercial: bool = False
+    gated: bool = False
+    warning: str = ""  # what an artist must know before commercial use
+    known: bool = True  # False: not in the catalogue (a typo, or a newer project)
+
+    def size_text(self) -> str:
+        return f"{_gb(self.download_gb)}" if self.download_gb is not None else ""
+
+    def list_text(self) -> str:
+        """The entry in the drop-down: its title and whether it is here."""
+        if not self.known:
+            return f"{self.id}  (not in this version's catalogue)"
+        if self.installed is True:
+            return f"{self.title}  \u2014 installed"
+        if self.installed is False:
+            size = f", {self.size_text()} download" if self.download_gb is not None else ""
+            return f"{self.title}  \u2014 not installed{size}"
+        return self.title
+
+    def details(self) -> str:
+        """One line under the picker."""
+        if not self.known:
+            return f"{self.id} is not a model this version of Weft knows."
+        parts = []
+        if self.installed is True:
+            parts.append("Installed" + (f" ({self.size_text()})" if self.download_gb is not None else ""))
+        elif self.installed is False:
+            parts.append("Not installed" + (f": {self.size_text()} download on first run"
+                                            if self.download_gb is not None else ""))
+        if self.vram_gb is not None:
+            parts.append(f"needs about {_gb(self.vram_gb)} of GPU memory")
+        if self.licence:
+            parts.append(f"licence {self.licence}")
+        if self.gated and self.installed is not True:
+            parts.append("the download needs a Hugging Face login")
+        return " \u00b7 ".join(parts)
+
+
+def _gb(value: float) -> str:
+    return f"{value:.0f} GB" if value >= 10 else f"{value:.1f} GB"
+
+
+def _is_installed(model_id: str, profile: str) -> bool | None:
+    """Asks the model manager; None when it cannot tell (tests replace this)."""
+    try:
+        from engines.models.manager import ModelManager
+        return bool(ModelManager(profile=profile).is_installed(model_id))
+    except Exception:
+        return None
+
+
+def installed(model_id: str, profile: str = "default") -> bool | None:
+    now = time.monotonic()
+    hit = _installed_cache.get((profile, model_id))
+    if hit is not None and now - hit[0] < _TTL_SECONDS:
+        return hit[1]
+    answer = _is_installed(model_id, profile)
+    _installed_cache[(profile, model_id)] = (now, answer)
+    return answer
+
+
+def forget() -> None:
+    """Forget what is installed (after a download, or when the models folder changed)."""
+    _installed_cache.clear()
+
+
+def model_info(model_id: str, profile: str = "default") -> ModelInfo:
+    try:
+        from engines.models.catalogue import CATALOGUE
+    except Exception:
+        return ModelInfo(model_id, model_id, None, known=True)
+    spec = CATALOGUE.get(model_id)
+    if spec is None:
+        return ModelInfo(model_id, model_id, None, known=False)
+    warning = ""
+    try:
+        warning = spec.licence_warning()
+    except Exception:
+        pass
+    title = spec.title
+    if profile == "tiny":
+        title += " (tiny test twin: random weights, output is noise)"
+    return ModelInfo(
+        id=spec.id, title=title, installed=installed(spec.id, profile),
+        download_gb=getattr(spec, "download_gb", None), vram_gb=getattr(spec, "vram_gb", None),
+        licence=getattr(spec, "licence", ""), non_commercial=bool(getattr(spec, "non_commercial", False)),
+        gated=bool(getattr(spec, "gated", False)), warning=warning,
+    )
+
+
+def model_infos(model_ids, profile: str = "default") -> list[ModelInfo]:
+    return [model_info(m, profile) for m in model_ids]

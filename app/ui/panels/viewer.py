@@ -1,0 +1,629 @@
+"""The viewer: plays a node's video with its sound, shows images and masks,
+draws and plays sound, and shows live previews while a node renders.
+
+It reads the engine's cached ``.npy`` files by path (memory-mapped; see
+``media.py``) and never imports torch. Keys while it has focus: Space plays
+or pauses, Left/Right step a frame, Home/End jump to the ends, L loops.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPen, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStackedWidget, QStyle, QToolButton, QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.panels import palette
+from app.ui.panels.media import FrameSource, SoundOutput, as_channels, envelope, load_array
+
+KIND_ORDER = {"Video": 0, "Image": 1, "Mask": 2, "Audio": 3, "scalar": 4}
+AUDIO_STEP_SECONDS = 0.1
+
+
+def timecode(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)}:{rest:05.2f}"
+
+
+class PictureView(QWidget):
+    """Draws one picture, fitted to the widget, with optional text in the corners."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.badge = ""
+        self.caption = ""
+        self.setMinimumSize(160, 90)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+
+    def set_image(self, image: QImage | None, *, badge: str | None = None, caption: str | None = None) -> None:
+        self.image = image
+        if badge is not None:
+            self.badge = badge
+        if caption is not None:
+            self.caption = caption
+        self.update()
+
+    def image_rect(self) -> QRectF:
+        if self.image is None or self.image.isNull():
+            return QRectF()
+        size = QSize(self.image.width(), self.image.height()).scaled(self.size(), Qt.KeepAspectRatio)
+        x = (self.width() - size.width()) / 2
+        y = (self.height() - size.height()) / 2
+        return QRectF(x, y, size.width(), size.height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#111214"))
+        if self.image is not None and not self.image.isNull():
+            target = self.image_rect()
+            # Small results (tiny test models) are enlarged with visible pixels,
+            # which is what an artist checking them wants; large ones smoothly.
+            enlarge = target.width() > 2 * self.image.width()
+            painter.setRenderHint(QPainter.SmoothPixmapTransform, not enlarge)
+            painter.drawImage(target, self.image)
+        for text, corner in ((self.badge, Qt.AlignTop | Qt.AlignLeft), (self.caption, Qt.AlignBottom | Qt.AlignRight)):
+            if not text:
+                continue
+            metrics = painter.fontMetrics()
+            box = metrics.boundingRect(text).adjusted(-6, -3, 6, 3)
+            if corner & Qt.AlignTop:
+                box.moveTopLeft(self.rect().topLeft() + QPointF(6, 6).toPoint())
+            else:
+                box.moveBottomRight(self.rect().bottomRight() - QPointF(6, 6).toPoint())
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(0, 0, 0, 170))
+            painter.drawRoundedRect(box, 3, 3)
+            painter.setPen(QColor("#e8e8e8"))
+            painter.drawText(box, Qt.AlignCenter, text)
+        painter.end()
+
+
+class WaveformView(QWidget):
+    """A sound's envelope, one lane per channel, with a playhead; click or drag to seek."""
+
+    seeked = Signal(float)  # seconds
+
+    def __init__(self, parent: QWidget | None = None, *, compact: bool = False):
+        super().__init__(parent)
+        self.mins: np.ndarray | None = None
+        self.maxs: np.ndarray | None = None
+        self.seconds = 0.0
+        self.position = 0.0
+        self.color = QColor(palette.type_color("Audio"))
+        self.setMinimumHeight(40 if compact else 80)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed if compact else QSizePolicy.Expanding)
+        if compact:
+            self.setFixedHeight(56)
+        self.setCursor(Qt.PointingHandCursor)
+
+    def set_samples(self, samples: np.ndarray | None, rate: int = 1) -> None:
+        if samples is None:
+            self.mins = self.maxs = None
+            self.seconds = 0.0
+        else:
+            samples = as_channels(samples)
+            self.mins, self.maxs = envelope(samples)
+            self.seconds = samples.shape[1] / float(rate)
+        self.position = 0.0
+        self.update()
+
+    @property
+    def has_samples(self) -> bool:
+        return self.mins is not None
+
+    def set_position(self, seconds: float) -> None:
+        self.position = seconds
+        self.update()
+
+    def _seek(self, x: float) -> None:
+        if self.seconds > 0 and self.width() > 0:
+            self.seeked.emit(max(0.0, min(1.0, x / self.width())) * self.seconds)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self._seek(event.position().x())
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if event.buttons() & Qt.LeftButton:
+            self._seek(event.position().x())
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#15171a"))
+        if self.mins is None:
+            painter.setPen(QColor(palette.DIM_COLOR))
+            painter.drawText(self.rect(), Qt.AlignCenter, "No sound")
+            painter.end()
+            return
+        channels, buckets = self.mins.shape
+        width, height = max(1, self.width()), self.height()
+        lane = height / channels
+        # One column per pixel: the extremes of the buckets that fall in it.
+        edges = np.linspace(0, buckets, width + 1).astype(int)
+        edges[1:] = np.maximum(edges[1:], edges[:-1] + 1)
+        edges = np.minimum(edges, buckets)
+        valid = edges[:-1] < buckets
+        starts = edges[:-1][valid]
+        painter.setRenderHint(QPainter.Antialiasing, False)
+        for c in range(channels):
+            lo = np.minimum.reduceat(self.mins[c], starts)
+            hi = np.maximum.reduceat(self.maxs[c], starts)
+            mid = lane * c + lane / 2
+            amp = lane / 2 - 2
+            painter.setPen(QColor(255, 255, 255, 25))
+            painter.drawLine(0, int(mid), width, int(mid))
+            path = QPainterPath()
+            for x in range(len(starts)):
+                path.moveTo(x + 0.5, mid - hi[x] * amp)
+                path.lineTo(x + 0.5, mid - lo[x] * amp + 1)
+            painter.setPen(QPen(self.color, 1))
+            painter.drawPath(path)
+            if c:
+                painter.setPen(QColor(255, 255, 255, 40))
+                painter.drawLine(0, int(lane * c), width, int(lane * c))
+        if self.seconds > 0:
+            x = int(self.position / self.seconds * width)
+            painter.setPen(QPen(QColor("#f0c674"), 1))
+            painter.drawLine(x, 0, x, height)
+        painter.end()
+
+    def column_extent(self, x: int) -> float:
+        """The loudest value drawn around a pixel column (for tests)."""
+        if self.mins is None:
+            return 0.0
+        buckets = self.mins.shape[1]
+        b = min(buckets - 1, int(x / max(1, self.width()) * buckets))
+        return float(np.max(np.abs(np.concatenate([self.mins[:, b], self.maxs[:, b]]))))
+
+
+def _icon_button(icon: QStyle.StandardPixmap, tip: str, parent: QWidget) -> QToolButton:
+    button = QToolButton(parent)
+    button.setIcon(parent.style().standardIcon(icon))
+    button.setToolTip(tip)
+    button.setAutoRaise(True)
+    return button
+
+
+class ViewerPanel(QWidget):
+    """Shows results: ``show_result(node_id, results)``, ``show_preview(node_id, jpeg)``, ``clear()``."""
+
+    output_changed = Signal(str)  # the output socket shown
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.node_id: str | None = None
+        self.results: dict[str, dict[str, Any]] = {}
+        self.output: str | None = None
+        self.kind: str | None = None  # "Video", "Image", "Mask", "Audio", "scalar", "preview"
+        self.frames: FrameSource | None = None
+        self.samples: np.ndarray | None = None
+        self.rate = 0
+        self.fps = 0.0
+        self.frame = 0
+        self.position = 0.0  # seconds
+        self.duration = 0.0
+        self.loop = True
+        self.sound = SoundOutput()
+        self._clock = QElapsedTimer()
+        self._clock_start = 0.0
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+        self._build()
+        self._shortcuts()
+        self.clear()
+
+    # -- layout ---------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        top = QHBoxLayout()
+        top.setContentsMargins(8, 5, 8, 5)
+        top.setSpacing(8)
+        self.title_label = QLabel()
+        font = self.title_label.font()
+        font.setBold(True)
+        self.title_label.setFont(font)
+        top.addWidget(self.title_label)
+        self.output_combo = QComboBox()
+        self.output_combo.setToolTip("Which output of the node to show")
+        self.output_combo.currentIndexChanged.connect(self._output_picked)
+        top.addWidget(self.output_combo)
+        top.addStretch(1)
+        self.info_label = QLabel()
+        self.info_label.setStyleSheet(f"color: {palette.DIM_COLOR}")
+        self.info_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        top.addWidget(self.info_label)
+        column.addLayout(top)
+
+        self.stack = QStackedWidget()
+        self.empty_label = QLabel()
+        self.empty_label.setAlignment(Qt.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet(f"color: {palette.DIM_COLOR}; background: #111214; padding: 20px")
+        self.stack.addWidget(self.empty_label)
+        picture_page = QWidget()
+        picture_column = QVBoxLayout(picture_page)
+        picture_column.setContentsMargins(0, 0, 0, 0)
+        picture_column.setSpacing(0)
+        self.picture = PictureView()
+        picture_column.addWidget(self.picture, 1)
+        self.track = WaveformView(compact=True)
+        self.track.seeked.connect(self.seek_seconds)
+        picture_column.addWidget(self.track)
+        self.stack.addWidget(picture_page)
+        self.picture_page = picture_page
+        self.waveform = WaveformView()
+        self.waveform.seeked.connect(self.seek_seconds)
+        self.stack.addWidget(self.waveform)
+        self.text_view = QLabel()
+        self.text_view.setWordWrap(True)
+        self.text_view.setAlignment(Qt.AlignCenter)
+        self.text_view.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.text_view.setStyleSheet("background: #111214; padding: 20px; font-size: 14pt")
+        self.stack.addWidget(self.text_view)
+        column.addWidget(self.stack, 1)
+
+        self.transport = QWidget()
+        bar = QHBoxLayout(self.transport)
+        bar.setContentsMargins(6, 3, 8, 3)
+        bar.setSpacing(2)
+        self.start_button = _icon_button(QStyle.SP_MediaSkipBackward, "To the start (Home)", self)
+        self.start_button.clicked.connect(lambda: self.seek_frame(0))
+        self.back_button = _icon_button(QStyle.SP_MediaSeekBackward, "Back one frame (Left)", self)
+        self.back_button.clicked.connect(lambda: self.step(-1))
+        self.play_button = _icon_button(QStyle.SP_MediaPlay, "Play (Space)", self)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.forward_button = _icon_button(QStyle.SP_MediaSeekForward, "Forward one frame (Right)", self)
+        self.forward_button.clicked.connect(lambda: self.step(1))
+        self.loop_button = QToolButton(self)
+        self.loop_button.setText("Loop")
+        self.loop_button.setCheckable(True)
+        self.loop_button.setChecked(self.loop)
+        self.loop_button.setAutoRaise(True)
+        self.loop_button.setToolTip("Play again from the start at the end (L)")
+        self.loop_button.toggled.connect(self.set_loop)
+        for button in (self.start_button, self.back_button, self.play_button, self.forward_button):
+            bar.addWidget(button)
+        self.scrubber = QSlider(Qt.Horizontal)
+        self.scrubber.setToolTip("Drag to scrub")
+        self.scrubber.valueChanged.connect(self._scrubbed)
+        bar.addWidget(self.scrubber, 1)
+        bar.addWidget(self.loop_button)
+        self.time_label = QLabel()
+        self.time_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("0000 / 0000  0:00.00 / 0:00.00"))
+        self.time_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        bar.addWidget(self.time_label)
+        column.addWidget(self.transport)
+        self.sound_note = QLabel()
+        self.sound_note.setWordWrap(True)
+        self.sound_note.setStyleSheet(f"color: {palette.DIM_COLOR}; padding: 0 8px 4px 8px")
+        column.addWidget(self.sound_note)
+        self.setFocusPolicy(Qt.StrongFocus)
+
+    def _shortcuts(self) -> None:
+        for key, action in ((Qt.Key_Space, self.toggle_play), (Qt.Key_Left, lambda: self.step(-1)),
+                            (Qt.Key_Right, lambda: self.step(1)), (Qt.Key_Home, lambda: self.seek_frame(0)),
+                            (Qt.Key_End, lambda: self.seek_frame(self.frame_count - 1)),
+                            (Qt.Key_L, lambda: self.loop_button.toggle())):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(action)
+
+    # -- public API ----------------------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Shows nothing (and lets go of the files)."""
+        self.pause()
+        self.node_id, self.results, self.output, self.kind = None, {}, None, None
+        self._release()
+        self.title_label.setText("Viewer")
+        self.info_label.clear()
+        self.output_combo.blockSignals(True)
+        self.output_combo.clear()
+        self.output_combo.blockSignals(False)
+        self.output_combo.hide()
+        self.empty_label.setText("Nothing to show yet.\nRun a node (Ctrl+Enter) and its result plays here.")
+        self.stack.setCurrentWidget(self.empty_label)
+        self.transport.hide()
+        self.sound_note.hide()
+
+    def show_result(self, node_id: str, results: dict[str, dict[str, Any]], *, title: str = "",
+                    output: str | None = None) -> None:
+        """Shows what a node made (the ``results`` of its ``node_finished`` event)."""
+        self.pause()
+        self.node_id = node_id
+        self.title_label.setText(title or node_id)
+        self.results = {name: dict(r) for name, r in (results or {}).items() if isinstance(r, dict)}
+        names = sorted(self.results, key=lambda n: (KIND_ORDER.get(self.results[n].get("kind"), 9),
+                                                    list(self.results).index(n)))
+        self.output_combo.blockSignals(True)
+        self.output_combo.clear()
+        for name in names:
+            self.output_combo.addItem(f"{name} ({self.results[name].get('kind', '?')})", name)
+        self.output_combo.blockSignals(False)
+        self.output_combo.setVisible(len(names) > 1)
+        if not names:
+            self._release()
+            self.kind = None
+            self._message(f"{title or node_id} finished without an output to show.")
+            return
+        self.select_output(output if output in self.results else names[0])
+
+    def show_preview(self, node_id: str, jpeg_bytes: bytes, *, step: int | None = None,
+                     total: int | None = None, title: str = "") -> None:
+        """Shows a live preview frame of a node that is rendering."""
+        image = QImage.fromData(bytes(jpeg_bytes))
+        if image.isNull():
+            return
+        if self.kind != "preview" or node_id != self.node_id:
+            self.pause()
+            self._release()
+            self.node_id, self.results, self.output, self.kind = node_id, {}, None, "preview"
+            self.output_combo.hide()
+            self.transport.hide()
+            self.sound_note.hide()
+            self.title_label.setText(title or node_id)
+            self.stack.setCurrentWidget(self.picture_page)
+            self.track.hide()
+        progress = f" \u00b7 step {step}/{total}" if step is not None and total else ""
+        self.info_label.setText(f"rendering{progress}")
+        self.picture.set_image(image, badge=f"Live preview{progress}", caption="")
+
+    def select_output(self, name: str) -> None:
+        """Shows another output of the same node."""
+        if name not in self.results:
+            raise KeyError(f"no output {name!r}; outputs: {', '.join(self.results)}")
+        self.pause()
+        self._release()
+        self.output = name
+        index = self.output_combo.findData(name)
+        if index >= 0 and self.output_combo.currentIndex() != index:
+            self.output_combo.blockSignals(True)
+            self.output_combo.setCurrentIndex(index)
+            self.output_combo.blockSignals(False)
+        entry = self.results[name]
+        self.kind = entry.get("kind")
+        try:
+            self._load(entry)
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            self._release()
+            self._message(f"Cannot show {name}: its files are gone or damaged ({exc}).\n"
+                          "The cache may have been cleared: run the node again.")
+            return
+        self.output_changed.emit(name)
+
+    @property
+    def frame_count(self) -> int:
+        return self.frames.count if self.frames is not None else 0
+
+    @property
+    def is_playing(self) -> bool:
+        return self._timer.isActive()
+
+    @property
+    def sound_available(self) -> bool:
+        return self.sound.available
+
+    def current_image(self) -> QImage | None:
+        return self.picture.image
+
+    def play(self) -> None:
+        if self.duration <= 0 or self.kind not in ("Video", "Audio", "Mask"):
+            return
+        if self.position >= self.duration - 1e-9 or (self.frames and self.frame >= self.frame_count - 1
+                                                      and self.kind != "Audio"):
+            self._seek(0.0)
+        self._clock_start = self.position
+        self._clock.start()
+        interval = 1000.0 / self.fps if self.fps else 33.0
+        self._timer.start(max(5, int(interval / 2)))
+        self.play_button.setIcon(self.style().standardIcon(QStyle.SP_MediaPause))
+        self.play_button.setToolTip("Pause (Space)")
+        self._start_sound()
+
+    def pause(self) -> None:
+        self._timer.stop()
+        self.sound.stop()
+        self.play_button.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay))
+        self.play_button.setToolTip("Play (Space)")
+
+    def toggle_play(self) -> None:
+        if self.is_playing:
+            self.pause()
+        else:
+            self.play()
+
+    def set_loop(self, on: bool) -> None:
+        self.loop = bool(on)
+        if self.loop_button.isChecked() != self.loop:
+            self.loop_button.setChecked(self.loop)
+
+    def step(self, frames: int = 1) -> None:
+        """Steps ``frames`` frames (a tenth of a second each for sound), paused."""
+        self.pause()
+        if self.kind == "Audio":
+            self._seek(self.position + frames * AUDIO_STEP_SECONDS)
+        elif self.frames is not None:
+            self.seek_frame(self.frame + frames)
+
+    def seek_frame(self, index: int) -> None:
+        if self.kind == "Audio":
+            self.seek_seconds(0.0 if index <= 0 else self.duration)
+            return
+        if self.frames is None:
+            return
+        index = max(0, min(int(index), self.frame_count - 1))
+        self._seek(index / self.fps if self.fps else 0.0, frame=index)
+
+    def seek_seconds(self, seconds: float) -> None:
+        playing = self.is_playing
+        self._seek(seconds)
+        if playing:
+            self._clock_start = self.position
+            self._clock.restart()
+            self._start_sound()
+
+    # -- loading ----------------------------------------------------------------------------------------
+    def _release(self) -> None:
+        self.sound.stop()
+        self.frames = None
+        self.samples = None
+        self.rate = 0
+        self.fps = 0.0
+        self.frame = 0
+        self.position = 0.0
+        self.duration = 0.0
+        self.picture.set_image(None, badge="", caption="")
+        self.track.set_samples(None)
+        self.waveform.set_samples(None)
+
+    def _message(self, text: str) -> None:
+        self.empty_label.setText(text)
+        self.stack.setCurrentWidget(self.empty_label)
+        self.transport.hide()
+        self.sound_note.hide()
+        self.info_label.clear()
+
+    def _load(self, entry: dict[str, Any]) -> None:
+        kind = entry.get("kind")
+        files = entry.get("files", {})
+        self.sound_note.hide()
+        if kind == "Video":
+            self.frames = FrameSource(load_array(files["frames"]))
+            self.fps = float(entry.get("fps") or 24.0)
+            self.duration = self.frame_count / self.fps
+            if "audio" in files:
+                self.samples = as_channels(load_array(files["audio"]))
+                self.rate = int(entry.get("rate") or 44100)
+            self._show_frames(with_sound=self.samples is not None)
+            sound = ""
+            if self.samples is not None:
+                sound = f" \u00b7 sound {self.rate / 1000:g} kHz {_channels(self.samples.shape[0])}"
+            self.info_label.setText(f"{self.frames.width}\u00d7{self.frames.height} \u00b7 {self.frame_count} frames "
+                                    f"at {self.fps:g} fps \u00b7 {self.duration:.2f} s{sound}")
+        elif kind == "Image":
+            self.frames = FrameSource(load_array(files["pixels"]))
+            self._show_frames(with_sound=False, transport=False)
+            self.info_label.setText(f"{self.frames.width}\u00d7{self.frames.height} image")
+        elif kind == "Mask":
+            self.frames = FrameSource(load_array(files["values"]), mask=True)
+            moving = not self.frames.still
+            self.fps = float(entry.get("fps") or 16.0) if moving else 0.0
+            self.duration = self.frame_count / self.fps if moving else 0.0
+            self._show_frames(with_sound=False, transport=moving)
+            what = f"mask, {self.frame_count} frames" if moving else "mask (white: inside)"
+            self.info_label.setText(f"{self.frames.width}\u00d7{self.frames.height} {what}")
+        elif kind == "Audio":
+            self.samples = as_channels(load_array(files["samples"]))
+            self.rate = int(entry.get("rate") or 44100)
+            self.duration = self.samples.shape[1] / self.rate
+            self.waveform.set_samples(self.samples, self.rate)
+            self.stack.setCurrentWidget(self.waveform)
+            self._show_transport(True)
+            self.info_label.setText(f"{self.duration:.2f} s \u00b7 {self.rate / 1000:g} kHz "
+                                    f"{_channels(self.samples.shape[0])}")
+            self._note_sound()
+        elif kind == "scalar":
+            value = entry.get("value")
+            self.text_view.setText(html.escape("(nothing)" if value is None else str(value)))
+            self.stack.setCurrentWidget(self.text_view)
+            self.transport.hide()
+            self.info_label.setText(type(value).__name__ if value is not None else "")
+        else:
+            raise ValueError(f"unknown kind {kind!r}")
+        self._seek(0.0, frame=0)
+
+    def _show_frames(self, *, with_sound: bool, transport: bool = True) -> None:
+        self.stack.setCurrentWidget(self.picture_page)
+        self.track.setVisible(with_sound)
+        if with_sound:
+            self.track.set_samples(self.samples, self.rate)
+            self._note_sound()
+        self._show_transport(transport and self.frame_count > 1)
+
+    def _show_transport(self, on: bool) -> None:
+        self.transport.setVisible(on)
+        if not on:
+            return
+        audio = self.kind == "Audio"
+        self.scrubber.blockSignals(True)
+        self.scrubber.setRange(0, int(self.duration * 1000) if audio else max(0, self.frame_count - 1))
+        self.scrubber.setPageStep(1000 if audio else max(1, int(self.fps or 1)))
+        self.scrubber.blockSignals(False)
+        self.back_button.setToolTip("Back a tenth of a second (Left)" if audio else "Back one frame (Left)")
+        self.forward_button.setToolTip("Forward a tenth of a second (Right)" if audio else "Forward one frame (Right)")
+
+    def _note_sound(self) -> None:
+        if not self.sound.available:
+            self.sound_note.setText(self.sound.reason)
+            self.sound_note.show()
+
+    def _output_picked(self, index: int) -> None:
+        name = self.output_combo.itemData(index)
+        if name and name != self.output:
+            self.select_output(name)
+
+    # -- time ------------------------------------------------------------------------------------------------
+    def _seek(self, seconds: float, frame: int | None = None) -> None:
+        self.position = max(0.0, min(float(seconds), self.duration)) if self.duration else 0.0
+        if self.frames is not None:
+            if frame is None:
+                frame = int(self.position * self.fps + 1e-6) if self.fps else 0
+            self.frame = max(0, min(frame, self.frame_count - 1))
+            self.picture.set_image(self.frames.image(self.frame), badge="", caption="")
+        self.track.set_position(self.position)
+        self.waveform.set_position(self.position)
+        self.scrubber.blockSignals(True)
+        self.scrubber.setValue(int(self.position * 1000) if self.kind == "Audio" else self.frame)
+        self.scrubber.blockSignals(False)
+        if self.kind == "Audio":
+            self.time_label.setText(f"{timecode(self.position)} / {timecode(self.duration)}")
+        elif self.frames is not None and self.frame_count > 1:
+            self.time_label.setText(f"{self.frame + 1} / {self.frame_count}   "
+                                    f"{timecode(self.frame / self.fps if self.fps else 0)} / {timecode(self.duration)}")
+
+    def _scrubbed(self, value: int) -> None:
+        if self.kind == "Audio":
+            self.seek_seconds(value / 1000.0)
+        else:
+            playing = self.is_playing
+            self.seek_frame(value)
+            if playing:
+                self._clock_start = self.position
+                self._clock.restart()
+                self._start_sound()
+
+    def _tick(self) -> None:
+        position = self._clock_start + self._clock.elapsed() / 1000.0
+        if position >= self.duration:
+            if self.loop:
+                self._seek(0.0)
+                self._clock_start = 0.0
+                self._clock.restart()
+                self._start_sound()
+                return
+            self._seek(self.duration)
+            if self.frames is not None:
+                self.seek_frame(self.frame_count - 1)
+            self.pause()
+            return
+        self._seek(position)
+
+    def _start_sound(self) -> None:
+        if self.samples is not None and self.sound.available:
+            self.sound.play(self.samples, self.rate, self.position)
+
+
+def _channels(n: int) -> str:
+    return {1: "mono", 2: "stereo"}.get(int(n), f"{n} channels")
+
+
+__all__ = ["PictureView", "ViewerPanel", "WaveformView", "timecode"]
