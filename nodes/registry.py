@@ -14,6 +14,8 @@ BUILTIN_MODULES = (
     "nodes.catalogue.basic",
     "nodes.catalogue.generate",
     "nodes.catalogue.audio",
+    "nodes.catalogue.audio_tools",
+    "nodes.catalogue.edit_cut",
     "nodes.catalogue.save",
 )
 

@@ -48,7 +48,7 @@ class AddAudioToVideo(NodeType):
     type_id = "add_audio_to_video"
     title = "Add Audio to Video"
     category = "Audio"
-    description = "Puts a sound track on a video (replacing any it had)."
+    description = "Puts a sound track on a video, replacing the sound it had or mixed with it."
     tags = ("mux", "soundtrack", "sound")
 
     video = Input(T.VIDEO)
@@ -61,7 +61,20 @@ class AddAudioToVideo(NodeType):
     fit = Param.choice("trim_or_pad", ("trim_or_pad", "loop", "keep"),
                        help="trim_or_pad: exactly the video's length, cut or padded with silence; "
                             "loop: repeated to fill the video; keep: the sound's own length.")
+    mode = Param.choice("replace", ("replace", "mix"),
+                        help="replace: the new sound replaces the video's own; mix: both play together (the "
+                             "video's own sound at 'original gain'). A video without sound just gets the new one.")
+    original_gain = Param.float(0.0, min=-60.0, max=24.0, step=0.5,
+                                help="In mix mode, the loudness change of the video's own sound, in decibels.")
 
     def run(self, ctx: RunContext, *, video: Video, audio: Audio, gain: float, offset: float, fit: str,
-            **_: Any) -> dict[str, Any]:
-        return {"out": video.with_audio(fit_audio(audio, video.seconds, offset=offset, gain_db=gain, fit=fit))}
+            mode: str = "replace", original_gain: float = 0.0, **_: Any) -> dict[str, Any]:
+        track = fit_audio(audio, video.seconds, offset=offset, gain_db=gain, fit=fit)
+        if mode == "mix" and video.audio is not None:
+            from engines import audio_ops, edits
+            # The video's own sound sets nothing: the mix takes the higher
+            # rate and the wider layout of the two, and the new track's length
+            # (which fit decided) unless the video's own runs longer.
+            track = audio_ops.mix([track, edits.track_for(video)], [0.0, original_gain],
+                                  length="first" if fit != "keep" else "longest", overflow="normalize")
+        return {"out": video.with_audio(track)}

@@ -67,7 +67,10 @@ class LoadImage(_LoadFile):
 
     def run(self, ctx: RunContext, *, path: str, **_: Any) -> dict[str, Any]:
         from engines import media
-        return {"image": media.read_image(self._resolve(ctx, path))}
+        try:
+            return {"image": media.read_image(self._resolve(ctx, path))}
+        except media.MediaError as exc:
+            raise NodeError(f"parameter 'path': {exc}") from None
 
 
 class LoadVideo(_LoadFile):
@@ -77,18 +80,72 @@ class LoadVideo(_LoadFile):
     tags = ("clip", "movie", "mp4")
     kind = "video"
 
-    path = Param.file("video", help="The video file. Relative paths are relative to the project file.")
+    path = Param.file("video", help="The video file (MP4, MOV, WebM, MKV, ...). Relative paths are relative to "
+                                    "the project file.")
     max_frames = Param.int(0, min=0, max=100000, help="Read at most this many frames (0: all).")
-    video = Output(T.VIDEO)
-    audio = Output(T.AUDIO, help="The video's sound track (silence if it has none).")
+    start_frame = Param.int(0, min=0, max=10_000_000,
+                            help="The first frame to read (0: the first). The sound is cut to the frames read.")
+    video = Output(T.VIDEO, help="At the file's own frame rate; its sound as in the file, cut to the frames read.")
+    audio = Output(T.AUDIO, help="The video's sound track under the frames read (silence if it has none).")
 
-    def run(self, ctx: RunContext, *, path: str, max_frames: int, **_: Any) -> dict[str, Any]:
-        from engines import media
-        from nodes.values import Audio
-        import numpy as np
-        video = media.read_video(self._resolve(ctx, path), max_frames=max_frames or None)
-        audio = video.audio or Audio(np.zeros((2, int(round(video.seconds * 48000))), np.float32), 48000)
-        return {"video": video, "audio": audio}
+    def run(self, ctx: RunContext, *, path: str, max_frames: int, start_frame: int = 0,
+            **_: Any) -> dict[str, Any]:
+        # Streamed: the frames read are held as uint8 only (see engines/streams.py
+        # for what stays in memory).
+        from engines import edits, streams
+        from engines.media import MediaError
+        resolved = self._resolve(ctx, path)
+        try:
+            video = streams.load_video(resolved, start_frame=start_frame, max_frames=max_frames or None)
+        except MediaError as exc:
+            raise NodeError(f"parameter 'path': {exc}") from None
+        except ValueError as exc:
+            raise NodeError(f"parameter 'start_frame': {exc}") from None
+        return {"video": video, "audio": edits.track_for(video)}
+
+
+class LoadImageSequence(_LoadFile):
+    type_id = "load_image_sequence"
+    title = "Load Image Sequence"
+    description = "Numbered stills (PNG, JPEG, WebP) played as a video: a folder of them, or a file pattern."
+    tags = ("frames", "png sequence", "exr", "stills", "folder")
+    kind = "image sequence"
+
+    path = Param.file("folder", help="A folder (every PNG/JPEG/WebP in it, in natural order: 2 before 10), a "
+                                     "pattern with the frame number as %04d (shot_%04d.png) or a glob "
+                                     "(shot_*.png). Relative paths are relative to the project file.")
+    fps = Param.float(24.0, min=1.0, max=240.0, help="Frames per second to play the stills at.")
+    start_frame = Param.int(0, min=0, max=10_000_000, help="Skip this many images at the start.")
+    max_frames = Param.int(0, min=0, max=100000, help="Read at most this many images (0: all).")
+    video = Output(T.VIDEO, help="Silent; every image must be the size of the first.")
+
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+        if not str(params.get("path", "")).strip():
+            return [("path", "choose a folder of images or a pattern like frames/shot_%04d.png")]
+        return []
+
+    @classmethod
+    def cache_salt(cls, params: dict[str, Any], resolve_path) -> str:
+        from engines import streams
+        try:
+            files = streams.sequence_files(resolve_path(str(params.get("path", ""))))
+        except OSError:
+            return "missing"
+        return ";".join(f"{f.name}:{file_salt(f)}" for f in files)
+
+    def run(self, ctx: RunContext, *, path: str, fps: float, start_frame: int, max_frames: int,
+            **_: Any) -> dict[str, Any]:
+        from engines import streams
+        from engines.media import MediaError
+        try:
+            video = streams.load_sequence(ctx.resolve_path(path), fps, start_frame=start_frame,
+                                          max_frames=max_frames or None)
+        except (MediaError, FileNotFoundError) as exc:
+            raise NodeError(f"parameter 'path': {exc}") from None
+        except ValueError as exc:
+            raise NodeError(f"parameter 'start_frame': {exc}") from None
+        return {"video": video}
 
 
 class LoadAudio(_LoadFile):
@@ -103,4 +160,7 @@ class LoadAudio(_LoadFile):
 
     def run(self, ctx: RunContext, *, path: str, **_: Any) -> dict[str, Any]:
         from engines import media
-        return {"audio": media.read_audio(self._resolve(ctx, path))}
+        try:
+            return {"audio": media.read_audio(self._resolve(ctx, path))}
+        except media.MediaError as exc:
+            raise NodeError(f"parameter 'path': {exc}") from None

@@ -1,0 +1,200 @@
+"""Audio utilities and media I/O: exact lengths, rates and channels; files in and out.
+
+Model-free, so fast; the model-driven audio nodes are tested on the tiny
+twins in test_examples_audio.py and below (marked slow).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engines import audio_ops, media
+from engines.cache import ResultCache
+from engines.executor import Executor, Job
+from nodes.definition import NodeError
+from nodes.graph import Graph
+from nodes.validation import validate
+from nodes.values import Audio, Video
+
+from media_helpers import Ctx, coded, reds, run
+
+
+def tone(seconds: float, rate: int = 44100, channels: int = 2, freq: float = 440.0, level: float = 0.5) -> Audio:
+    t = np.arange(int(round(seconds * rate))) / rate
+    wave = (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return Audio(np.repeat(wave[None], channels, axis=0), rate)
+
+
+# ---- audio utilities ---------------------------------------------------------------
+
+
+def test_trim_audio_is_sample_exact():
+    out = run("trim_audio", audio=tone(3.0), start=0.5, length=1.25)["out"]
+    assert out.num_samples == round(1.25 * 44100) and out.rate == 44100
+    with pytest.raises(NodeError, match="lasts 3.00 s"):
+        run("trim_audio", audio=tone(3.0), start=4.0)
+
+
+def test_mix_brings_tracks_to_a_common_format_and_never_clips():
+    a = tone(1.0, rate=44100, channels=1, level=0.8)
+    b = tone(2.0, rate=48000, channels=2, freq=220.0, level=0.8)
+    out = run("mix_audio", track_1=a, track_2=b)["out"]
+    assert (out.rate, out.channels) == (48000, 2)
+    assert out.num_samples == 2 * 48000  # longest
+    assert np.max(np.abs(out.samples)) <= 1.0 + 1e-6  # normalized, not clipped
+    shortest = run("mix_audio", track_1=a, track_2=b, length="shortest", gain_2=-60.0)["out"]
+    assert shortest.num_samples == 48000
+    # At -60 dB the second track is a thousandth: the mix is the first track, resampled.
+    assert np.max(np.abs(shortest.samples)) == pytest.approx(0.8, abs=0.01)
+
+
+def test_mix_takes_up_to_four_tracks_with_their_gains():
+    ones = [Audio(np.full((1, 100), 0.1, np.float32), 1000) for _ in range(4)]
+    out = run("mix_audio", track_1=ones[0], track_2=ones[1], track_3=ones[2], track_4=ones[3],
+              gain_4=-120.0, overflow="clip")["out"]
+    assert out.samples[0, 50] == pytest.approx(0.3, abs=1e-4)
+
+
+def test_fade_starts_and_ends_in_silence():
+    steady = Audio(np.ones((2, 44100), np.float32), 44100)
+    out = run("fade_audio", audio=steady, fade_in=0.25, fade_out=0.5)["out"]
+    s = out.samples[0]
+    assert s[0] == 0.0 and s[-1] < 1e-4
+    assert s[round(0.125 * 44100)] == pytest.approx(0.5, abs=1e-3)  # halfway up the linear ramp
+    assert s[round(0.4 * 44100)] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_resample_keeps_the_duration_and_the_pitch():
+    src = tone(1.0, rate=44100, freq=1000.0)
+    out = run("resample_audio", audio=src, rate=16000, channels="mono")["out"]
+    assert (out.rate, out.channels, out.num_samples) == (16000, 1, 16000)
+    spectrum = np.abs(np.fft.rfft(out.samples[0]))
+    assert np.argmax(spectrum) == 1000  # 1 Hz bins over one second
+
+
+def test_extract_and_remove_audio():
+    clip = coded(16, fps=16.0)
+    track = run("extract_audio", video=clip)["audio"]
+    assert track.seconds == pytest.approx(1.0) and track.rate == 48000
+    silent = run("extract_audio", video=coded(8, sound=False))["audio"]
+    assert silent.seconds == pytest.approx(0.5) and not silent.samples.any()
+    assert run("remove_audio", video=clip)["out"].audio is None
+
+
+def test_add_audio_replaces_by_default_and_can_mix_with_the_videos_own_sound():
+    clip = coded(16, fps=16.0)  # 1 s; its right channel is a steady 0.1
+    new = Audio(np.full((2, 48000 * 2), 0.25, np.float32), 48000)
+    replaced = run("add_audio_to_video", video=clip, audio=new)["out"]
+    assert replaced.audio.seconds == pytest.approx(1.0)
+    assert replaced.audio.samples[1, 100] == pytest.approx(0.25)
+    mixed = run("add_audio_to_video", video=clip, audio=new, mode="mix", original_gain=0.0)["out"]
+    assert mixed.audio.num_samples == 48000
+    assert mixed.audio.samples[1, 100] == pytest.approx(0.35)
+
+
+def test_audio_ops_speed_and_crossfade_lengths():
+    a = tone(1.0, rate=48000)
+    assert audio_ops.change_speed(a, 1.5).num_samples == 32000
+    assert audio_ops.crossfade(a, a, 0.25).num_samples == 48000 * 2 - 12000
+
+
+# ---- media I/O --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt, codec", [("mp4", "aac"), ("mov", "aac"), ("webm", "opus")])
+def test_save_video_formats_keep_frames_fps_and_sound(tmp_path, fmt, codec):
+    clip = coded(17, fps=24.0, size=(64, 48))
+    run_save = __import__("nodes.registry", fromlist=["x"]).default_registry().get("save_video")
+    ctx = Ctx(tmp_path)
+    run_save().run(ctx, video=clip, filename="clip", format=fmt, quality="medium")
+    info = media.probe(tmp_path / f"clip.{fmt}")
+    assert (info.frames, info.fps, info.width, info.height) == (17, 24.0, 64, 48)
+    assert info.audio_codec == codec
+    assert info.audio_seconds == pytest.approx(17 / 24, abs=0.03)
+
+
+def test_load_video_streams_a_frame_range_with_the_sound_under_it(tmp_path):
+    media.write_video(tmp_path / "clip.mp4", coded(33, fps=16.0, size=(64, 48)))
+    out = run("load_video", path=str(tmp_path / "clip.mp4"), start_frame=8, max_frames=10)
+    video, audio = out["video"], out["audio"]
+    assert video.frames.dtype == np.uint8 and video.num_frames == 10 and video.fps == 16.0
+    assert [abs(r - e) <= 2 for r, e in zip(reds(video), range(8, 18))] == [True] * 10  # H.264 is near-exact
+    assert audio.seconds == pytest.approx(10 / 16, abs=1e-3) and audio.rate == 48000
+    # The ramp in the left channel says the sound starts at frame 8 (0.5 s).
+    assert audio.samples[0, 2000] * 100 == pytest.approx(0.5 + 2000 / 48000, abs=0.01)
+
+
+def test_load_video_errors_name_the_parameter(tmp_path):
+    media.write_audio(tmp_path / "beep.wav", tone(0.2))
+    with pytest.raises(NodeError, match=r"parameter 'path': .*beep.wav has no video stream"):
+        run("load_video", path=str(tmp_path / "beep.wav"))
+    media.write_video(tmp_path / "short.mp4", coded(5, size=(16, 16)))
+    with pytest.raises(NodeError, match="parameter 'start_frame': the video has 5 frames"):
+        run("load_video", path=str(tmp_path / "short.mp4"), start_frame=9)
+    with pytest.raises(NodeError, match="parameter 'path': .*could not be decoded as an image"):
+        run("load_image", path=str(tmp_path / "beep.wav"))
+
+
+def test_image_sequences_round_trip_in_order(tmp_path):
+    clip = coded(12, fps=12.0, size=(32, 16), sound=False)
+    save = __import__("nodes.registry", fromlist=["x"]).default_registry().get("save_image_sequence")
+    save().run(Ctx(tmp_path), video=clip, filename="shot", format="png", first_number=1)
+    files = sorted(p.name for p in (tmp_path / "shot").iterdir())
+    assert files[0] == "shot_0001.png" and files[-1] == "shot_0012.png" and len(files) == 12
+    for pattern in ("shot", "shot/shot_%04d.png", "shot/shot_*.png"):
+        video = run("load_image_sequence", path=str(tmp_path / pattern), fps=12.0)["video"]
+        assert video.num_frames == 12 and video.fps == 12.0
+        assert np.array_equal(video.frames, clip.frames)  # PNG is lossless
+    part = run("load_image_sequence", path=str(tmp_path / "shot"), fps=24.0, start_frame=10)["video"]
+    assert reds(part) == [10, 11]
+
+
+def test_image_sequence_refuses_mixed_sizes_and_empty_folders(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NodeError, match="no PNG, JPEG or WebP images"):
+        run("load_image_sequence", path=str(tmp_path / "empty"), fps=24.0)
+    media.write_image(tmp_path / "seq" / "f_1.png", np.zeros((8, 8, 3), np.uint8))
+    media.write_image(tmp_path / "seq" / "f_2.png", np.zeros((8, 10, 3), np.uint8))
+    with pytest.raises(NodeError, match="f_2.png is 10x8 but the sequence starts at 8x8"):
+        run("load_image_sequence", path=str(tmp_path / "seq"), fps=24.0)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac"])
+def test_audio_files_keep_rate_channels_and_length(tmp_path, fmt):
+    save = __import__("nodes.registry", fromlist=["x"]).default_registry().get("save_audio")
+    save().run(Ctx(tmp_path), audio=tone(0.75, rate=22050, channels=1), filename="t", format=fmt)
+    back = run("load_audio", path=str(tmp_path / f"t.{fmt}"))["audio"]
+    assert (back.rate, back.channels, back.num_samples) == (22050, 1, round(0.75 * 22050))
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpg", "webp"])
+def test_images_round_trip(tmp_path, fmt):
+    from nodes.values import Image
+
+    pixels = np.zeros((12, 20, 3), np.uint8)
+    pixels[:, :10] = (200, 40, 40)
+    save = __import__("nodes.registry", fromlist=["x"]).default_registry().get("save_image")
+    save().run(Ctx(tmp_path), image=Image(pixels), filename="still", format=fmt)
+    back = run("load_image", path=str(tmp_path / f"still.{fmt}"))["image"]
+    assert (back.width, back.height) == (20, 12)
+    assert np.abs(back.pixels.astype(int) - pixels).mean() < 6
+
+
+def test_audio_graph_validates_missing_tracks(tmp_path):
+    g = Graph()
+    g.add_node("load_audio", {"path": "a.wav"}, node_id="a")
+    g.add_node("mix_audio", node_id="mix")
+    g.add_node("save_audio", node_id="save")
+    g.connect("a", "audio", "mix", "track_1")
+    g.connect("mix", "out", "save", "audio")
+    assert [str(p) for p in validate(g)] == ["Mix Audio (mix): input 'track_2': needs a Audio connected"] or \
+        any("track_2" in str(p) and "needs" in str(p) for p in validate(g))
+    media.write_audio(tmp_path / "a.wav", tone(0.5))
+    g.connect("a", "audio", "mix", "track_2")
+    result = Executor(ResultCache(tmp_path / "cache")).run(Job("j", g, output_dir=tmp_path, project_dir=tmp_path))
+    assert result["status"] == "ok"
+    back = media.read_audio(next(Path(tmp_path).glob("*.wav")))
+    assert back.rate == 44100
