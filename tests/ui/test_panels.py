@@ -532,19 +532,30 @@ def test_viewer_shows_and_steps_the_frames_of_a_cached_video(qtbot, tmp_path):
     assert viewer.frames.cached_frames() <= viewer.frames.keep
     assert isinstance(viewer.frames.array, np.memmap)
 
-    # Play runs on the clock and loops.
+    # Play follows the clock (a stand-in here, so a busy machine cannot make it flaky) and loops.
+    now = [100.0]
+    viewer.now = lambda: now[0]
     viewer.seek_frame(0)
     viewer.set_loop(True)
     viewer.play()
     assert viewer.is_playing
-    qtbot.waitUntil(lambda: viewer.frame >= 2, timeout=3000)
+    now[0] += 0.25
+    viewer._tick()
+    assert viewer.frame == 2  # 0.25 s at 10 fps
+    now[0] += 1.0  # past the end (1.2 s): back to the start
+    viewer._tick()
+    assert viewer.is_playing and viewer.frame == 0
     viewer.pause()
     assert not viewer.is_playing
     viewer.seek_frame(10)
     viewer.set_loop(False)
     viewer.play()
-    qtbot.waitUntil(lambda: not viewer.is_playing, timeout=3000)
-    assert viewer.frame == 11
+    now[0] += 5.0
+    viewer._tick()
+    assert not viewer.is_playing and viewer.frame == 11
+    viewer.play()  # at the end, play starts again from the start
+    assert viewer.frame == 0 and viewer.is_playing
+    viewer.pause()
 
 
 def test_viewer_shows_images_masks_sound_and_words(qtbot, tmp_path):

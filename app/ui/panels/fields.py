@@ -444,6 +444,10 @@ class ModelField(ChoiceField):
                 tip += f"\nDownload it now with: weft models pull {info.id}"
             self.combo.setItemData(index, tip, Qt.ToolTipRole)
         self.combo.blockSignals(False)
+        # The open list is as wide as its longest entry, even in a narrow dock.
+        metrics = self.combo.fontMetrics()
+        widest = max((metrics.horizontalAdvance(self.list_text(i)) for i in range(self.combo.count())), default=0)
+        self.combo.view().setMinimumWidth(widest + self.combo.iconSize().width() + 40)
 
     def option_text(self, option: str) -> str:
         return option
@@ -471,9 +475,14 @@ class ModelField(ChoiceField):
             return
         colour = palette.OK_COLOR if info.installed else palette.DIM_COLOR
         html = f"<span style='color:{colour}'>{_escape(info.details())}</span>"
+        tip = info.details()
         if info.warning:
-            html += f"<br><span style='color:{palette.WARN_COLOR}'>{_escape(info.warning)}</span>"
+            html += f"<br><span style='color:{palette.WARN_COLOR}'>\u26a0 {_escape(info.short_warning())}</span>"
+            tip += "\n\n" + info.warning
+        if info.installed is False:
+            tip += f"\n\nDownload it now with: weft models pull {info.id}"
         self.details.setText(html)
+        self.details.setToolTip(tip)
 
 
 class BoolField(Field):
@@ -729,12 +738,12 @@ class FileField(Field):
         path = self.resolved()
         self.thumbnail.clear()
         if path is None:
-            self.info.setText("No file chosen")
+            self._info("No file chosen")
             self.thumbnail.setText("none")
             self.feedback.emit("", "")
             return
         if not path.is_file():
-            self.info.setText("")
+            self._info("")
             self.thumbnail.setText("missing")
             self.feedback.emit(f"No such file: {path}", "warning")
             return
@@ -748,12 +757,16 @@ class FileField(Field):
             image = reader.read()
             if image.isNull():
                 self.thumbnail.setText("?")
-                self.info.setText(f"Cannot read this picture: {reader.errorString()}")
+                self._info(f"Cannot read this picture: {reader.errorString()}")
                 return
             self.thumbnail.setPixmap(QPixmap.fromImage(image))
-            self.info.setText(f"{path.name}\n{full.width()} \u00d7 {full.height()} \u00b7 {size}")
+            self._info(f"{path.name}\n{full.width()} \u00d7 {full.height()} \u00b7 {size}")
         else:
-            self.info.setText(f"{path.name} \u00b7 {size}")
+            self._info(f"{path.name} \u00b7 {size}")
+
+    def _info(self, text: str) -> None:
+        self.info.setText(text)
+        self.info.setVisible(bool(text))
 
 
 def _escape(text: str) -> str:

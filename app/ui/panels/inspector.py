@@ -304,7 +304,6 @@ class InspectorPanel(QWidget):
             label.setWordWrap(True)
             label.setFixedWidth(label_width)
             field = field_for(param, base_dir=self._base_dir, models_profile=self.models_profile)
-            field.set_value(node.params.get(param.name, param.default))
             if isinstance(field, SeedField):
                 field.set_locked((node.id, param.name) in self._seed_locks)
                 field.lock_changed.connect(lambda on, name=param.name: self._seed_lock_toggled(name, on))
@@ -334,6 +333,9 @@ class InspectorPanel(QWidget):
             self.rows[param.name] = row
             field.edited.connect(lambda value, name=param.name: self._field_edited(name, value))
             field.feedback.connect(lambda text, level, name=param.name: self._field_feedback(name, text, level))
+            # Shown once the row listens, so what the field says about the value
+            # (a file that is not there) appears under it.
+            field.set_value(node.params.get(param.name, param.default))
         return box
 
     def _show_sockets(self) -> None:

@@ -29,6 +29,14 @@ class ModelInfo:
     warning: str = ""  # what an artist must know before commercial use
     known: bool = True  # False: not in the catalogue (a typo, or a newer project)
 
+    def short_warning(self) -> str:
+        """The licence warning in a few words (the whole of it goes in a tooltip)."""
+        if not self.warning:
+            return ""
+        if self.non_commercial:
+            return "Non-commercial licence: its output may not be used commercially"
+        return "The licence limits commercial use (hover for the terms)"
+
     def size_text(self) -> str:
         return f"{_gb(self.download_gb)}" if self.download_gb is not None else ""
 

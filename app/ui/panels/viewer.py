@@ -9,10 +9,11 @@ or pauses, Left/Right step a frame, Home/End jump to the ends, L loops.
 from __future__ import annotations
 
 import html
+import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPen, QShortcut
 from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStackedWidget, QStyle, QToolButton, QVBoxLayout,
@@ -211,7 +212,10 @@ class ViewerPanel(QWidget):
         self.duration = 0.0
         self.loop = True
         self.sound = SoundOutput()
-        self._clock = QElapsedTimer()
+        # Playback follows the clock, not the timer's ticks, so a busy GUI drops
+        # frames instead of slowing down (tests replace ``now``).
+        self.now = time.monotonic
+        self._clock_t0 = 0.0
         self._clock_start = 0.0
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.PreciseTimer)
@@ -421,8 +425,7 @@ class ViewerPanel(QWidget):
         if self.position >= self.duration - 1e-9 or (self.frames and self.frame >= self.frame_count - 1
                                                       and self.kind != "Audio"):
             self._seek(0.0)
-        self._clock_start = self.position
-        self._clock.start()
+        self._restart_clock()
         interval = 1000.0 / self.fps if self.fps else 33.0
         self._timer.start(max(5, int(interval / 2)))
         self.play_button.setIcon(self.style().standardIcon(QStyle.SP_MediaPause))
@@ -467,8 +470,7 @@ class ViewerPanel(QWidget):
         playing = self.is_playing
         self._seek(seconds)
         if playing:
-            self._clock_start = self.position
-            self._clock.restart()
+            self._restart_clock()
             self._start_sound()
 
     # -- loading ----------------------------------------------------------------------------------------
@@ -597,17 +599,15 @@ class ViewerPanel(QWidget):
             playing = self.is_playing
             self.seek_frame(value)
             if playing:
-                self._clock_start = self.position
-                self._clock.restart()
+                self._restart_clock()
                 self._start_sound()
 
     def _tick(self) -> None:
-        position = self._clock_start + self._clock.elapsed() / 1000.0
+        position = self._clock_start + (self.now() - self._clock_t0)
         if position >= self.duration:
             if self.loop:
                 self._seek(0.0)
-                self._clock_start = 0.0
-                self._clock.restart()
+                self._restart_clock()
                 self._start_sound()
                 return
             self._seek(self.duration)
@@ -616,6 +616,10 @@ class ViewerPanel(QWidget):
             self.pause()
             return
         self._seek(position)
+
+    def _restart_clock(self) -> None:
+        self._clock_start = self.position
+        self._clock_t0 = self.now()
 
     def _start_sound(self) -> None:
         if self.samples is not None and self.sound.available:
