@@ -50,7 +50,7 @@ class LogPanel(QWidget):
         self.filter_combo = QComboBox()
         for label, level in self.FILTERS:
             self.filter_combo.addItem(label, level)
-        self.filter_combo.currentIndexChanged.connect(lambda i: self.set_min_level(self.filter_combo.itemData(i)))
+        self.filter_combo.currentIndexChanged.connect(self._filter_picked)
         bar.addWidget(self.filter_combo)
         self.counts_label = QLabel()
         bar.addWidget(self.counts_label, 1)
@@ -122,6 +122,9 @@ class LogPanel(QWidget):
         for entry in self._entries:
             if _RANK[entry.level] >= _RANK[level]:
                 self._write(entry)
+
+    def _filter_picked(self, index: int) -> None:
+        self.set_min_level(self.filter_combo.itemData(index))
 
     # -- drawing --------------------------------------------------------------------------------------
     def _write(self, entry: Entry) -> None:
