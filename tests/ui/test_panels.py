@@ -348,6 +348,42 @@ def test_prompt_anchors_are_highlighted_and_checked_against_connected_references
     # "prompt" on such a node is checked the same way, through the link.)
 
 
+def test_file_picker_shows_a_thumbnail_and_says_when_the_file_is_missing(qtbot, doc, tmp_path):
+    picture = QImage(120, 60, QImage.Format_RGB888)
+    picture.fill(QColor("#3070c0"))
+    assert picture.save(str(tmp_path / "mia.png"))
+    node = doc.graph.add_node("load_image", {"path": str(tmp_path / "mia.png")})
+    panel = _inspector(qtbot, doc, node.id)
+    path = panel.field("path")
+    thumb = path.thumbnail.pixmap()
+    assert not thumb.isNull() and thumb.width() <= 96 and thumb.height() <= 64
+    assert "120 \u00d7 60" in path.info.text()
+    assert panel.messages("path") == []
+
+    path.choose(str(tmp_path / "nobody.png"))  # as when a file is dropped on the field
+    assert doc.graph.nodes[node.id].params["path"] == str(tmp_path / "nobody.png")
+    assert any("No such file" in m for m in panel.messages("path"))
+    # The node type's own check speaks when the path is empty.
+    path.entry.setFocus()
+    path.entry.clear()
+    qtbot.keyClick(path.entry, Qt.Key_Return)
+    assert doc.graph.nodes[node.id].params["path"] == ""
+    assert any(m.startswith("choose") for m in panel.messages("path"))
+    assert path.thumbnail.text() == "none"
+
+
+def test_a_prompt_commits_to_its_own_node_when_the_selection_moves_on(qtbot, doc):
+    first = doc.graph.add_node("text", {"text": "one"})
+    second = doc.graph.add_node("text", {"text": "two"})
+    panel = _inspector(qtbot, doc, first.id)
+    field = panel.field("text")
+    field.editor.setPlainText("one fox")  # typed, not committed yet
+    doc.select([second.id])
+    assert doc.graph.nodes[first.id].params["text"] == "one fox"
+    assert doc.graph.nodes[second.id].params["text"] == "two"
+    assert panel.field("text").text() == "two"
+
+
 def test_model_picker_says_installed_or_not_with_size_and_licence(qtbot, doc, models_known):
     video = doc.graph.add_node("text_to_video")
     panel = _inspector(qtbot, doc, video.id)
@@ -449,6 +485,10 @@ def test_library_finds_text_to_video_by_tag_or_word_and_requests_it(qtbot):
     with qtbot.waitSignal(panel.node_requested) as blocker:
         panel.tree.itemDoubleClicked.emit(item, 0)
     assert blocker.args == ["save_audio"]
+    panel.tree.setCurrentItem(panel.item_for("load_image"))
+    with qtbot.waitSignal(panel.node_requested) as blocker:
+        qtbot.keyClick(panel.tree, Qt.Key_Return)
+    assert blocker.args == ["load_image"]
 
 
 def test_library_entries_show_category_colour_and_description(qtbot):

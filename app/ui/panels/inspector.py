@@ -331,8 +331,12 @@ class InspectorPanel(QWidget):
             r += 1
             row = ParamRow(param, label, field, help_label, note)
             self.rows[param.name] = row
-            field.edited.connect(lambda value, name=param.name: self._field_edited(name, value))
-            field.feedback.connect(lambda text, level, name=param.name: self._field_feedback(name, text, level))
+            # Bound to this node: a field that commits while the panel moves on to
+            # another node (focus leaving a prompt) must not edit the new one.
+            field.edited.connect(lambda value, name=param.name, node_id=node.id:
+                                 self._field_edited(name, value, node_id))
+            field.feedback.connect(lambda text, level, name=param.name, node_id=node.id:
+                                   self._field_feedback(name, text, level, node_id))
             # Shown once the row listens, so what the field says about the value
             # (a file that is not there) appears under it.
             field.set_value(node.params.get(param.name, param.default))
@@ -415,20 +419,23 @@ class InspectorPanel(QWidget):
             self.show_node(self.node_id)
 
     # -- edits (to the document only) ------------------------------------------------------------------
-    def _field_edited(self, name: str, value: Any) -> None:
-        if self.node_id is None:
+    def _field_edited(self, name: str, value: Any, node_id: str | None = None) -> None:
+        node_id = node_id or self.node_id
+        if node_id is None or node_id not in self.graph.nodes:
             return
         try:
-            self.document.set_param(self.node_id, name, value)
+            self.document.set_param(node_id, name, value)
         except ValueError as exc:  # GraphError / ParamError: the model refused it
-            row = self.rows.get(name)
+            row = self.rows.get(name) if node_id == self.node_id else None
             if row is not None:
                 row.feedback = (_short(str(exc)), "error")
-                current = self.graph.nodes[self.node_id].params.get(name, row.param.default)
+                current = self.graph.nodes[node_id].params.get(name, row.param.default)
                 row.field.set_value(current)
                 row.show()
 
-    def _field_feedback(self, name: str, text: str, level: str) -> None:
+    def _field_feedback(self, name: str, text: str, level: str, node_id: str | None = None) -> None:
+        if node_id is not None and node_id != self.node_id:
+            return
         row = self.rows.get(name)
         if row is not None:
             row.feedback = (text, level or "info")
