@@ -206,6 +206,7 @@ class NodeLibraryPanel(QWidget):
         self.description.setMinimumHeight(self.fontMetrics().lineSpacing() * 3)
         self.description.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.description.setStyleSheet("QLabel { background: rgba(0,0,0,40); border-radius: 3px; padding: 4px; }")
+        self.description.hide()
         layout.addWidget(self.description)
         self.hint = QLabel("Drag onto the canvas, or double-click to add")
         self.hint.setStyleSheet(f"color: {palette.DIM_COLOR}")
@@ -292,6 +293,7 @@ class NodeLibraryPanel(QWidget):
         elif not query:
             self.tree.setCurrentItem(None)
             self.description.clear()
+            self.description.hide()
 
     def visible_types(self) -> list[str]:
         """The type ids shown now, in the order shown."""
@@ -336,8 +338,10 @@ class NodeLibraryPanel(QWidget):
         type_id = item.data(0, TYPE_ROLE) if item is not None else None
         if not type_id:
             self.description.clear()
+            self.description.hide()
             return
         self.description.setText(node_tooltip(self.registry.get(type_id)))
+        self.description.show()
 
 
 __all__ = ["NODE_TYPE_MIME", "NodeLibraryPanel", "match_score"]

@@ -213,8 +213,9 @@ class QueuePanel(QWidget):
         layout.addWidget(self.view, 1)
         self.empty_label = QLabel("No runs yet. Run (Ctrl+Enter) queues the graph; its progress shows here.")
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet(f"color: {palette.DIM_COLOR}")
-        layout.addWidget(self.empty_label)
+        self.empty_label.setAlignment(Qt.AlignCenter)
+        self.empty_label.setStyleSheet(f"color: {palette.DIM_COLOR}; padding: 12px")
+        layout.addWidget(self.empty_label, 1)
         bar = QHBoxLayout()
         self.summary = QLabel()
         self.summary.setStyleSheet(f"color: {palette.DIM_COLOR}")
@@ -259,6 +260,7 @@ class QueuePanel(QWidget):
         counts = self.model.counts()
         jobs = self.model.jobs()
         self.empty_label.setVisible(not jobs)
+        self.view.setVisible(bool(jobs))
         parts = [f"{counts[s]} {s}" for s in ("running", "queued", "failed") if counts.get(s)]
         done = counts.get("done", 0)
         if done:

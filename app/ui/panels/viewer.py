@@ -229,7 +229,8 @@ class ViewerPanel(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        top = QHBoxLayout()
+        self.top_bar = QWidget()
+        top = QHBoxLayout(self.top_bar)
         top.setContentsMargins(8, 5, 8, 5)
         top.setSpacing(8)
         self.title_label = QLabel()
@@ -246,7 +247,7 @@ class ViewerPanel(QWidget):
         self.info_label.setStyleSheet(f"color: {palette.DIM_COLOR}")
         self.info_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         top.addWidget(self.info_label)
-        column.addLayout(top)
+        column.addWidget(self.top_bar)
 
         self.stack = QStackedWidget()
         self.empty_label = QLabel()
@@ -328,7 +329,8 @@ class ViewerPanel(QWidget):
         self.pause()
         self.node_id, self.results, self.output, self.kind = None, {}, None, None
         self._release()
-        self.title_label.setText("Viewer")
+        self.title_label.clear()
+        self.top_bar.hide()  # the dock's title says "Viewer"; nothing else to say yet
         self.info_label.clear()
         self.output_combo.blockSignals(True)
         self.output_combo.clear()
@@ -344,6 +346,7 @@ class ViewerPanel(QWidget):
         """Shows what a node made (the ``results`` of its ``node_finished`` event)."""
         self.pause()
         self.node_id = node_id
+        self.top_bar.show()
         self.title_label.setText(title or node_id)
         self.results = {name: dict(r) for name, r in (results or {}).items() if isinstance(r, dict)}
         names = sorted(self.results, key=lambda n: (KIND_ORDER.get(self.results[n].get("kind"), 9),
@@ -374,6 +377,7 @@ class ViewerPanel(QWidget):
             self.output_combo.hide()
             self.transport.hide()
             self.sound_note.hide()
+            self.top_bar.show()
             self.title_label.setText(title or node_id)
             self.stack.setCurrentWidget(self.picture_page)
             self.track.hide()
