@@ -200,20 +200,24 @@ class SoundOutput:
     def play(self, samples: np.ndarray, rate: int, start_seconds: float = 0.0) -> None:
         if not self.available:
             return
-        from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
+        from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices
 
         self.stop()
         stream = SampleStream(samples, rate)
         stream.seek_seconds(start_seconds)
         stream.open(QIODevice.ReadOnly)
-        fmt = QAudioFormat()
-        fmt.setSampleRate(stream.rate)
-        fmt.setChannelCount(stream.channels)
-        fmt.setSampleFormat(QAudioFormat.Int16)
-        sink = QAudioSink(QMediaDevices.defaultAudioOutput(), fmt)
-        sink.start(stream)
-        if sink.state() == QAudio.StoppedState and sink.error() != QAudio.NoError:
-            self.reason = f"Sound playback failed ({sink.error()})"
+        try:
+            fmt = QAudioFormat()
+            fmt.setSampleRate(stream.rate)
+            fmt.setChannelCount(stream.channels)
+            fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
+            sink = QAudioSink(QMediaDevices.defaultAudioOutput(), fmt)
+            sink.start(stream)
+        except Exception as exc:  # (untested here: this Qt has no Qt Multimedia) never break playback
+            stream.close()
+            self.available = False
+            self.reason = f"Sound playback failed: {exc}"
+            return
         self._sink, self._stream = sink, stream
 
     def stop(self) -> None:
