@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolButton
 
 from app.ui.panels import InspectorPanel, LogPanel, NodeLibraryPanel, QueuePanel, ViewerPanel
 from app.ui.panels import models_info
@@ -123,6 +123,8 @@ class Personalise(NodeType):
     reference_2 = Input(T.IMAGE, required=False)
     prompt = Param.text("", multiline=True, help="Name each reference with an anchor: [1], [2] or its label.")
     negative_prompt = Param.text("", multiline=True)
+    likeness = Param.float(0.8, min=0.0, max=1.0, step=0.05, advanced=True,
+                           help="How closely the people follow their references.")
     video = Output(T.VIDEO)
 
 
@@ -336,6 +338,13 @@ def test_prompt_anchors_are_highlighted_and_checked_against_connected_references
     assert any("reference 2 is connected but the prompt never names it" in m for m in panel.messages("prompt"))
     # The negative prompt says what to avoid: it is not asked to name anyone.
     assert panel.messages("negative_prompt") == []
+
+    # Advanced settings wait behind a toggle.
+    likeness = panel.field("likeness")
+    assert not likeness.isVisibleTo(panel)
+    toggle = next(b for b in panel.findChildren(QToolButton) if b.text() == "Advanced")
+    toggle.click()
+    assert likeness.isVisibleTo(panel)
 
     # A Text node that feeds the prompt is checked against the same references.
     words = g.add_node("text", {"text": "[Mia] and [Bob]"})
