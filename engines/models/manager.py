@@ -1,0 +1,755 @@
+"""Finding, fetching, loading and keeping model pipelines.
+
+One loading path for every model and both profiles: the spec's diffusers class
+`from_pretrained(source)`. Only the source differs:
+
+* profile "tiny": `<tiny_dir>/<model id>`, a random-weight twin built offline
+  on first use (see `engines/models/tiny.py`). Renders are noise.
+* profile "default": `<models_dir>/<model id>` when `weft models pull` put the
+  model there, otherwise the Hugging Face repo id, read from the Hub cache.
+
+Pipelines stay resident between calls: loading Wan takes tens of seconds and
+an artist tweaking a prompt should not pay it again. Residency is bounded by a
+RAM and a VRAM budget: the least recently used pipeline is evicted first;
+pipelines of one family loaded from the same weights share their components
+(`from_pipe`), so a text-to-video and a video-to-video node cost one model;
+and on a GPU a model that does not fit even alone is placed lighter instead of
+failing: model CPU offload, then group offload with VAE tiling.
+
+Importing this module is cheap (no torch, diffusers or transformers): the CLI
+imports it to list and pull models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import shutil
+import tempfile
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engines.models.catalogue import CATALOGUE, ModelSpec, get_spec
+
+PROFILES = ("default", "tiny")
+TINY_NOTICE = "tiny twin with random weights: the output is noise"
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class ModelNotAvailableError(RuntimeError):
+    """The weights of a model are neither on disk nor reachable.
+
+    The message is written for the artist: which model, where it comes from,
+    and the command that fetches it.
+    """
+
+
+def default_models_dir() -> Path:
+    """Where `pull` puts real weights: $WEFT_MODELS_DIR, else the user data dir."""
+    if os.environ.get("WEFT_MODELS_DIR"):
+        return Path(os.environ["WEFT_MODELS_DIR"]).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("weft", appauthor=False) / "models"
+
+
+def default_tiny_dir() -> Path:
+    """Where tiny twins are built: $WEFT_TINY_DIR, else the user cache dir.
+
+    A cache: every twin can be rebuilt from code at any time.
+    """
+    if os.environ.get("WEFT_TINY_DIR"):
+        return Path(os.environ["WEFT_TINY_DIR"]).expanduser()
+    from platformdirs import user_cache_path
+
+    return user_cache_path("weft", appauthor=False) / "tiny-models"
+
+
+class ModelManager:
+    """Resident diffusers pipelines, by catalogue model id.
+
+    `device` defaults to "cuda" when a GPU is visible, else "cpu"; it is
+    resolved on first load so that constructing a manager imports no torch.
+
+    `ram_budget` / `vram_budget` (bytes) bound the weights kept resident in
+    CPU memory and on the GPU (None: no RAM bound; 90% of the GPU). `gpu`
+    holds the load-time GPU options (engines/accel/gpu.py), all off by default.
+    """
+
+    def __init__(
+        self,
+        profile: str = "default",
+        models_dir: Path | None = None,
+        tiny_dir: Path | None = None,
+        device: str | None = None,
+        *,
+        ram_budget: int | None = None,
+        vram_budget: int | None = None,
+        gpu: Any = None,
+    ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"Unknown model profile {profile!r}; use one of: {', '.join(PROFILES)}.")
+        self.profile = profile
+        self.models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+        self.tiny_dir = Path(tiny_dir) if tiny_dir is not None else default_tiny_dir()
+        self._device = device
+        # Least recently used first.
+        self._pipelines: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        # How each resident pipeline is placed: "gpu", "cpu", "model_offload", "group_offload".
+        self._placement: dict[tuple[str, str], str] = {}
+        self.ram_budget = _parse_bytes(ram_budget if ram_budget is not None else os.environ.get("WEFT_RAM_BUDGET"))
+        self._vram_budget = _parse_bytes(
+            vram_budget if vram_budget is not None else os.environ.get("WEFT_VRAM_BUDGET"))
+        self._gpu = gpu
+        # Models evicted to stay within budget, oldest first (for stats and tests).
+        self.evictions: list[str] = []
+        _MANAGERS.add(self)
+        # One load at a time: two nodes asking for the same model at once
+        # must share one copy, not race to load two.
+        self._lock = threading.RLock()
+
+    # ---- what is where -----------------------------------------------------------
+
+    def spec(self, model_id: str) -> ModelSpec:
+        return get_spec(model_id)
+
+    def display_title(self, model_id: str) -> str:
+        """The model's title as a user should see it in this profile."""
+        title = get_spec(model_id).title
+        return f"{title} ({TINY_NOTICE})" if self.profile == "tiny" else title
+
+    def local_folder(self, model_id: str) -> Path:
+        """The folder this profile loads `model_id` from when it is on disk."""
+        get_spec(model_id)
+        root = self.tiny_dir if self.profile == "tiny" else self.models_dir
+        return root / model_id
+
+    def is_installed(self, model_id: str) -> bool:
+        """Whether `pipeline(model_id)` can load without downloading anything.
+
+        Tiny: the twin has been built. Default: a complete copy is in the
+        models folder or in the Hugging Face cache. Imports no torch.
+        """
+        spec = get_spec(model_id)
+        if self.profile == "tiny":
+            return _tiny_is_current(self.tiny_dir / model_id, spec.family)
+        if _is_complete_pipeline(self.models_dir / model_id):
+            return True
+        snapshot = _cached_snapshot(spec.repo_id)
+        return snapshot is not None and _is_complete_pipeline(snapshot)
+
+    # ---- loading -----------------------------------------------------------------
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            import torch
+
+            self._device = "cuda" if torch.cuda.is_available() else "cpu"
+        return self._device
+
+    @property
+    def gpu(self) -> Any:
+        if self._gpu is None:
+            from engines.accel.gpu import GpuOptions
+
+            self._gpu = GpuOptions.from_env()
+        return self._gpu
+
+    @property
+    def fingerprint(self) -> str:
+        """What besides the profile changes the numbers renders produce ("" by default)."""
+        return self.gpu.fingerprint() if self._gpu is not None or _gpu_env_set() else ""
+
+    @property
+    def vram_budget(self) -> int | None:
+        if self._vram_budget is None and self.device.startswith("cuda"):
+            import torch
+
+            self._vram_budget = int(torch.cuda.get_device_properties(self.device).total_memory * 0.9)
+        return self._vram_budget
+
+    def is_resident(self, model_id: str) -> bool:
+        return (model_id, self.profile) in self._pipelines
+
+    def resident(self) -> list[str]:
+        """Ids of the models loaded now."""
+        return [model_id for model_id, _ in self._pipelines]
+
+    def pipeline(self, model_id: str) -> Any:
+        """The loaded diffusers pipeline for `model_id`, on this manager's device.
+
+        Loaded on first use and kept: later calls return the same object.
+        Raises `UnknownModelError` for ids not in the catalogue and
+        `ModelNotAvailableError` when the weights are missing and cannot be
+        downloaded.
+        """
+        spec = get_spec(model_id)
+        key = (model_id, self.profile)
+        with self._lock:
+            pipe = self._pipelines.get(key)
+            if pipe is not None:
+                self._pipelines.move_to_end(key)
+                return pipe
+            shared = self._share_source(spec)
+            if shared is None:
+                # Make room first: loading next to pipelines that must go anyway
+                # would need both in memory at once.
+                self._make_room(self._estimate_bytes(spec), keep=())
+                pipe = self._load(spec)
+            else:
+                pipe = self._from_pipe(spec, shared)
+            self._pipelines[key] = pipe
+            self._placement.setdefault(key, "gpu" if self.device.startswith("cuda") else "cpu")
+            self._make_room(0, keep=(key,))
+            return pipe
+
+    def _load(self, spec: ModelSpec) -> Any:
+        _quiet_libraries()
+        import diffusers
+
+        pipeline_class = getattr(diffusers, spec.pipeline_class)
+        gpu = self.gpu
+        gpu.check()
+        kwargs: dict[str, Any] = {"dtype": gpu.dtype(self._dtypes(spec))}
+        if self.profile == "tiny":
+            source = self.ensure_tiny(spec.id)
+            pipe = pipeline_class.from_pretrained(source, local_files_only=True, **kwargs)
+        else:
+            quantization = gpu.quantization_config()
+            if quantization is not None:
+                kwargs["quantization_config"] = quantization
+            pipe = self._load_default(spec, pipeline_class, kwargs)
+        _tag(pipe, spec.id, self.profile)
+        self._place(pipe, (spec.id, self.profile))
+        gpu.after_load(pipe)
+        # Progress reaches the artist through step callbacks; tqdm bars from a
+        # worker process would only clutter the terminal.
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    # ---- memory ------------------------------------------------------------------
+
+    def _share_key(self, spec: ModelSpec) -> tuple[str, str]:
+        # Tiny twins of one family are built identically; real ones share
+        # weights when they come from the same repo.
+        return (self.profile, spec.family if self.profile == "tiny" else spec.repo_id)
+
+    def _share_source(self, spec: ModelSpec) -> Any:
+        """A resident pipeline with the same weights as `spec`, to share components with."""
+        wanted = self._share_key(spec)
+        for (model_id, _profile), pipe in reversed(self._pipelines.items()):
+            if self._share_key(get_spec(model_id)) == wanted:
+                return pipe
+        return None
+
+    def _from_pipe(self, spec: ModelSpec, source: Any) -> Any:
+        import diffusers
+
+        pipeline_class = getattr(diffusers, spec.pipeline_class)
+        pipe = pipeline_class.from_pipe(source)
+        _tag(pipe, spec.id, self.profile)
+        pipe.set_progress_bar_config(disable=True)
+        source_key = (getattr(source, "_weft_model_id", ""), self.profile)
+        self._placement[(spec.id, self.profile)] = self._placement.get(source_key, "cpu")
+        return pipe
+
+    def memory_usage(self) -> dict[str, int]:
+        """Bytes of weights held by resident pipelines, by where they are (shared parts once)."""
+        return _weights_bytes(list(self._pipelines.values()))
+
+    def placement(self, model_id: str) -> str | None:
+        return self._placement.get((model_id, self.profile))
+
+    def _over_budget(self, extra: int) -> bool:
+        usage = self.memory_usage()
+        if self.ram_budget is not None and usage["cpu"] + extra > self.ram_budget:
+            return True
+        if self._device is not None and self._device.startswith("cuda"):
+            budget = self.vram_budget
+            if budget is not None and usage["cuda"] + extra > budget:
+                return True
+        return False
+
+    def _make_room(self, extra: int, keep: tuple[tuple[str, str], ...]) -> None:
+        """Evict least recently used pipelines until `extra` more bytes fit the budgets."""
+        while self._over_budget(extra):
+            victim = next((key for key in self._pipelines if key not in keep), None)
+            if victim is None:
+                return  # what is left is needed; placement handles a model too big alone
+            self._pipelines.pop(victim)
+            self._placement.pop(victim, None)
+            self.evictions.append(victim[0])
+            self._free_memory()
+
+    def _estimate_bytes(self, spec: ModelSpec) -> int:
+        """The weights' size on disk: a fair guess at their size in memory, before loading."""
+        if self.profile == "tiny":
+            folder: Path | None = self.tiny_dir / spec.id
+        elif _is_complete_pipeline(self.models_dir / spec.id):
+            folder = self.models_dir / spec.id
+        else:
+            folder = _cached_snapshot(spec.repo_id)
+        if folder is None or not folder.is_dir():
+            return 0
+        return sum(f.stat().st_size for pattern in ("*/*.safetensors", "*/*.bin") for f in folder.glob(pattern))
+
+    def _place(self, pipe: Any, key: tuple[str, str]) -> None:
+        """On the device if it fits the VRAM budget, else the lightest placement that works."""
+        if not self.device.startswith("cuda"):
+            pipe.to(self.device)
+            self._placement[key] = "cpu"
+            return
+        size = _weights_bytes([pipe])["cpu"]
+        budget = self.vram_budget or 0
+        others = [p for k, p in self._pipelines.items() if k != key]
+        # Evict before offloading: a resident model nobody uses now costs more
+        # than a model that streams its weights in every step.
+        while others and _weights_bytes(others)["cuda"] + size > budget:
+            victim = next(k for k in self._pipelines if k != key)
+            self._pipelines.pop(victim)
+            self._placement.pop(victim, None)
+            self.evictions.append(victim[0])
+            others = [p for k, p in self._pipelines.items() if k != key]
+            self._free_memory()
+        if size <= budget:
+            pipe.to(self.device)
+            self._placement[key] = "gpu"
+        else:
+            largest = max((_weights_bytes([m])["cpu"] for m in _modules(pipe)), default=0)
+            self._placement[key] = "model_offload" if largest <= budget else "group_offload"
+            _apply_placement(pipe, self._placement[key], self.device)
+
+    def relieve(self, pipe: Any) -> str | None:
+        """After an out-of-memory error: evict the others, else place `pipe` one step lighter.
+
+        Returns what was done, or None when nothing lighter is left.
+        """
+        with self._lock:
+            key = next((k for k, p in self._pipelines.items() if p is pipe), None)
+            if key is None:
+                return None
+            others = [k for k in self._pipelines if k != key]
+            if others:
+                for other in others:
+                    self._pipelines.pop(other)
+                    self._placement.pop(other, None)
+                    self.evictions.append(other[0])
+                self._free_memory()
+                return "evicted " + ", ".join(k[0] for k in others)
+            order = ["gpu", "model_offload", "group_offload"]
+            current = self._placement.get(key, "gpu")
+            if current not in order or current == order[-1]:
+                return None
+            nxt = order[order.index(current) + 1]
+            _apply_placement(pipe, nxt, self.device)
+            self._placement[key] = nxt
+            self._free_memory()
+            return nxt
+
+    def _load_default(self, spec: ModelSpec, pipeline_class: Any, kwargs: dict[str, Any]) -> Any:
+        from huggingface_hub.errors import HfHubHTTPError
+
+        folder = self.models_dir / spec.id
+        if _is_complete_pipeline(folder):
+            # A pulled copy: a broken file here is not "missing", so let the
+            # real error through rather than advise a download that exists.
+            return pipeline_class.from_pretrained(folder, local_files_only=True, **kwargs)
+        try:
+            # From the Hub cache; downloads into it when online. Offline, say
+            # so up front: diffusers would otherwise try the network first.
+            return pipeline_class.from_pretrained(spec.repo_id, local_files_only=_hub_offline(), **kwargs)
+        except (OSError, HfHubHTTPError) as exc:
+            # diffusers reports a missing cache entry, no network and a gated
+            # repo alike as OSError; huggingface_hub's HTTP errors for the rest.
+            raise ModelNotAvailableError(self._not_available_message(spec, exc)) from exc
+
+    def _dtypes(self, spec: ModelSpec) -> Any:
+        import torch
+
+        if self.device.startswith("cuda"):
+            # bfloat16 halves memory and keeps float32's range; float16 is
+            # known to overflow in T5-family text encoders like these.
+            dtypes = {"default": torch.bfloat16}
+            dtypes.update({name: torch.float32 for name in spec.keep_fp32})
+            return dtypes
+        # CPUs are slow in half precision and tiny twins are tested in float32.
+        return torch.float32
+
+    def _not_available_message(
+        self, spec: ModelSpec, exc: BaseException | None = None, *, pulling: bool = False
+    ) -> str:
+        target = self.models_dir / spec.id
+        if pulling:
+            lines = [
+                f"Could not download {spec.title} ({spec.id}) from the Hugging Face repo "
+                f"{spec.repo_id} (about {spec.download_gb:g} GB) into {target}.",
+                "Run the same command again once connected: the download resumes where it stopped.",
+                f"  or: huggingface-cli download {spec.repo_id} --local-dir {target}",
+            ]
+        else:
+            lines = [
+                f"{spec.title} ({spec.id}) is not installed and cannot be downloaded now.",
+                f"It comes from the Hugging Face repo {spec.repo_id} (about {spec.download_gb:g} GB).",
+                f"Fetch it with: weft models pull {spec.id}",
+                f"  or: huggingface-cli download {spec.repo_id} --local-dir {target}",
+            ]
+        if spec.gated:
+            lines.append(
+                f"This model is gated: accept its licence on https://huggingface.co/{spec.repo_id} "
+                "and log in first (huggingface-cli login)."
+            )
+        if _hub_offline():
+            lines.append("Hugging Face downloads are switched off here (HF_HUB_OFFLINE is set).")
+        if exc is not None:
+            lines.append(f"Details: {_first_line(exc)}")
+        return "\n".join(lines)
+
+    # ---- fetching and building ---------------------------------------------------
+
+    def pull(self, model_id: str, progress: ProgressCallback | None = None) -> Path:
+        """Download `model_id` into `<models_dir>/<model_id>` and return that folder.
+
+        Resumes an interrupted download. `progress(done, total)` is called as
+        bytes arrive (older huggingface_hub versions report files instead of
+        bytes). In the tiny profile this builds the twin instead.
+        """
+        spec = get_spec(model_id)
+        if self.profile == "tiny":
+            path = self.ensure_tiny(model_id)
+            if progress is not None:
+                progress(1, 1)
+            return path
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HfHubHTTPError
+
+        target = self.models_dir / model_id
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            snapshot_download(
+                spec.repo_id,
+                local_dir=target,
+                allow_patterns=list(spec.download_patterns),
+                # huggingface_hub reads HF_HUB_OFFLINE only at import; honour
+                # it as set now, so offline means no network, ever.
+                local_files_only=_hub_offline(),
+                tqdm_class=_progress_tqdm(progress) if progress is not None else None,
+            )
+        except (OSError, HfHubHTTPError) as exc:
+            with contextlib.suppress(OSError):
+                target.rmdir()  # only if nothing arrived: keep partial files to resume
+            raise ModelNotAvailableError(self._not_available_message(spec, exc, pulling=True)) from exc
+        return target
+
+    def ensure_tiny(self, model_id: str) -> Path:
+        """The tiny twin's folder for `model_id`, built first if missing or stale."""
+        spec = get_spec(model_id)
+        return _ensure_tiny(spec, self.tiny_dir / model_id)
+
+    def make_tiny(self, folder: Path | None = None) -> dict[str, Path]:
+        """Build the twin of every catalogue model under `<folder>/<model id>`.
+
+        `folder` defaults to this manager's tiny dir. Twins already built and
+        current are kept. Returns {model id: folder}.
+        """
+        root = Path(folder) if folder is not None else self.tiny_dir
+        from engines.models.tiny import tiny_families
+
+        buildable = set(tiny_families())
+        return {
+            spec.id: _ensure_tiny(spec, root / spec.id)
+            for spec in CATALOGUE.values()
+            if spec.family in buildable
+        }
+
+    # ---- releasing ---------------------------------------------------------------
+
+    def evict(self, model_id: str) -> bool:
+        """Drop `model_id`'s pipeline and free its memory; False if it was not loaded."""
+        with self._lock:
+            pipe = self._pipelines.pop((model_id, self.profile), None)
+            self._placement.pop((model_id, self.profile), None)
+        if pipe is None:
+            return False
+        del pipe
+        self._free_memory()
+        return True
+
+    def clear(self) -> None:
+        """Drop every resident pipeline."""
+        with self._lock:
+            self._pipelines.clear()
+            self._placement.clear()
+        self._free_memory()
+
+    def _free_memory(self) -> None:
+        # Pipelines hold reference cycles (modules <-> hooks), so collect
+        # before asking CUDA to hand the cached blocks back.
+        gc.collect()
+        if self._device is not None and self._device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()
+
+
+# ---- helpers ---------------------------------------------------------------------
+
+_MANAGERS: "weakref.WeakSet[ModelManager]" = weakref.WeakSet()
+
+
+def relieve_memory(pipe: Any) -> str | None:
+    """Ask the manager that owns `pipe` to free GPU memory for it (see ModelManager.relieve)."""
+    for manager in list(_MANAGERS):
+        done = manager.relieve(pipe)
+        if done is not None:
+            return done
+    return None
+
+
+def _tag(pipe: Any, model_id: str, profile: str) -> None:
+    # Lets engines/accel find the model's title and its MagCache ratios.
+    pipe._weft_model_id = model_id
+    pipe._weft_profile = profile
+
+
+def _gpu_env_set() -> bool:
+    return any(os.environ.get(name) for name in ("WEFT_PRECISION", "WEFT_COMPILE", "WEFT_ATTENTION",
+                                                 "WEFT_QUANTIZE"))
+
+
+def _parse_bytes(value: Any) -> int | None:
+    """Bytes from 123, "123", "8GB", "512 MiB"; None for None or ""."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value).strip().upper().replace(" ", "").removesuffix("B").removesuffix("I")
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(float(text))
+
+
+def _modules(pipe: Any) -> list[Any]:
+    import torch
+
+    return [m for m in getattr(pipe, "components", {}).values() if isinstance(m, torch.nn.Module)]
+
+
+def _weights_bytes(pipes: list[Any]) -> dict[str, int]:
+    """Parameter and buffer bytes of `pipes` (each a pipeline or a module), by device type, shared once."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    usage = {"cpu": 0, "cuda": 0}
+    if torch is None:
+        return usage
+    seen: set[int] = set()
+    for pipe in pipes:
+        modules = [pipe] if isinstance(pipe, torch.nn.Module) else _modules(pipe)
+        for module in modules:
+            for tensor in [*module.parameters(), *module.buffers()]:
+                if id(tensor) in seen:
+                    continue
+                seen.add(id(tensor))
+                kind = "cuda" if tensor.device.type == "cuda" else "cpu"
+                usage[kind] += tensor.numel() * tensor.element_size()
+    return usage
+
+
+def _apply_placement(pipe: Any, placement: str, device: str) -> None:
+    """Model offload keeps one component on the GPU at a time; group offload
+    streams the transformer's blocks in. Both tile the VAE decode, the other
+    peak of a video model."""
+    if placement == "model_offload":
+        pipe.to("cpu")
+        pipe.enable_model_cpu_offload(device=device)
+    elif placement == "group_offload":
+        if hasattr(pipe, "remove_all_hooks"):
+            pipe.remove_all_hooks()
+        pipe.to("cpu")
+        pipe.enable_group_offload(onload_device=device, offload_device="cpu", offload_type="block_level",
+                                  num_blocks_per_group=1, use_stream=True)
+    vae = getattr(pipe, "vae", None)
+    if vae is not None and hasattr(vae, "enable_tiling"):
+        vae.enable_tiling()
+
+
+def _hub_offline() -> bool:
+    """HF_HUB_OFFLINE as set now (huggingface_hub reads it once, at import)."""
+    value = os.environ.get("HF_HUB_OFFLINE", "")
+    if value.strip().upper() in {"1", "ON", "YES", "TRUE"}:
+        return True
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return False
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _cached_snapshot(repo_id: str) -> Path | None:
+    """The Hub cache's snapshot folder for `repo_id`, if it holds one."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    found = try_to_load_from_cache(repo_id, "model_index.json")
+    return Path(found).parent if isinstance(found, str) else None
+
+
+def _is_complete_pipeline(folder: Path) -> bool:
+    """Whether `folder` holds a whole diffusers pipeline, not a broken download.
+
+    Checks that every component model_index.json names has its folder, that
+    every model component has its weights (every shard its index lists), and
+    that no download is still half-written. It does not hash files: that is
+    the Hub client's job.
+    """
+    index = folder / "model_index.json"
+    try:
+        components = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    for name, value in components.items():
+        if name.startswith("_") or not isinstance(value, list) or None in value:
+            continue
+        part = folder / name
+        if not part.is_dir() or not any(part.iterdir()):
+            return False
+        shard_indexes = list(part.glob("*.index.json"))
+        for shard_index in shard_indexes:
+            try:
+                shards = set(json.loads(shard_index.read_text(encoding="utf-8"))["weight_map"].values())
+            except (OSError, ValueError, KeyError, TypeError):
+                return False
+            if not all((part / shard).is_file() for shard in shards):
+                return False
+        # A model component (config.json, unlike a scheduler's or tokenizer's
+        # files) needs its weights; a download cut short may have only the config.
+        if (part / "config.json").is_file() and not shard_indexes:
+            if not any(part.glob("*.safetensors")) and not any(part.glob("*.bin")):
+                return False
+    # huggingface_hub keeps partial files of a --local-dir download here.
+    partial = folder / ".cache" / "huggingface" / "download"
+    return not (partial.is_dir() and any(partial.rglob("*.incomplete")))
+
+
+def _tiny_is_current(folder: Path, family: str) -> bool:
+    """A complete twin stamped by the current builder of `family`.
+
+    Twins from an older builder are stale: rebuilding costs seconds, while
+    loading one could fail on, or silently differ from, what tests expect.
+    """
+    from engines.models.tiny import TINY_STAMP, family_version
+
+    try:
+        stamp = json.loads((folder / TINY_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    version = family_version(family)
+    current = version is not None and stamp.get("family") == family and stamp.get("version") == version
+    return current and _is_complete_pipeline(folder)
+
+
+def _ensure_tiny(spec: ModelSpec, target: Path) -> Path:
+    """Build the twin of `spec` at `target` unless a current one is there.
+
+    Safe with several processes (the GUI's worker and a CLI render, or
+    parallel test runs): builders wait on a file lock, build in a private
+    temporary folder beside the target and move it into place in one rename,
+    so a reader never sees half a pipeline.
+    """
+    if _tiny_is_current(target, spec.family):
+        return target
+    from filelock import FileLock
+
+    from engines.models.tiny import build_tiny
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / f".{target.name}.lock")):
+        if _tiny_is_current(target, spec.family):  # another process built it meanwhile
+            return target
+        _quiet_libraries()
+        building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            build_tiny(spec.family, building)
+            if target.exists():  # stale twin from an older builder
+                shutil.rmtree(target)
+            os.replace(building, target)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+    return target
+
+
+def _progress_tqdm(progress: ProgressCallback) -> type:
+    """A silent tqdm class that forwards download progress to `progress`.
+
+    huggingface_hub (1.x and later) passes the class to its byte counters;
+    older versions only to the per-file counter. Bytes win when both exist.
+    """
+    from tqdm.auto import tqdm
+
+    lock = threading.Lock()
+    bars: list[Any] = []
+
+    class ForwardingTqdm(tqdm):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.pop("name", None)
+            kwargs["disable"] = True  # no terminal output; counted below
+            super().__init__(*args, **kwargs)
+            self.unit = kwargs.get("unit", "it")
+            self.done = int(kwargs.get("initial", 0) or 0)
+            with lock:
+                bars.append(self)
+
+        def update(self, n: float | None = 1) -> bool | None:
+            with lock:
+                self.done += int(n or 0)
+                counted = [bar for bar in bars if bar.unit == "B"] or bars
+                done = max(bar.done for bar in counted)
+                total = max(int(bar.total or 0) for bar in counted)
+            progress(done, max(total, done))
+            return None
+
+    return ForwardingTqdm
+
+
+_QUIETED = False
+
+
+def _quiet_libraries() -> None:
+    """Keep diffusers/transformers chatter out of the terminal; errors still show.
+
+    Their progress bars and info/warning logs (the Hub-connection retries, the
+    deprecation notes) repeat on every load and drown what matters.
+    """
+    global _QUIETED
+    if _QUIETED:
+        return
+    import warnings
+
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    # torchsde's Brownian tree warns on every Stable Audio step when the
+    # scheduler's sigmas touch the interval ends; harmless, and a flood.
+    warnings.filterwarnings("ignore", message=r"Should have ", category=UserWarning)
+    # Oobleck's weight_norm call: deprecated in torch, harmless.
+    warnings.filterwarnings("ignore", message=r".*weight_norm.*deprecated", category=FutureWarning)
+    _QUIETED = True
