@@ -256,12 +256,16 @@ def _render(queue: Any, args: argparse.Namespace) -> int:
             reporter.summary(queue, result.exit_code, result.manifest)
         return result.exit_code
 
+    from engines.client import EngineError
     try:
         code = asyncio.run(main())
-    except QueueError as exc:
+    except (QueueError, RayUnavailable) as exc:
         raise UsageError(str(exc)) from None
-    except RayUnavailable as exc:
-        raise UsageError(str(exc)) from None
+    except EngineError as exc:
+        # No worker could start at all (every job would fail the same way): say why once.
+        print(f"weft: {exc}", file=sys.stderr)
+        print(f"weft: nothing was rendered; weft batch --resume {queue.folder} tries again", file=sys.stderr)
+        return EXIT_FAILED
     if code == EXIT_CANCELLED:
         print("weft: cancelled", file=sys.stderr)
     return code

@@ -11,6 +11,7 @@ file says which job made it.
 from __future__ import annotations
 
 import copy
+import os
 import itertools
 import re
 import string
@@ -211,14 +212,23 @@ def _check_file_names(graph: Any, targets: list[str], jobs: list[JobSpec]) -> li
                 problems.append(f"node {label}: parameter 'filename': {value!r}: {exc} (write {{{{ and }}}} for "
                                 "a literal brace)")
                 continue
-            for name in fields:
-                base = re.split(r"[.\[]", name, 1)[0]
-                if base not in known:
-                    where = f"job {job.id}: " if len(jobs) > 1 else ""
-                    problems.append(
-                        f"{where}node {label}: parameter 'filename': {value!r} uses {{{base}}}, which this batch "
-                        f"does not fill; known: {', '.join('{' + k + '}' for k in known)}")
-                    break
+            where = f"job {job.id}: " if len(jobs) > 1 else ""
+            unknown = [n for n in (re.split(r"[.\[]", f, 1)[0] for f in fields) if n not in known]
+            if unknown:
+                problems.append(
+                    f"{where}node {label}: parameter 'filename': {value!r} uses {{{unknown[0]}}}, which this batch "
+                    f"does not fill; known: {', '.join('{' + k + '}' for k in known)}")
+                continue
+            try:
+                filled = value.format(**{"project": "p", "node": node_id, "seed": "0", **job.name_fields})
+            except (KeyError, IndexError, ValueError, AttributeError):
+                continue  # the engine gives its own message for exotic format specs
+            normal = os.path.normpath(filled) if filled else "x"
+            if os.path.isabs(filled) or normal == ".." or normal.startswith(".." + os.sep):
+                # Each job writes into its own folder; a name that climbs out would
+                # mix jobs' files (and the engine refuses it, after rendering).
+                problems.append(f"{where}node {label}: parameter 'filename': {value!r} points outside the job's "
+                                "folder; use a plain name such as 'shot_{seed}'")
     return problems
 
 

@@ -81,8 +81,8 @@ class BatchReporter:
             finished = counts["done"] + counts["failed"] + counts["cancelled"]
             self._overall = self._progress.add_task("batch", total=total, completed=finished)
             for w in workers:
-                self._worker_tasks[w["worker"]] = self._progress.add_task(f"  {w['worker']}: idle", total=None,
-                                                                          visible=True)
+                # An idle worker shows an empty bar (total 1), not a pulsing one.
+                self._worker_tasks[w["worker"]] = self._progress.add_task(f"  {w['worker']}: idle", total=1)
 
     def job_started(self, job: JobRecord, worker: str) -> None:
         self._current[worker] = job
@@ -143,7 +143,7 @@ class BatchReporter:
                 self._progress.update(self._overall, completed=finished)
             task = self._worker_tasks.get(worker)
             if task is not None:
-                self._progress.update(task, description=f"  {worker}: idle", completed=0, total=None)
+                self._progress.update(task, description=f"  {worker}: idle", completed=0, total=1)
 
     def warn(self, message: str) -> None:
         if self.mode == "json":

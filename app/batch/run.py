@@ -29,6 +29,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 # (weft queue cancel / retry, the GUI) and refreshes its heartbeat.
 POLL_S = 0.5
 HEARTBEAT_S = 5.0
+MANIFEST_EVERY_S = 2.0
 # Node events the batch passes on; the engine's own job_started/job_finished are
 # replaced by the batch's, which carry the batch job id and the final status.
 NODE_EVENTS = ("node_started", "progress", "node_finished", "node_failed")
@@ -54,6 +55,7 @@ async def run_batch(queue: BatchQueue, pool: Any, reporter: Any, cancel: asyncio
     async context manager whose ``slots`` each have ``run(spec, on_event)`` and ``cancel(spec)``."""
     run_id = queue.begin_run()
     code = EXIT_FAILED
+    paths = None
     try:
         recovered = queue.recover(run_id)
         info = queue.info()
@@ -69,13 +71,15 @@ async def run_batch(queue: BatchQueue, pool: Any, reporter: Any, cancel: asyncio
             code = EXIT_FAILED
         else:
             code = EXIT_OK
-        return BatchResult(code, counts, manifest.write(queue), getattr(pool, "start_errors", []))
     finally:
+        # Whatever happened, the queue says this run is over (so --resume need
+        # not wait for it) and the manifest matches the queue.
         queue.end_run(run_id, code)
         try:
-            manifest.write(queue)
+            paths = manifest.write(queue)
         except OSError:
             pass
+    return BatchResult(code, queue.counts(), paths, getattr(pool, "start_errors", []))
 
 
 class _Coordinator:
@@ -87,6 +91,7 @@ class _Coordinator:
         self.cancel = cancel
         self.run_id = run_id
         self.busy: dict[str, _Busy] = {}  # slot name -> its job
+        self.manifest_written = float("-inf")
 
     async def run(self) -> None:
         watcher = asyncio.create_task(self._watch())
@@ -173,11 +178,15 @@ class _Coordinator:
                 final = "failed"
         self.reporter.job_finished(job, final, seconds=seconds, peak_memory_bytes=peak, outputs=outputs, error=error,
                                    counts=self.queue.counts())
-        if final in ("done", "failed"):
+        # Rewriting the manifest is O(jobs): at most every few seconds, so that a
+        # batch of thousands of short jobs does not spend its time on it. The
+        # queue is the record; run_batch writes the final manifest at the end.
+        if final in ("done", "failed") and time.monotonic() - self.manifest_written > MANIFEST_EVERY_S:
             try:
                 manifest.write(self.queue)
-            except OSError as exc:  # a full disk must not lose the queue's record
+            except OSError as exc:  # a full disk must not stop the batch
                 self.reporter.warn(f"could not write the manifest: {exc}")
+            self.manifest_written = time.monotonic()
 
     async def _watch(self) -> None:
         """Cancels sent by others (weft queue cancel, the GUI) and by Ctrl-C; the heartbeat."""

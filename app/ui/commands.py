@@ -23,13 +23,17 @@ SET_PARAM_ID = 1001
 MOVE_REROUTE_ID = 1002
 
 
-def _restore_order(graph: Graph, node_order: list[str], link_order: list[Link]) -> None:
-    """Put nodes and links back in the order they had before a removal was undone,
-    so that delete-then-undo leaves the saved file byte for byte the same."""
-    rank = {node_id: i for i, node_id in enumerate(node_order)}
-    ordered = sorted(graph.nodes.items(), key=lambda kv: rank.get(kv[0], len(rank)))
-    graph.nodes.clear()
-    graph.nodes.update(ordered)
+def _restore_order(graph: Graph, node_order: list[str], link_order: list[Link],
+                   position_order: list[str] | None = None) -> None:
+    """Put nodes, positions and links back in the order they had before a removal
+    was undone, so that delete-then-undo leaves the saved file byte for byte the same."""
+    for table, order in ((graph.nodes, node_order), (graph.positions, position_order)):
+        if order is None:
+            continue
+        rank = {node_id: i for i, node_id in enumerate(order)}
+        ordered = sorted(table.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+        table.clear()
+        table.update(ordered)
     link_rank = {link: i for i, link in enumerate(link_order)}
     graph.links.sort(key=lambda link: link_rank.get(link, len(link_rank)))
 
@@ -60,6 +64,7 @@ class RemoveNodes(QUndoCommand):
     def redo(self) -> None:
         graph = self.doc.graph
         self._node_order = list(graph.nodes)
+        self._position_order = list(graph.positions)
         self._link_order = list(graph.links)
         self._removed = []
         gone_links: list[Link] = []
@@ -76,7 +81,7 @@ class RemoveNodes(QUndoCommand):
         for _, links, _ in self._removed:
             for link in links:
                 graph.add_link(link)
-        _restore_order(graph, self._node_order, self._link_order)
+        _restore_order(graph, self._node_order, self._link_order, self._position_order)
         self.doc._put_reroutes(self._reroutes)
 
 

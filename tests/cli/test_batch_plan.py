@@ -118,6 +118,9 @@ def test_file_names_can_use_the_swept_values_but_not_unknown_fields():
         build_jobs(p, output_nodes(p.graph), sweeps=[parse_sweep("t2v.seed=1,2")])
     assert str(info.value) == ("job 0001: node Save Video (save): parameter 'filename': 'shot_{take}' uses {take}, "
                                "which this batch does not fill; known: {project}, {node}, {seed}, {job}")
+    p.graph.set_param("save", "filename", "../{seed}")
+    with pytest.raises(BatchInputError, match="'../{seed}' points outside the job's folder"):
+        build_jobs(p, output_nodes(p.graph), sweeps=[parse_sweep("t2v.seed=1,2")])
 
 
 def test_the_same_parameter_cannot_be_swept_twice():

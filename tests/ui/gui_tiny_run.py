@@ -34,7 +34,11 @@ def main(project: str, report: str) -> int:
     window = MainWindow(models="tiny", interactive=False)
     window.ask_unsaved = lambda: "discard"
     doc, runner = window.document, window.runner
-    out: dict = {"steps": []}
+    out: dict = {"timings": {}}
+    t0 = time.monotonic()
+
+    def lap(name: str) -> None:
+        out["timings"][name] = round(time.monotonic() - t0, 2)
     shown: list[tuple[str, dict]] = []
     viewer = window._api(window.viewer)
     original = viewer.show_result
@@ -64,6 +68,7 @@ def main(project: str, report: str) -> int:
     job = window.run()
     wait(lambda: not runner.busy, 240)
     out["render"] = job_report(job)
+    lap("render")
     out["shown"] = [[node_id, {k: v.get("kind") for k, v in results.items()}] for node_id, results in shown]
     out["heavy_after_render"] = heavy_modules()
     out["gui_pid"], out["first_worker_pid"] = os.getpid(), runner.client.pid if runner.client else None
@@ -76,6 +81,7 @@ def main(project: str, report: str) -> int:
     window.cancel_action.trigger()
     wait(lambda: not runner.busy, 30)
     out["cancel"] = {**job_report(job), "seconds": round(time.monotonic() - asked, 3)}
+    lap("cancel")
 
     # 3. Again, and the engine dies mid-run.
     job = window.run()
@@ -85,6 +91,7 @@ def main(project: str, report: str) -> int:
     wait(lambda: not runner.busy, 30)
     out["kill"] = {**job_report(job), "died": died, "graph_untouched": doc.to_dict() == before,
                    "log_title": window.windowTitle()}
+    lap("kill")
 
     # 4. Keep working: edit (and undo/redo), then render on a new engine.
     doc.set_param("t2v", "steps", 3)
@@ -94,6 +101,7 @@ def main(project: str, report: str) -> int:
     wait(lambda: not runner.busy, 240)
     out["again"] = {**job_report(job), "worker_pid": runner.client.pid if runner.client else None}
     out["heavy_at_end"] = heavy_modules()
+    lap("again")
 
     runner.shutdown(timeout=15)
     window.close_without_asking()

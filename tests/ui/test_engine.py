@@ -49,6 +49,7 @@ def session(tmp_path_factory, tiny_models_dir):
     result = json.loads(report.read_text())
     result["stderr"] = proc.stderr[-4000:]
     result["folder"] = tmp
+    print("GUI session timings (s):", result["timings"])
     return result
 
 
