@@ -294,6 +294,20 @@ class NodeType:
         """Cross-parameter checks before a run: (parameter name, message) pairs."""
         return []
 
+    @classmethod
+    def check_links(cls, params: dict[str, Any], connected: frozenset[str],
+                    known: dict[str, Any]) -> list[tuple[str, str]]:
+        """Checks that depend on the links: which inputs are ``connected`` and, where the
+        graph knows them before running, their values (``known``: the text typed into a Text
+        node that feeds a prompt). (input or parameter name, message) pairs."""
+        return []
+
+    @classmethod
+    def static_output(cls, params: dict[str, Any], socket: str) -> Any:
+        """An output's value when parameters alone decide it (a Text node's text), else None.
+        Lets validation check what flows into a node without running anything."""
+        return None
+
     def run(self, ctx: RunContext, **values: Any) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__}.run")
 

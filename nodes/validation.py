@@ -72,6 +72,7 @@ def validate(graph: Graph, targets: Iterable[str] | None = None) -> list[Problem
             for name, message in node_type.check(params):
                 problems.append(Problem(node_id, label(node_id), f"parameter {name!r}" if name else "",
                                         message, "bad_value"))
+            problems.extend(_link_check_problems(graph, node_id, node_type, params, label(node_id)))
         for name, socket in node_type.inputs.items():
             if socket.required and graph.link_into(node_id, name) is None:
                 problems.append(Problem(node_id, label(node_id), f"input {name!r}",
@@ -86,6 +87,30 @@ def validate(graph: Graph, targets: Iterable[str] | None = None) -> list[Problem
     if cycle:
         names = " -> ".join(label(n) for n in cycle)
         problems.append(Problem(cycle[0], label(cycle[0]), "", f"is part of a loop: {names}", "cycle"))
+    return problems
+
+
+def _link_check_problems(graph: Graph, node_id: str, node_type, params, node_label: str) -> list[Problem]:
+    """``NodeType.check_links``: what is connected, and the values known before running."""
+    registry = graph.registry
+    connected: set[str] = set()
+    known: dict = {}
+    for name in node_type.inputs:
+        link = graph.link_into(node_id, name)
+        if link is None:
+            continue
+        connected.add(name)
+        source = graph.nodes.get(link.source)
+        if source is None or source.bypassed or source.type_id not in registry:
+            continue
+        source_type = registry.get(source.type_id)
+        value = source_type.static_output({**source_type.default_params(), **source.params}, link.source_socket)
+        if value is not None:
+            known[name] = value
+    problems = []
+    for name, message in node_type.check_links(params, frozenset(connected), known):
+        where = f"input {name!r}" if name in node_type.inputs else f"parameter {name!r}" if name else ""
+        problems.append(Problem(node_id, node_label, where, message, "bad_value"))
     return problems
 
 

@@ -19,6 +19,10 @@ class Text(NodeType):
     text = Param.text("", multiline=True, help="The words this node gives out.")
     out = Output(T.TEXT, label="Text", help="The text above.")
 
+    @classmethod
+    def static_output(cls, params: dict[str, Any], socket: str) -> Any:
+        return params.get("text") if socket == "out" else None
+
     def run(self, ctx: RunContext, *, text: str, **_: Any) -> dict[str, Any]:
         return {"out": text}
 
