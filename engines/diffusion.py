@@ -3,29 +3,12 @@ cancellation between steps, and counting transformer evaluations."""
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from nodes.definition import RunContext
+from nodes.definition import NodeError, RunContext
 from nodes.values import Audio
-
-
-class EvaluationCounter:
-    """Counts transformer evaluations per sample (``nfe``).
-
-    A pipeline that batches the conditional and unconditional passes into
-    one call (Stable Audio) and one that makes two calls (Wan) both count 2
-    per guided step, so the figure means the same for every model.
-    """
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def hook(self, module: Any, args: tuple, kwargs: dict) -> None:
-        hidden = kwargs.get("hidden_states", args[0] if args else None)
-        self.count += int(hidden.shape[0]) if hasattr(hidden, "shape") else 1
 
 
 def denoisers(pipe: Any) -> list[Any]:
@@ -36,17 +19,6 @@ def denoisers(pipe: Any) -> list[Any]:
         if module is not None:
             found.append(module)
     return found
-
-
-@contextlib.contextmanager
-def count_evaluations(pipe: Any) -> Iterator[EvaluationCounter]:
-    counter = EvaluationCounter()
-    handles = [m.register_forward_pre_hook(counter.hook, with_kwargs=True) for m in denoisers(pipe)]
-    try:
-        yield counter
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def latent_preview(latents: Any) -> np.ndarray | None:
@@ -74,27 +46,58 @@ def run_denoiser(ctx: RunContext, pipe: Any, *, steps: int, legacy_callback: boo
 
     Reports each step (with a preview of the latents) to the engine, which
     is also where a cancel request is noticed: ``ctx.progress`` raises
-    Cancelled, which unwinds out of the pipeline between two steps. Counts
-    transformer evaluations into ``ctx.stats["nfe"]``. ``legacy_callback`` is
-    for pipelines that only have the old ``callback``/``callback_steps``
-    (Stable Audio, AudioLDM2).
+    Cancelled, which unwinds out of the pipeline between two steps. Applies
+    the node's speed switches (``ctx.params``: adaptive guidance, a block
+    cache, a LoRA; see engines/accel) for this call only, and reports what
+    ran in ``ctx.stats``: ``nfe`` (transformer evaluations), ``block_evals``,
+    ``steps``. ``legacy_callback`` is for pipelines that only have the old
+    ``callback``/``callback_steps`` (Stable Audio, AudioLDM2).
+
+    On a GPU, running out of memory moves the model to a lighter placement
+    (model offload, then group offload with VAE tiling) and tries once more.
     """
+    from engines.accel.session import NodeAcceleration
+
     ctx.check_cancelled()
-    if legacy_callback:
-        def on_legacy_step(i: int, _t: Any, latents: Any) -> None:
-            ctx.progress(i + 1, steps, preview=preview(latents) if preview else None)
+    for attempt in (1, 2):
+        with NodeAcceleration(ctx, pipe, steps=steps, call=call) as accel:
+            total = accel.steps
+            if legacy_callback:
+                def on_legacy_step(i: int, _t: Any, latents: Any) -> None:
+                    ctx.progress(i + 1, total, preview=preview(latents) if preview else None)
 
-        call.update(callback=on_legacy_step, callback_steps=1)
-    else:
-        def on_step(_pipe: Any, i: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-            ctx.progress(i + 1, steps, preview=preview(tensors.get("latents")) if preview else None)
-            return {}
+                call.update(callback=on_legacy_step, callback_steps=1)
+            else:
+                def on_step(_pipe: Any, i: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+                    ctx.progress(i + 1, total, preview=preview(tensors.get("latents")) if preview else None)
+                    return {}
 
-        call.update(callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
-    with count_evaluations(pipe) as nfe:
-        result = pipe(num_inference_steps=steps, **call)
-    ctx.stats["nfe"] = nfe.count
-    return result
+                call.update(callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
+            try:
+                result = pipe(num_inference_steps=total, **accel.call)
+            except Exception as exc:
+                if attempt == 2 or not _is_out_of_memory(exc):
+                    raise
+                result = None
+        if result is not None:
+            ctx.stats.update(accel.stats())
+            return result
+        # Out of GPU memory: the hooks are off again; place the model lighter.
+        from engines.models.manager import relieve_memory
+
+        placement = relieve_memory(pipe)
+        if placement is None:
+            raise NodeError("out of GPU memory, and the model is already in its lightest placement; "
+                            "lower the resolution or the number of frames")
+        ctx.stats["memory_fallback"] = placement
+    raise AssertionError("unreachable")
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    import sys
+    torch = sys.modules.get("torch")
+    oom = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
+    return oom is not None and isinstance(exc, oom)
 
 
 def frames_to_uint8(frames: Any) -> np.ndarray:

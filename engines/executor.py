@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from engines.cache import ResultCache, cache_key
 from engines.planner import make_plan
+from engines.quality import effective_params
 from nodes.definition import Cancelled, NodeError, NodeType
 from nodes.graph import Graph
 from nodes.registry import UnknownNodeType
@@ -41,6 +42,8 @@ class Job:
     project_name: str = "untitled"
     # Fills {seed} etc. in file names; set by batch jobs.
     name_fields: dict[str, str] = field(default_factory=dict)
+    # "final" renders as authored; "draft" runs model nodes fast (engines/quality.py).
+    quality: str = "final"
 
 
 class JobCancelled(Exception):
@@ -167,18 +170,24 @@ class Executor:
         return base64.b64encode(media.preview_jpeg(preview)).decode("ascii")
 
     # -- keys ------------------------------------------------------------------
-    def node_key(self, graph: Graph, node_id: str, inputs: dict[str, Ref], project_dir: Path) -> str:
+    def node_key(self, graph: Graph, node_id: str, inputs: dict[str, Ref], project_dir: Path,
+                 params: dict[str, Any] | None = None) -> str:
+        """``params``: the values the node runs with, when they differ from the graph's (Draft)."""
         node = graph.nodes[node_id]
         node_type = graph.registry.get(node.type_id)
+        params = node.params if params is None else params
         parts: dict[str, Any] = {
             "type": node.type_id,
             "version": node_type.version,
-            "params": node.params,
+            "params": params,
             "inputs": {name: list(ref) for name, ref in sorted(inputs.items())},
-            "salt": node_type.cache_salt(node.params, lambda p: _resolve(project_dir, p)),
+            "salt": node_type.cache_salt(params, lambda p: _resolve(project_dir, p)),
         }
         if node_type.uses_model:
             parts["models"] = self.models_profile
+            fingerprint = getattr(self.models, "fingerprint", "")
+            if fingerprint:  # GPU options that change the numbers (engines/accel/gpu.py)
+                parts["engine"] = fingerprint
         return cache_key(parts)
 
     # -- running -----------------------------------------------------------------
@@ -220,7 +229,8 @@ class Executor:
                 self.emit({"event": "node_finished", "job": job.id, "node": node_id, "cached": True,
                            "bypassed": True, "outputs": [], "results": {}, "stats": {"seconds": 0.0}})
                 continue
-            key = self.node_key(graph, node_id, inputs, job.project_dir)
+            params = effective_params(node_type, node.params, job.quality)
+            key = self.node_key(graph, node_id, inputs, job.project_dir, params)
             refs[node_id] = {name: (key, name) for name in node_type.outputs}
             if node_type.cacheable and (key in live or self.cache.contains(key)):
                 self.emit({"event": "node_finished", "job": job.id, "node": node_id, "cached": True,
@@ -237,10 +247,10 @@ class Executor:
                         source = f" (its source {link.source} is bypassed and passes no {socket.type})" if link else ""
                         raise NodeError(f"input {name!r} has no value{source}")
                     values.setdefault(name, None)
-                ctx = _Context(self, job, node_id, node_type, node.params, cancel)
+                ctx = _Context(self, job, node_id, node_type, params, cancel)
                 t0 = time.perf_counter()
                 with _MemorySampler() as memory:
-                    outputs = node_type().run(ctx, **values, **node.params) or {}
+                    outputs = node_type().run(ctx, **values, **params) or {}
                 seconds = time.perf_counter() - t0
                 missing = set(node_type.outputs) - set(outputs)
                 if missing:

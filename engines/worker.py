@@ -26,7 +26,8 @@ from engines import protocol
 
 class Worker:
     def __init__(self, out: TextIO, *, models_profile: str, cache_dir: Path, memory_budget: int,
-                 disk_budget: int | None, models_dir: Path | None = None):
+                 disk_budget: int | None, models_dir: Path | None = None,
+                 model_options: dict[str, Any] | None = None):
         from engines.cache import ResultCache
         from engines.executor import Executor
 
@@ -37,6 +38,8 @@ class Worker:
         self._models = None
         self.models_profile = models_profile
         self.models_dir = models_dir
+        # RAM / VRAM budgets and GPU options for the model manager (see main()).
+        self.model_options = dict(model_options or {})
         self.cache = ResultCache(cache_dir, memory_budget, disk_budget)
         self.executor = Executor(self.cache, None, self.emit, models_profile)
         self._thread = threading.Thread(target=self._run_jobs, name="weft-jobs", daemon=True)
@@ -52,7 +55,8 @@ class Worker:
     def models(self) -> Any:
         if self._models is None:
             from engines.models.manager import ModelManager
-            self._models = ModelManager(profile=self.models_profile, models_dir=self.models_dir)
+            self._models = ModelManager(profile=self.models_profile, models_dir=self.models_dir,
+                                        **self.model_options)
             self.executor.models = self._models
         return self._models
 
@@ -108,6 +112,7 @@ class Worker:
 
     def _run_one(self, command: dict[str, Any], cancel: threading.Event) -> None:
         from engines.executor import Job
+        from engines.quality import quality_of
         from nodes import project
 
         loaded = project.from_dict(command["project"], source=f"job {command['job']}")
@@ -121,6 +126,8 @@ class Worker:
             project_dir=Path(command.get("project_dir") or "."),
             project_name=command.get("project_name") or "untitled",
             name_fields=dict(command.get("name_fields") or {}),
+            # Draft / Final: the run's own choice (weft render --quality), else the project's.
+            quality=quality_of(loaded.settings, command.get("quality")),
         )
         if cancel.is_set():
             self.emit({"event": "job_finished", "job": job.id, "status": "cancelled", "failed": {},
@@ -136,6 +143,25 @@ def _graph_uses_models(graph: Any) -> bool:
     return False
 
 
+def _model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """ModelManager keyword arguments from the command line, over the environment."""
+    options: dict[str, Any] = {}
+    if args.ram_budget:
+        options["ram_budget"] = args.ram_budget
+    if args.vram_budget:
+        options["vram_budget"] = args.vram_budget
+    if any(v is not None for v in (args.precision, args.compile, args.attention, args.quantize)):
+        from dataclasses import replace
+
+        from engines.accel.gpu import GpuOptions
+
+        env = GpuOptions.from_env()
+        options["gpu"] = replace(env, **{k: v for k, v in (("precision", args.precision), ("compile", args.compile),
+                                                           ("attention", args.attention),
+                                                           ("quantize", args.quantize)) if v is not None})
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engines.worker")
     parser.add_argument("--models", default="default", choices=("tiny", "default"))
@@ -143,6 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument("--memory-budget", type=int, default=2 << 30)
     parser.add_argument("--disk-budget", type=int, default=None)
+    # Model residency and GPU options (engines/models/manager.py, engines/accel/gpu.py);
+    # each also reads its WEFT_* environment variable when not given here.
+    parser.add_argument("--ram-budget", default=None, help="weights kept in RAM, e.g. 24GB (WEFT_RAM_BUDGET)")
+    parser.add_argument("--vram-budget", default=None, help="weights kept on the GPU (WEFT_VRAM_BUDGET)")
+    parser.add_argument("--precision", default=None, choices=("auto", "bf16", "fp16", "fp32"))
+    parser.add_argument("--compile", action="store_true", default=None,
+                        help="torch.compile the transformers' repeated blocks")
+    parser.add_argument("--attention", default=None, help="a diffusers attention backend (flash, sage, ...)")
+    parser.add_argument("--quantize", default=None, choices=("none", "bnb_nf4", "bnb_int8", "torchao_int8"))
     args = parser.parse_args(argv)
 
     # The message channel is a private copy of stdout; fd 1 then points at
@@ -155,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     worker = Worker(channel, models_profile=args.models, cache_dir=args.cache_dir,
-                    memory_budget=args.memory_budget, disk_budget=args.disk_budget, models_dir=args.models_dir)
+                    memory_budget=args.memory_budget, disk_budget=args.disk_budget, models_dir=args.models_dir,
+                    model_options=_model_options(args))
     worker.serve(sys.stdin)
     return 0
 

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import os
+from pathlib import Path
+from typing import Any, Callable, ClassVar
 
-from nodes.definition import NodeType
+from nodes import types as T
+from nodes.catalogue.lora import preset_keys
+from nodes.definition import NodeType, Param
+
+# Block caches an artist can pick (engines/accel/caches.py applies them).
+BLOCK_CACHES = ("off", "auto", "first_block", "taylorseer", "magcache", "fastercache")
+
+# Parameters that only mean something for a model that uses classifier-free
+# guidance; a node type with ``guided = False`` does not get them.
+GUIDANCE_PARAMS = ("adaptive_guidance", "guidance_until")
 
 
 class ModelNode(NodeType):
@@ -14,9 +25,64 @@ class ModelNode(NodeType):
     profile; their stats count transformer evaluations; switches that apply
     to every model, such as acceleration) belongs here, so that every model
     node gets it at once.
+
+    The speed switches below are all off by default: a node renders exactly
+    what the model makes unless the artist (or the Draft quality setting)
+    trades some fidelity for time. They are "advanced" parameters, shown in the
+    inspector's second section.
     """
 
     category = "Generate"
     uses_model = True
     # Whether the model uses classifier-free guidance (two evaluations a step).
     guided: ClassVar[bool] = True
+
+    adaptive_guidance = Param.float(
+        1.0, min=0.0, max=1.0, step=0.001, advanced=True, label="Adaptive guidance",
+        help="Stop computing the unguided prediction once it agrees with the guided one this closely "
+             "(cosine similarity, Castillo et al.); later steps then cost one evaluation instead of two. "
+             "1 = never stop (exactly the plain result). 0.99-0.999 is a useful range.")
+    guidance_until = Param.float(
+        100.0, min=0.0, max=100.0, step=5.0, advanced=True, label="Guidance until (% of steps)",
+        help="Use guidance only for this first part of the steps; the rest run the guided prediction "
+             "alone, at half the cost. 100 = every step (exactly the plain result).")
+    block_cache = Param.choice(
+        "off", BLOCK_CACHES, advanced=True,
+        help="Reuse transformer blocks' work between steps: first_block (FirstBlockCache: skip the other "
+             "blocks when the first one barely changed), taylorseer (predict attention from earlier steps), "
+             "magcache (skip by calibrated magnitude ratios; see `weft models calibrate-magcache`), "
+             "fastercache (reuse attention; models that batch guidance or run without it). auto = "
+             "first_block where the model supports it, else off. Off = exact.")
+    cache_threshold = Param.float(
+        0.05, min=0.0, max=1.0, step=0.01, advanced=True, label="Cache threshold",
+        help="first_block and magcache: how much change is small enough to reuse. Higher is faster and "
+             "drifts further from the plain result (0.05-0.1 typical).")
+    cache_interval = Param.int(
+        3, min=2, max=10, advanced=True, label="Cache interval",
+        help="taylorseer and fastercache: compute fully every this many steps, predict or reuse between.")
+    lora_file = Param(T.PATH, "", "A LoRA file (.safetensors) applied for this node only. Step-distillation "
+                      "LoRAs (lightx2v, CausVid, Lightning) pair with a preset below; diffusers converts "
+                      "ComfyUI / Kohya / musubi key names.", "LoRA file", file_kind="lora", advanced=True)
+    lora_preset = Param.choice(
+        "custom", preset_keys(), advanced=True, label="LoRA preset",
+        help="What the LoRA expects: a step-distillation preset sets steps and guidance to the values it "
+             "was trained for (overriding the node's); custom keeps the node's own.")
+    lora_strength = Param.float(1.0, min=0.0, max=2.0, step=0.05, advanced=True, label="LoRA strength",
+                                help="How strongly the LoRA applies (1 = as trained).")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.guided:
+            cls.params = {name: p for name, p in cls.params.items() if name not in GUIDANCE_PARAMS}
+
+    @classmethod
+    def cache_salt(cls, params: dict[str, Any], resolve_path: Callable[[str], Path]) -> str:
+        """A LoRA file changed in place must re-render (subclasses: call super)."""
+        lora = params.get("lora_file") or ""
+        if not lora:
+            return ""
+        try:
+            st = os.stat(resolve_path(lora))
+        except OSError:
+            return "lora:missing"
+        return f"lora:{st.st_size}:{st.st_mtime_ns}"
