@@ -223,11 +223,14 @@ def _render(queue: Any, args: argparse.Namespace) -> int:
     info = queue.info()
     if info.models == "tiny":
         print(NOISE_WARNING, file=sys.stderr)
+    counts = queue.counts()
+    # No more workers than jobs left: an idle worker still costs a process and, on Ray, a GPU.
+    todo = max(1, counts["pending"] + counts["running"])
     if args.ray:
         pool: Any = RayPool(args.ray, workers=args.workers, models=info.models, output_dir=queue.folder,
-                            cache_dir=args.cache_dir)
+                            cache_dir=args.cache_dir, max_actors=todo)
     else:
-        pool = LocalPool(args.workers or default_workers(), models=info.models, cache_dir=args.cache_dir)
+        pool = LocalPool(min(args.workers or default_workers(), todo), models=info.models, cache_dir=args.cache_dir)
     mode = "json" if args.json else ("bar" if sys.stderr.isatty() else "plain")
 
     async def main() -> int:

@@ -244,13 +244,14 @@ class RayPool:
     kind = "ray"
 
     def __init__(self, address: str, *, workers: int | None, models: str, output_dir: Path,
-                 cache_dir: Path | None = None, cpus_per_actor: int | None = None):
+                 cache_dir: Path | None = None, cpus_per_actor: int | None = None, max_actors: int | None = None):
         self.address = address
         self.requested = workers
         self.models = models
         self.output_dir = Path(output_dir)
         self.cache_dir = cache_dir
         self.cpus_per_actor = cpus_per_actor
+        self.max_actors = max_actors
         self.ray: Any = None
         self.slots: list[RaySlot] = []
         self.start_errors: list[str] = []
@@ -302,7 +303,7 @@ class RayPool:
         gpus = int(resources.get("GPU", 0))
         cpus = int(resources.get("CPU", 1))
         if gpus:
-            count = self.requested or gpus
+            count = min(self.requested or gpus, self.max_actors or 1 << 30)
             if count > gpus:
                 self.start_errors.append(f"asked for {count} actors with one GPU each, but the cluster has {gpus} "
                                          f"GPUs; using {gpus}")
@@ -310,7 +311,7 @@ class RayPool:
             self._actor_options = {"num_gpus": 1, "num_cpus": 1}
             self._threads = None
         else:
-            count = self.requested or 1
+            count = min(self.requested or 1, self.max_actors or 1 << 30)
             per_actor = self.cpus_per_actor or max(1, cpus // count)
             if per_actor * count > cpus:
                 per_actor = max(1, cpus // count)
