@@ -75,7 +75,8 @@ class MainWindow(QMainWindow):
         self.engine_label.setStyleSheet("color: #9aa0a6;")
         self.statusBar().addPermanentWidget(self.engine_label)
         self.resize(1600, 1000)
-        self._restore_geometry()
+        if interactive:
+            self._restore_geometry()
         self._update_title()
 
     # -- panels -------------------------------------------------------------------------------
@@ -152,8 +153,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.queue_dock, self.log_dock)
         self.tabifyDockWidget(self.log_dock, self.history_dock)
         self.queue_dock.raise_()
-        self.resizeDocks([self.library_dock], [230], Qt.Horizontal)
-        self.resizeDocks([self.viewer_dock], [440], Qt.Horizontal)
+        self.resizeDocks([self.library_dock], [210], Qt.Horizontal)
+        self.resizeDocks([self.viewer_dock], [400], Qt.Horizontal)
         self.resizeDocks([self.viewer_dock, self.inspector_dock], [380, 520], Qt.Vertical)
         self.resizeDocks([self.queue_dock], [170], Qt.Vertical)
 
@@ -546,9 +547,10 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
-        self.settings.q.setValue("window/geometry", self.saveGeometry())
-        self.settings.q.setValue("window/state", self.saveState())
-        self.settings.sync()
+        if self.interactive:
+            self.settings.q.setValue("window/geometry", self.saveGeometry())
+            self.settings.q.setValue("window/state", self.saveState())
+            self.settings.sync()
         self.runner.shutdown()
         if self.autosaver is not None:
             self.autosaver.stop()

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from app.ui.document import Document
 from engines.planner import output_nodes
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+# The engine runs at a lower CPU priority than the window (Unix "nice" value).
+WORKER_NICENESS = 10
+# How often, at most, a run's progress reaches the queue panel and the viewer (seconds).
+PROGRESS_INTERVAL = 0.25
+PREVIEW_INTERVAL = 0.1
 
 
 @dataclass
@@ -61,6 +67,14 @@ class Runner(QObject):
         self.results: dict[str, dict[str, Any]] = {}   # node id -> last results
         self._tasks: set[asyncio.Task] = set()
         self._restart_pending = False
+        self._reniced: int | None = None
+        self._last_queue_update: dict[str, float] = {}
+        # Previews come with every step; the viewer gets the newest a few times a second.
+        self._pending_preview: tuple[str, str] | None = None
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(int(PREVIEW_INTERVAL * 1000))
+        self._preview_timer.timeout.connect(self._flush_preview)
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -147,6 +161,7 @@ class Runner(QObject):
                 self.log.emit("Starting the engine…", "info")
             await client.submit(project, targets=info.targets, output_dir=output_dir, project_dir=project_dir,
                                 project_name=name, job_id=info.id)
+            self._lower_priority(client)
             async for event in client.events(info.id):
                 self._handle(info, event)
         except asyncio.CancelledError:
@@ -163,6 +178,18 @@ class Runner(QObject):
             self.busy_changed.emit(self.busy)
             if self._restart_pending and not self.busy:
                 await self._drop_client()
+
+    def _lower_priority(self, client) -> None:
+        """The engine yields the CPU to the GUI: the studio stays smooth while a render
+        decodes, encodes or runs on the CPU; on a GPU the worker mostly waits anyway."""
+        pid = getattr(client, "pid", None)
+        if not pid or pid == self._reniced or not hasattr(os, "setpriority"):
+            return
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, max(os.getpriority(os.PRIO_PROCESS, pid), WORKER_NICENESS))
+        except OSError:
+            pass
+        self._reniced = pid
 
     async def _drop_client(self) -> None:
         client, self.client = self.client, None
@@ -192,14 +219,19 @@ class Runner(QObject):
             doc.set_status(node, state="running", step=int(event.get("step", 0)), total=int(event.get("total", 0)))
             preview = event.get("preview")
             if preview:
-                try:
-                    self.preview.emit(node, base64.b64decode(preview))
-                except ValueError:
-                    pass
-            self.job_updated.emit(info.id, RUNNING,
-                                  f"{doc.node_title(node)} {event.get('step')}/{event.get('total')}")
+                self._pending_preview = (node, preview)
+                if not self._preview_timer.isActive():
+                    self._preview_timer.start()
+            # The queue's line changes a few times a second, not at every denoising step.
+            now = time.monotonic()
+            if now - self._last_queue_update.get(info.id, 0.0) >= PROGRESS_INTERVAL or \
+                    event.get("step") == event.get("total"):
+                self._last_queue_update[info.id] = now
+                self.job_updated.emit(info.id, RUNNING,
+                                      f"{doc.node_title(node)} {event.get('step')}/{event.get('total')}")
         elif kind == "node_finished":
             info.running_node = None
+            self._drop_preview(node)
             stats = event.get("stats", {})
             if event.get("bypassed"):
                 state = "bypassed"
@@ -218,6 +250,7 @@ class Runner(QObject):
                 self.log.emit(f"{doc.node_title(node)} wrote {path}", "info")
         elif kind == "node_failed":
             info.running_node = None
+            self._drop_preview(node)
             failure = event.get("kind", "error")
             message = event.get("error", "failed")
             state = {"cancelled": "cancelled", "skipped": "skipped"}.get(failure, "failed")
@@ -250,6 +283,21 @@ class Runner(QObject):
             self.job_updated.emit(info.id, info.status, detail)
             level = {DONE: "info", CANCELLED: "warning"}.get(info.status, "error")
             self.log.emit(f"{info.title}: {info.status}{' (' + detail + ')' if detail else ''}", level)
+
+    def _drop_preview(self, node: str) -> None:
+        """A finished node's result must not be covered by a late step preview."""
+        if self._pending_preview is not None and self._pending_preview[0] == node:
+            self._pending_preview = None
+
+    def _flush_preview(self) -> None:
+        pending, self._pending_preview = self._pending_preview, None
+        if pending is None:
+            return
+        node, data = pending
+        try:
+            self.preview.emit(node, base64.b64decode(data))
+        except ValueError:
+            pass
 
     # -- cancel, kill, shut down --------------------------------------------------------------------------
     def cancel(self, job_id: str | None = None) -> bool:
@@ -287,13 +335,33 @@ class Runner(QObject):
         except RuntimeError:
             return
         task = loop.create_task(self.aclose())
-        deadline = time.monotonic() + timeout
-        while not task.done() and time.monotonic() < deadline:
-            QCoreApplication.processEvents(QEventLoop.AllEvents, 50)
+        wait_for(task.done, timeout)
         if not task.done():
             if self.client is not None:
                 self.client.kill()
             task.cancel()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, poll_ms: int = 20) -> bool:
+    """Runs the Qt (and asyncio) loop until ``condition()`` holds or ``timeout`` seconds pass.
+    Blocks in the event loop between checks instead of spinning, so the engine keeps the CPU."""
+    if condition():
+        return True
+    from PySide6.QtCore import QTimer
+    loop = QEventLoop()
+    deadline = time.monotonic() + timeout
+
+    def check() -> None:
+        if condition() or time.monotonic() >= deadline:
+            loop.quit()
+
+    timer = QTimer()
+    timer.setInterval(poll_ms)
+    timer.timeout.connect(check)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    return condition()
 
 
 def _default_output_dir() -> Path:

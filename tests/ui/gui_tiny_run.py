@@ -24,10 +24,9 @@ def heavy_modules() -> list[str]:
 
 
 def main(project: str, report: str) -> int:
-    from PySide6.QtCore import QCoreApplication, QEventLoop
-
     from app.ui.main import close_loop, install_loop, make_app
     from app.ui.main_window import MainWindow
+    from app.ui.runner import wait_for
 
     app = make_app()
     loop = install_loop(app)
@@ -47,10 +46,7 @@ def main(project: str, report: str) -> int:
     runner.worker_died.connect(died.append)
 
     def wait(condition, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not condition() and time.monotonic() < deadline:
-            QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
-        return condition()
+        return wait_for(condition, timeout)
 
     def job_report(job):
         info = runner.jobs.get(job) if job else None

@@ -255,26 +255,36 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(QBrush(QColor(0, 0, 0, 70), Qt.BDiagPattern))
             painter.drawRect(QRectF(0, 0, WIDTH, self.height))
 
-        # Title.
-        painter.setPen(theme.NODE_TEXT if not node.bypassed else theme.NODE_TEXT_DIM)
-        painter.setFont(theme.font(9.5, bold=True))
-        fm = QFontMetricsF(theme.font(9.5, bold=True))
         title = node.title or (self.node_type.title if self.known else f"? {node.type_id}")
-        right_space = 24 if status is not None and status.state == "cached" else 8
-        if node.bypassed:
-            title = f"{title}  (bypassed)"
-        painter.drawText(QRectF(8, 0, WIDTH - 8 - right_space, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
-                         _elide(fm, title, WIDTH - 8 - right_space))
-        if status is not None and status.state == "cached":
-            self._paint_cache_mark(painter, QPointF(WIDTH - 13, HEADER / 2))
-
-        if lod >= 0.5:
-            self._paint_sockets(painter, lod)
-            if lod >= 0.6:
-                self._paint_params(painter)
-                self._paint_footer(painter, status)
-        else:
+        if lod < 0.6:
+            # Zoomed out: the name, big enough to read, in the middle of the card.
             self._paint_socket_dots(painter)
+            size = min(9.5 / lod * 0.85, 20.0)
+            f = theme.font(size, bold=True)
+            painter.setFont(f)
+            painter.setPen(theme.NODE_TEXT if not node.bypassed else theme.NODE_TEXT_DIM)
+            area = QRectF(10, HEADER, WIDTH - 20, self.height - HEADER)
+            painter.drawText(area, Qt.AlignCenter | Qt.TextWordWrap, title)
+            if status is not None and status.state == "running" and status.total:
+                bar = QRectF(0, self.height - 8, WIDTH * status.progress, 8)
+                painter.setPen(Qt.NoPen)
+                painter.setBrush(theme.RUNNING)
+                painter.drawRect(bar)
+        else:
+            # Title.
+            painter.setPen(theme.NODE_TEXT if not node.bypassed else theme.NODE_TEXT_DIM)
+            painter.setFont(theme.font(9.5, bold=True))
+            fm = QFontMetricsF(theme.font(9.5, bold=True))
+            right_space = 24 if status is not None and status.state == "cached" else 8
+            if node.bypassed:
+                title = f"{title}  (bypassed)"
+            painter.drawText(QRectF(8, 0, WIDTH - 8 - right_space, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
+                             _elide(fm, title, WIDTH - 8 - right_space))
+            if status is not None and status.state == "cached":
+                self._paint_cache_mark(painter, QPointF(WIDTH - 13, HEADER / 2))
+            self._paint_sockets(painter, lod)
+            self._paint_params(painter)
+            self._paint_footer(painter, status)
 
         if failed or problems:
             self._paint_badge(painter, theme.ERROR if failed else theme.WARNING)
@@ -444,6 +454,7 @@ class LinkItem(QGraphicsPathItem):
             "in", link.target_socket)
         self.color = theme.type_color(type_name)
         self._hover = False
+        self._shape: QPainterPath | None = None
         self.had_reroutes = False
         src_t = source.socket_type_name("out", link.source_socket)
         dst_t = target.socket_type_name("in", link.target_socket)
@@ -470,7 +481,7 @@ class LinkItem(QGraphicsPathItem):
         self._shape = None
 
     def shape(self) -> QPainterPath:
-        if getattr(self, "_shape", None) is None:
+        if self._shape is None:
             stroker = QPainterPathStroker()
             stroker.setWidth(10)
             self._shape = stroker.createStroke(self.path())

@@ -9,7 +9,7 @@ signals bring the scene up to date.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
@@ -34,6 +34,8 @@ class GraphScene(QGraphicsScene):
         self._syncing_selection = False
         self._moving_from_model = False
         self._selection_dirty = False
+        self._dirty_links: set[Link] = set()
+        self._flush_scheduled = False
         # A fixed, huge rectangle: the scene never re-measures itself as nodes move.
         self.setSceneRect(QRectF(-SCENE_EXTENT / 2, -SCENE_EXTENT / 2, SCENE_EXTENT, SCENE_EXTENT))
         # Nodes move all the time; a BSP index costs more to keep up than it saves at these sizes.
@@ -184,8 +186,25 @@ class GraphScene(QGraphicsScene):
 
     # -- from items --------------------------------------------------------------------------
     def node_item_moved(self, item: NodeItem) -> None:
-        for link in self.links_by_node.get(item.node_id, ()):
+        links = self.links_by_node.get(item.node_id, ())
+        if self._moving_from_model:
+            # The model moves many nodes at once (undo, paste, a backdrop): redraw each
+            # link once, after all of them moved, not once per end.
+            self._dirty_links.update(links)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                QTimer.singleShot(0, self.flush_links)
+            return
+        for link in links:
             self.links[link].update_path()
+
+    def flush_links(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty_links = self._dirty_links, set()
+        for link in dirty:
+            item = self.links.get(link)
+            if item is not None:
+                item.update_path()
 
     def reroute_item_moved(self, dot: RerouteItem) -> None:
         link_item = self.links.get(dot.link)
