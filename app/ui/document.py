@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from app.ui import commands as C
@@ -80,7 +80,18 @@ class Document(QObject):
         self.problems: dict[str, list[Problem]] = {}
         self._selection: list[str] = []
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        # Once problems are shown, every edit re-checks, so a fixed problem's mark goes away.
+        self._check_targets: list[str] | None = None
+        self._recheck = QTimer(self)
+        self._recheck.setSingleShot(True)
+        self._recheck.setInterval(250)
+        self._recheck.timeout.connect(lambda: self.check(self._check_targets))
+        self.undo_stack.indexChanged.connect(self._on_edit)
         self.graph.node_removed.connect(self._on_node_removed)
+
+    def _on_edit(self, index: int) -> None:
+        if self.problems:
+            self._recheck.start()
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.dirty_changed.emit(not clean)
@@ -430,7 +441,8 @@ class Document(QObject):
 
     def check(self, targets: list[str] | None = None) -> list[Problem]:
         """Validates the graph (the part ``targets`` need) and shows the problems on the nodes."""
-        problems = validate(self.graph, targets)
+        self._check_targets = [t for t in targets if t in self.graph.nodes] if targets is not None else None
+        problems = validate(self.graph, self._check_targets)
         self.set_problems(problems)
         return problems
 

@@ -137,7 +137,7 @@ def test_run_shows_progress_then_time_memory_and_the_video(fake_window, qtbot):
     assert not w.cancel_action.isEnabled()
 
 
-def test_a_graph_with_problems_is_not_sent_and_the_nodes_say_why(fake_window):
+def test_a_graph_with_problems_is_not_sent_and_the_nodes_say_why(fake_window, qtbot):
     w = fake_window
     doc = w.document
     prompt, t2v, save = build(doc)
@@ -151,6 +151,10 @@ def test_a_graph_with_problems_is_not_sent_and_the_nodes_say_why(fake_window):
     badge = w.view.gscene.nodes[t2v]._badge_text()
     assert "needs a Text connected" in badge or "4k+1" in badge
     assert any("problem" in args[0] for args in logged)
+    # Fixing the problems clears the marks, without running.
+    doc.set_param(t2v, "frames", 9)
+    doc.connect(prompt, "out", t2v, "prompt")
+    qtbot.waitUntil(lambda: not doc.problems, timeout=3000)
 
 
 def test_several_runs_queue_and_cancel_stops_the_current_one(fake_window, qtbot):
