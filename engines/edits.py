@@ -85,13 +85,14 @@ def retime_indices(count: int, fps: float, new_fps: float, speed: float = 1.0) -
 
     Output frame ``j`` shows the moment ``j / new_fps * speed`` of the source,
     i.e. the source frame ``floor(j * speed * fps / new_fps)``. The output has
-    ``round(count * new_fps / (fps * speed))`` frames, so the duration scales
+    ``count * new_fps / (fps * speed)`` frames, rounded half up, so the duration scales
     exactly with the speed. Exact fractions are used so that 2x on 24 fps
     picks frames 0, 2, 4, ... with no drift.
     """
     step = Fraction(speed).limit_denominator(10_000) * Fraction(fps).limit_denominator(1_000_000) / \
         Fraction(new_fps).limit_denominator(1_000_000)
-    out = max(1, int(round(count / step)))
+    # Halves round up: 25 frames at double speed are frames 0, 2, ..., 24 (13).
+    out = max(1, int(Fraction(count) / step + Fraction(1, 2)))
     idx = np.array([min(count - 1, (j * step.numerator) // step.denominator) for j in range(out)], dtype=np.int64)
     return idx
 

@@ -14,8 +14,10 @@ BUILTIN_MODULES = (
     "nodes.catalogue.basic",
     "nodes.catalogue.generate",
     "nodes.catalogue.audio",
+    "nodes.catalogue.audio_generate",
     "nodes.catalogue.audio_tools",
     "nodes.catalogue.edit_cut",
+    "nodes.catalogue.joint",
     "nodes.catalogue.save",
 )
 

@@ -76,15 +76,24 @@ class TextToAudio(ModelNode):
     audio = Output(T.AUDIO)
 
     model = Param.choice("stable-audio-open-1.0", lambda: models_for("text_to_audio"),
-                         help="The audio model.")
-    seconds = Param.float(5.0, min=0.5, max=47.0, step=0.5, help="Length of the sound in seconds.")
+                         help="The audio model. Stable Audio Open: effects, ambience and loops, 44.1 kHz stereo, "
+                              "up to 47 s. LongCat-AudioDiT 1B: 24 kHz mono, up to 30 s, about 16 steps.")
+    seconds = Param.float(5.0, min=0.5, max=47.0, step=0.5,
+                          help="Length of the sound in seconds; the result is exactly this long.")
     steps = Param.int(100, min=1, max=500, help="Denoising steps: more is slower and usually cleaner.")
     guidance = Param.float(7.0, min=1.0, max=20.0, step=0.5, help="How strongly the sound follows the prompt.")
     seed = Param.seed(0)
     negative_prompt = Param.text("low quality, distorted", multiline=True, help="What the sound should avoid.")
 
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+        from engines.audio_models import check_length
+        problem = check_length(params["model"], params["seconds"], "asked for")
+        return [("seconds", problem)] if problem else []
+
     def run(self, ctx: RunContext, *, prompt: str, model: str, seconds: float, steps: int, guidance: float,
             seed: int, negative_prompt: str, **_: Any) -> dict[str, Any]:
-        from engines.diffusion import generate_audio
-        return {"audio": generate_audio(ctx, model, prompt=prompt, negative_prompt=negative_prompt,
+        # One call for every audio model (Stable Audio, LongCat, ...): engines/audio_models.py.
+        from engines.audio_models import generate_sound
+        return {"audio": generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt,
                                         seconds=seconds, steps=steps, guidance=guidance, seed=seed)}

@@ -16,10 +16,13 @@ from engines.cache import ResultCache
 from engines.executor import Executor, Job
 from nodes.definition import NodeError
 from nodes.graph import Graph
+from nodes.registry import default_registry
 from nodes.validation import validate
 from nodes.values import Audio, Video
 
 from media_helpers import Ctx, coded, reds, run
+
+pytestmark = pytest.mark.filterwarnings("ignore:Should have:UserWarning")  # torchsde, harmless
 
 
 def tone(seconds: float, rate: int = 44100, channels: int = 2, freq: float = 440.0, level: float = 0.5) -> Audio:
@@ -198,3 +201,124 @@ def test_audio_graph_validates_missing_tracks(tmp_path):
     assert result["status"] == "ok"
     back = media.read_audio(next(Path(tmp_path).glob("*.wav")))
     assert back.rate == 44100
+
+
+# ---- the sound models on their tiny twins (CPU; output is noise) ------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tiny_models_dir):
+    from engines.models.manager import ModelManager
+
+    return ModelManager(profile="tiny", tiny_dir=tiny_models_dir, device="cpu")
+
+
+def render(tmp_path, tiny_models, graph: Graph) -> tuple[dict, list[dict]]:
+    events: list[dict] = []
+    executor = Executor(ResultCache(tmp_path / "cache"), models=tiny_models, emit=events.append,
+                        models_profile="tiny")
+    result = executor.run(Job("j", graph, output_dir=tmp_path / "out", project_dir=tmp_path))
+    return result, events
+
+
+def finished(events: list[dict], node: str) -> dict:
+    return next(e for e in events if e["event"] == "node_finished" and e["node"] == node)
+
+
+@pytest.mark.slow
+def test_longcat_twin_loads_from_disk_and_makes_exactly_the_asked_length(tmp_path, tiny_models):
+    from diffusers import DiffusionPipeline
+
+    folder = tiny_models.ensure_tiny("longcat-audiodit-1b")
+    assert "RANDOM weights" in (folder / "README.txt").read_text()
+    pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True)
+    assert type(pipe).__name__ == "LongCatAudioDiTPipeline" and pipe.sample_rate == 24000
+
+    g = Graph()
+    g.add_node("text", {"text": "rain on a tin roof"}, node_id="prompt")
+    g.add_node("text_to_audio", {"model": "longcat-audiodit-1b", "seconds": 1.3, "steps": 3, "guidance": 4.0},
+               node_id="t2a")
+    g.add_node("save_audio", {"filename": "rain"}, node_id="save")
+    g.connect("prompt", "out", "t2a", "prompt")
+    g.connect("t2a", "audio", "save", "audio")
+    result, events = render(tmp_path, tiny_models, g)
+    assert result["status"] == "ok", result
+    sound = media.read_audio(tmp_path / "out" / "rain.wav")
+    assert (sound.rate, sound.channels, sound.num_samples) == (24000, 1, round(1.3 * 24000))
+    assert finished(events, "t2a")["stats"]["nfe"] == 2 * 3  # guided: two evaluations a step
+    progress = [e["step"] for e in events if e["event"] == "progress" and e["node"] == "t2a"]
+    assert progress == [1, 2, 3]
+
+
+def test_text_to_audio_refuses_a_length_the_model_cannot_make():
+    node_type = default_registry().get("text_to_audio")
+    problems = node_type.check({**node_type.default_params(), "model": "longcat-audiodit-1b", "seconds": 40.0})
+    assert problems == [("seconds", "LongCat-AudioDiT 1B makes at most 30 s in one go; asked for 40.00 s")]
+
+
+@pytest.mark.slow
+def test_soundtrack_for_video_matches_the_clip_and_mixes_its_own_sound(tmp_path, tiny_models):
+    media.write_video(tmp_path / "clip.mp4", coded(21, fps=12.0, size=(64, 48)))
+    g = Graph()
+    g.add_node("load_video", {"path": "clip.mp4"}, node_id="clip")
+    g.add_node("text", {"text": "soft synth pad"}, node_id="prompt")
+    g.add_node("soundtrack_for_video", {"steps": 2, "mode": "mix"}, node_id="score")
+    g.add_node("save_video", {"filename": "scored"}, node_id="save")
+    g.add_node("save_audio", {"filename": "alone"}, node_id="save_audio")
+    g.connect("clip", "video", "score", "video")
+    g.connect("prompt", "out", "score", "prompt")
+    g.connect("score", "out", "save", "video")
+    g.connect("score", "audio", "save_audio", "audio")
+    result, events = render(tmp_path, tiny_models, g)
+    assert result["status"] == "ok", result
+    info = media.probe(tmp_path / "out" / "scored.mp4")
+    assert (info.frames, info.fps) == (21, 12.0)
+    # The mix is at the higher of the two rates (the clip's 48 kHz over Stable Audio's 44.1 kHz).
+    assert info.audio_rate == 48000 and info.audio_seconds == pytest.approx(21 / 12, abs=0.03)
+    alone = media.read_audio(tmp_path / "out" / "alone.wav")
+    assert (alone.rate, alone.channels, alone.num_samples) == (44100, 2, round(21 / 12 * 44100))
+
+
+def test_soundtrack_for_a_video_longer_than_the_model_can_score_says_what_to_do():
+    node_type = default_registry().get("soundtrack_for_video")
+    long_clip = Video(np.zeros((50 * 24, 8, 8, 3), np.uint8), 24.0)  # 50 s
+    with pytest.raises(NodeError, match=r"input 'video': Stable Audio Open 1.0 makes at most 47 s in one go; "
+                                        r"the video lasts 50.00 s\. Trim it"):
+        node_type().run(Ctx(), video=long_clip, prompt="x", **node_type.default_params())
+
+
+@pytest.mark.slow
+def test_ltx2_makes_picture_and_sound_of_one_length(tmp_path, tiny_models):
+    from diffusers import DiffusionPipeline
+
+    pipe = DiffusionPipeline.from_pretrained(tiny_models.ensure_tiny("ltx-2-19b"), local_files_only=True)
+    assert type(pipe).__name__ == "LTX2Pipeline"
+    assert pipe.vocoder.config.output_sampling_rate == 24000
+
+    g = Graph()
+    g.add_node("text", {"text": "a drummer on a stage"}, node_id="prompt")
+    g.add_node("text_to_video_with_sound", {"width": 256, "height": 160, "frames": 17, "fps": 25.0, "steps": 2},
+               node_id="ltx2")
+    g.add_node("save_video", {"filename": "drums"}, node_id="save")
+    g.add_node("save_audio", {"filename": "drums"}, node_id="save_audio")
+    g.connect("prompt", "out", "ltx2", "prompt")
+    g.connect("ltx2", "video", "save", "video")
+    g.connect("ltx2", "audio", "save_audio", "audio")
+    result, events = render(tmp_path, tiny_models, g)
+    assert result["status"] == "ok", result
+    info = media.probe(tmp_path / "out" / "drums.mp4")
+    assert (info.frames, info.width, info.height, info.fps) == (17, 256, 160, 25.0)
+    assert info.audio_seconds == pytest.approx(17 / 25, abs=0.03)
+    sound = media.read_audio(tmp_path / "out" / "drums.wav")
+    assert (sound.rate, sound.channels, sound.num_samples) == (24000, 2, round(17 / 25 * 24000))
+    # Classifier-free guidance (2), spatio-temporal guidance (1) and modality guidance (1) per step.
+    assert finished(events, "ltx2")["stats"]["nfe"] == 4 * 2
+    previews = [e for e in events if e["event"] == "progress" and e["node"] == "ltx2" and "preview" in e]
+    assert len(previews) == 2
+
+
+def test_ltx2_sizes_and_frame_counts_are_checked_before_rendering():
+    node_type = default_registry().get("text_to_video_with_sound")
+    problems = dict(node_type.check({**node_type.default_params(), "width": 500, "frames": 50}))
+    assert problems == {"width": "500 is not a multiple of 32; use 480 or 512",
+                        "frames": "50 is not of the form 8k+1; use 49 or 57"}

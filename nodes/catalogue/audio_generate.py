@@ -1,0 +1,68 @@
+"""Generated sound for pictures: a soundtrack of exactly a video's length."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodes import types as T
+from nodes.catalogue.model_node import ModelNode
+from nodes.definition import Input, NodeError, Output, Param, RunContext
+from nodes.values import Video
+
+
+def sound_models() -> tuple[str, ...]:
+    """Every model that makes sound from a prompt: text to audio, then music."""
+    from engines.models.catalogue import CATALOGUE
+    return tuple(spec.id for spec in CATALOGUE.values() if spec.task in ("text_to_audio", "text_to_music"))
+
+
+class SoundtrackForVideo(ModelNode):
+    type_id = "soundtrack_for_video"
+    title = "Soundtrack for Video"
+    description = ("Generates sound from a prompt, exactly as long as the video, and puts it on the video "
+                   "(replacing or mixed with the sound it has).")
+    tags = ("t2a", "sound", "music", "foley", "score", "stable audio", "mux")
+
+    video = Input(T.VIDEO, help="The picture to score. Its length sets the sound's length.")
+    prompt = Input(T.TEXT, help="What it should sound like: the sources, the place, the mood, the tempo.")
+    out = Output(T.VIDEO, label="Video", help="The video with the new sound.")
+    audio = Output(T.AUDIO, help="The generated sound alone (faded as set, before mixing).")
+
+    model = Param.choice("stable-audio-open-1.0", sound_models,
+                         help="The sound model. The prompt only describes the sound: these models do not see "
+                              "the picture, so timing to on-screen events is up to the prompt and luck.")
+    steps = Param.int(100, min=1, max=500, help="Denoising steps: more is slower and usually cleaner.")
+    guidance = Param.float(7.0, min=1.0, max=20.0, step=0.5, help="How strongly the sound follows the prompt.")
+    seed = Param.seed(0)
+    negative_prompt = Param.text("low quality, distorted", multiline=True, help="What the sound should avoid.")
+    mode = Param.choice("replace", ("replace", "mix"),
+                        help="replace: the new sound replaces the video's own; mix: both play together. A video "
+                             "without sound just gets the new one.")
+    gain = Param.float(0.0, min=-60.0, max=24.0, step=0.5, help="Loudness of the new sound in decibels.")
+    original_gain = Param.float(-6.0, min=-60.0, max=24.0, step=0.5,
+                                help="In mix mode, the loudness change of the video's own sound, in decibels.")
+    fade_in = Param.float(0.0, min=0.0, max=30.0, step=0.1, help="Seconds of fade-in at the start of the new sound.")
+    fade_out = Param.float(0.5, min=0.0, max=30.0, step=0.1,
+                           help="Seconds of fade-out at its end, so the sound does not stop with a click.")
+
+    def run(self, ctx: RunContext, *, video: Video, prompt: str, model: str, steps: int, guidance: float,
+            seed: int, negative_prompt: str, mode: str, gain: float, original_gain: float, fade_in: float,
+            fade_out: float, **_: Any) -> dict[str, Any]:
+        from engines import audio_ops, edits
+        from engines.audio_models import check_length, generate_sound
+
+        problem = check_length(model, video.seconds, "the video lasts")
+        if problem:
+            raise NodeError(f"input 'video': {problem}. Trim it (Trim Video) or score it in parts.")
+        sound = generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt, seconds=video.seconds,
+                               steps=steps, guidance=guidance, seed=seed)
+        sound = audio_ops.fade(sound, fade_in, fade_out, "linear")
+        tracks, gains = [sound], [gain]
+        if mode == "mix" and video.audio is not None:
+            tracks.append(edits.track_for(video))
+            gains.append(original_gain)
+        mixed = audio_ops.mix(tracks, gains, length="first", overflow="normalize")
+        # Exactly the picture's length at the mix's rate (the generator already
+        # made it so; the mix keeps it).
+        mixed = audio_ops.fit_length(mixed, audio_ops.seconds_to_samples(video.seconds, mixed.rate))
+        return {"out": video.with_audio(mixed), "audio": sound}
