@@ -32,6 +32,7 @@ FOOTER = 18.0
 SOCKET_R = 5.5
 SOCKET_HIT = 10.0
 BADGE_H = 20.0
+BADGE_MAX_W = WIDTH * 1.6  # a message may run past the node's right edge
 MAX_PARAMS = 6
 # Beyond this zoom the device cache would be huge (and Qt clips it): draw directly.
 CACHE_MAX_SCALE = 2.5
@@ -103,7 +104,8 @@ class NodeItem(QGraphicsItem):
         self.footer_top = self.params_top + n_param_rows * PARAM_ROW + 4
         self.height = self.footer_top + FOOTER
         self.body = QRectF(0, 0, WIDTH, self.height)
-        self._bounds = QRectF(-SOCKET_R - 2, -BADGE_H - 6, WIDTH + 2 * SOCKET_R + 4, self.height + BADGE_H + 8)
+        self._bounds = QRectF(-SOCKET_R - 2, -BADGE_H - 6, BADGE_MAX_W + 2 * SOCKET_R + 4,
+                              self.height + BADGE_H + 8)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -149,7 +151,7 @@ class NodeItem(QGraphicsItem):
         return QRectF(0, 0, WIDTH, HEADER)
 
     def badge_rect(self) -> QRectF:
-        return QRectF(0, -BADGE_H - 4, WIDTH, BADGE_H)
+        return QRectF(0, -BADGE_H - 4, BADGE_MAX_W if self._badge_text() else WIDTH, BADGE_H)
 
     # -- model changes ---------------------------------------------------------------------
     def refresh(self) -> None:
@@ -210,9 +212,20 @@ class NodeItem(QGraphicsItem):
             if full:
                 return "<br>".join(f"{p.where + ': ' if p.where else ''}{p.message}" for p in problems)
             p = problems[0]
-            more = f" (+{len(problems) - 1})" if len(problems) > 1 else ""
-            return f"{p.where + ': ' if p.where else ''}{p.message}{more}"
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            where = self._short_where(p.where)
+            return f"{where + ': ' if where else ''}{p.message}{more}"
         return ""
+
+    def _short_where(self, where: str) -> str:
+        """"parameter 'path'" -> "Path": the name the artist sees on the node."""
+        kind, _, quoted = where.partition(" ")
+        name = quoted.strip("'\"")
+        if self.known and kind == "parameter" and name in self.node_type.params:
+            return self.node_type.params[name].display_name
+        if self.known and kind == "input" and name in self.node_type.inputs:
+            return self.node_type.inputs[name].display_name
+        return where
 
     # -- painting ---------------------------------------------------------------------------------
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
@@ -415,10 +428,11 @@ class NodeItem(QGraphicsItem):
         painter.drawText(rect, Qt.AlignVCenter | Qt.AlignRight, text)
 
     def _paint_badge(self, painter: QPainter, color: QColor) -> None:
-        rect = self.badge_rect()
         text = self._badge_text()
         font = theme.font(8.0, bold=True)
         fm = QFontMetricsF(font)
+        rect = self.badge_rect()
+        rect.setWidth(min(BADGE_MAX_W, max(WIDTH, fm.horizontalAdvance("✕ " + text) + 16)))
         painter.setFont(font)
         painter.setPen(Qt.NoPen)
         painter.setBrush(color)

@@ -61,6 +61,7 @@ class GraphScene(QGraphicsScene):
         document.reroutes_changed.connect(self._on_reroutes_changed)
         self.selectionChanged.connect(self._push_selection)
         self.rebuild()
+        self._on_document_selection(document.selected_nodes())
 
     def detach(self) -> None:
         """Stops listening to the model (before the scene is deleted)."""

@@ -12,7 +12,7 @@ import re
 from typing import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from app.ui import theme
@@ -83,6 +83,25 @@ def rank(node_types: Iterable[type[NodeType]], query: str, recent: list[str] = (
     return [t for *_, t in scored]
 
 
+_CHIPS: dict[str, QIcon] = {}
+
+
+def _chip(category: str) -> QIcon:
+    """A small dot in the category's colour (the node header colour)."""
+    icon = _CHIPS.get(category)
+    if icon is None:
+        pixmap = QPixmap(12, 12)
+        pixmap.fill(Qt.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(theme.category_color(category))
+        painter.drawEllipse(1, 1, 10, 10)
+        painter.end()
+        icon = _CHIPS[category] = QIcon(pixmap)
+    return icon
+
+
 class AddNodePopup(QFrame):
     """A small search box with a list. ``chosen`` gives the picked type id."""
 
@@ -103,7 +122,7 @@ class AddNodePopup(QFrame):
         self.caption.setStyleSheet("color: #9aa0a6;")
         self.edit = QLineEdit(self)
         self.edit.setObjectName("addNodeSearch")
-        self.edit.setPlaceholderText("Add a node: type a name, a tag or a category…")
+        self.edit.setPlaceholderText("Search: name, tag or category")
         self.edit.setClearButtonEnabled(True)
         self.list = QListWidget(self)
         self.list.setObjectName("addNodeList")
@@ -147,8 +166,7 @@ class AddNodePopup(QFrame):
             outs = ", ".join(f"{o.type}" for o in t.outputs.values()) or "—"
             item.setToolTip(f"<b>{t.title}</b> ({t.type_id})<br>{t.description}<br><i>{ins} → {outs}</i>")
             item.setForeground(QColor("#e6e6e6"))
-            chip = theme.category_color(t.category)
-            item.setData(Qt.DecorationRole, chip)
+            item.setIcon(_chip(t.category))
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)

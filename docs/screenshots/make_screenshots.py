@@ -1,0 +1,185 @@
+"""Makes the studio's screenshots in docs/screenshots/ (offscreen).
+
+    .venv/bin/python docs/screenshots/make_screenshots.py            # all
+    .venv/bin/python docs/screenshots/make_screenshots.py --no-render
+
+studio_<example>.png   each example project, as `weft gui EXAMPLE --screenshot` draws it
+studio_after_run.png   after a render on the tiny models (noise: random weights), a node selected
+canvas_feedback.png    run feedback on the nodes: progress, cache mark, time and memory, a failure,
+                       a problem found before running, a bypassed node, a backdrop, a reroute dot
+canvas_search.png      the Tab search, filtered to the nodes that take a dropped Video link
+canvas_500_nodes.png   a 500-node, 700-link project, framed (zoomed-out drawing)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+OUT = Path(__file__).resolve().parent
+
+
+def settle(app, ms: int = 150) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+    app.processEvents()
+
+
+def window(app, **kwargs):
+    from app.ui.main_window import MainWindow
+    w = MainWindow(models="tiny", interactive=False, autosave=False, **kwargs)
+    w.ask_unsaved = lambda: "discard"
+    w.resize(1600, 1000)
+    w.show()
+    settle(app)
+    return w
+
+
+def examples(app) -> None:
+    from app.ui.main import take_screenshot
+    for path in sorted((ROOT / "assets" / "examples").glob("*.weft")):
+        w = window(app)
+        w.open_path(path, ask=False)
+        take_screenshot(w, OUT / f"studio_{path.stem}.png", app)
+        w.close_without_asking()
+
+
+def feedback(app) -> None:
+    w = window(app)
+    doc = w.document
+    prompt = doc.add_node("text", (0, 0), {"text": "A paper boat drifts down a rain-soaked street at dusk"})
+    t2v = doc.add_node("text_to_video", (300, -40), {"steps": 30})
+    save = doc.add_node("save_video", (900, 0))
+    sound = doc.add_node("text", (0, 260), {"text": "rain on tin roofs, distant thunder"})
+    t2a = doc.add_node("text_to_audio", (300, 300))
+    mux = doc.add_node("add_audio_to_video", (600, 80))
+    photo = doc.add_node("load_image", (0, 560), {"path": ""})
+    still = doc.add_node("save_image", (300, 620))
+    doc.connect(prompt, "out", t2v, "prompt")
+    doc.connect(t2v, "video", mux, "video")
+    doc.connect(t2a, "audio", mux, "audio")
+    doc.connect(mux, "out", save, "video")
+    doc.connect(photo, "image", still, "image")
+    doc.add_backdrop((-30, -110, 1170, 590), "Shot 12: the boat")
+    doc.add_reroute(doc.graph.link_into(t2a, "prompt") or doc.connect(sound, "out", t2a, "prompt"), (240, 330))
+    doc.set_title(t2v, "Boat, wide")
+    doc.set_bypassed([still], True)
+    doc.set_status(prompt, state="cached")
+    doc.set_status(sound, state="cached")
+    doc.set_status(t2v, state="running", step=18, total=30)
+    doc.set_status(t2a, state="done", seconds=41.7, memory=6_900 << 20)
+    doc.set_status(mux, state="failed", message="out of memory: CUDA ran out of memory while muxing")
+    doc.check([photo])
+    doc.select([t2v])
+    from app.ui.canvas.view import GraphView
+    view = GraphView(doc)  # the canvas alone, as large as the picture
+    view.resize(1500, 820)
+    view.show()
+    settle(app)
+    view.frame_all()
+    settle(app)
+    view.grab().save(str(OUT / "canvas_feedback.png"))
+    view.gscene.detach()
+    view.close()
+    w.close_without_asking()
+
+
+def search(app) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QPainter
+
+    from app.ui.canvas.view import GraphView
+    w = window(app)
+    doc = w.document
+    prompt = doc.add_node("text", (0, 0), {"text": "a lighthouse in a storm"})
+    t2v = doc.add_node("text_to_video", (300, 0))
+    doc.connect(prompt, "out", t2v, "prompt")
+    w.settings.remember_node("save_video")
+    view = GraphView(doc, recent_nodes=w.settings.recent_nodes)
+    view.resize(1100, 640)
+    view.show()
+    view.minimap.hide()
+    view.set_zoom(1.0, QPointF(480, 200))
+    settle(app)
+    view.open_search_for_link(t2v, "out", "video", "Video", QPointF(580, 60))
+    settle(app)
+    picture = view.grab()
+    painter = QPainter(picture)
+    popup = view.popup
+    at = view.mapFromGlobal(popup.pos())
+    painter.drawPixmap(QPoint(at.x(), at.y()), popup.grab())
+    painter.end()
+    picture.save(str(OUT / "canvas_search.png"))
+    popup.close()
+    view.gscene.detach()
+    view.close()
+    w.close_without_asking()
+
+
+def big(app) -> None:
+    from bench.gui import big_project
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.weft"
+        big_project(path)
+        w = window(app)
+        w.open_path(path, ask=False)
+        settle(app)
+        w.view.frame_all()
+        settle(app)
+        w.view.grab().save(str(OUT / "canvas_500_nodes.png"))
+        w.close_without_asking()
+
+
+def after_run(app) -> None:
+    from app.ui.runner import wait_for
+    w = window(app)
+    w.open_path(ROOT / "assets" / "examples" / "text_to_video.weft", ask=False)
+    doc = w.document
+    # Small enough for the tiny models on a CPU; the picture is noise (random weights).
+    for node_id, node in doc.graph.nodes.items():
+        if node.type_id == "text_to_video":
+            for name, value in (("width", 128), ("height", 80), ("frames", 9), ("steps", 4)):
+                doc.set_param(node_id, name, value)
+    job = w.run()
+    wait_for(lambda: not w.runner.busy, 600)
+    print("render:", w.runner.jobs[job].status if job else "not run", file=sys.stderr)
+    video = next((n for n, node in doc.graph.nodes.items() if node.type_id == "text_to_video"), None)
+    if video:
+        doc.select([video])
+    settle(app, 600)
+    w.view.frame_all()
+    settle(app, 300)
+    w.grab().save(str(OUT / "studio_after_run.png"))
+    w.runner.shutdown(timeout=15)
+    w.close_without_asking()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--no-render", action="store_true")
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp()
+    os.environ.setdefault("WEFT_DATA_DIR", str(Path(tmp) / "data"))
+    os.environ.setdefault("WEFT_CACHE_DIR", str(Path(tmp) / "cache"))
+    from app.ui.main import install_loop, make_app
+    app = make_app()
+    install_loop(app)
+    examples(app)
+    feedback(app)
+    search(app)
+    big(app)
+    if not args.no_render:
+        after_run(app)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
