@@ -65,6 +65,7 @@ class AnchorProblem:
     end: int | None = None
     anchor: str = ""  # the anchor's text, when there is one
     socket: str = ""  # "reference_2" when the problem is a socket (or its label)
+    kind: str = "anchor"  # "anchor": a word of the prompt; "unnamed": a reference no anchor names; "label"
 
     def __iter__(self):
         """Unpacks as ``(span, message)``: ``span`` is ``(start, end)`` or None (a socket problem)."""
@@ -73,8 +74,10 @@ class AnchorProblem:
 
     @property
     def where(self) -> str:
-        """The parameter or input the problem belongs to, for validation messages."""
-        if self.socket and self.start is None:
+        """The parameter or input the problem belongs to: "prompt", "reference_2" or "label_2"."""
+        if self.kind == "label":
+            return f"label_{self.socket.rsplit('_', 1)[1]}"
+        if self.kind == "unnamed":
             return self.socket
         return "prompt"
 
@@ -138,14 +141,14 @@ def anchor_problems(prompt: str, labels_by_socket: Mapping[str, str | None]) -> 
         if label.isdigit():
             problems.append(AnchorProblem(
                 f"{_socket_words(socket)}'s label {label!r} is a number; numbers name references by "
-                f"position ([1]..[{MAX_REFERENCES}]), so give it a name", socket=socket))
+                f"position ([1]..[{MAX_REFERENCES}]), so give it a name", socket=socket, kind="label"))
         elif "[" in label or "]" in label:
             problems.append(AnchorProblem(f"{_socket_words(socket)}'s label {label!r} may not contain brackets",
-                                          socket=socket))
+                                          socket=socket, kind="label"))
         elif _norm(label) in seen_labels:
             problems.append(AnchorProblem(
                 f"{_socket_words(socket)} and {_socket_words(seen_labels[_norm(label)])} are both labelled "
-                f"{label!r}; give each reference its own label", socket=socket))
+                f"{label!r}; give each reference its own label", socket=socket, kind="label"))
         else:
             seen_labels[_norm(label)] = socket
 
@@ -173,7 +176,7 @@ def anchor_problems(prompt: str, labels_by_socket: Mapping[str, str | None]) -> 
             how = f"[{number}]" + (f" or [{label}]" if label and not label.isdigit() else "")
             problems.append(AnchorProblem(
                 f"{_socket_words(socket)}{f' ({label})' if label else ''} is connected but the prompt never names "
-                f"it; write {how} where that subject appears, or disconnect it", socket=socket))
+                f"it; write {how} where that subject appears, or disconnect it", socket=socket, kind="unnamed"))
     return problems
 
 

@@ -15,55 +15,60 @@ def models_for(task: str) -> tuple[str, ...]:
     return tuple(spec.id for spec in CATALOGUE.values() if spec.task == task)
 
 
-WAN_NEGATIVE = ("blurry, low quality, still frame, worst quality, jpeg artifacts, deformed, "
-                "extra fingers, bad hands, bad anatomy, watermark, subtitles, text")
+from nodes.catalogue._video import WAN_NEGATIVE  # noqa: E402  (one definition for every video node)
+from nodes.catalogue import _video as V  # noqa: E402
 
 
 class TextToVideo(ModelNode):
+    """A video from a prompt, on Wan 2.1 T2V 1.3B (default), Wan 2.2 TI2V 5B or LTX-Video 0.9.5.
+
+    Size: an aspect preset and a resolution preset give a width and height
+    snapped to the model's grid (multiples of 16 for Wan 2.1, 32 for Wan 2.2
+    5B and LTX); 'custom' uses width and height as typed and validation names
+    the nearest valid values. Length: seconds (rounded to the nearest frame
+    count the model makes: 4k+1 for Wan, 8k+1 for LTX) or an exact frame count.
+    """
+
     type_id = "text_to_video"
     title = "Text to Video"
-    description = "A video generated from a prompt."
-    tags = ("t2v", "generate", "wan", "diffusion")
+    description = ("A video generated from a prompt. Wan 2.1 1.3B by default; Wan 2.2 5B and LTX-Video "
+                   "are options. Presets snap the size and length to what the model accepts.")
+    tags = ("t2v", "generate", "wan", "ltx", "diffusion")
 
     prompt = Input(T.TEXT, help="What the video shows: subject, action, setting, camera, style.")
     video = Output(T.VIDEO)
 
-    model = Param.choice("wan2.1-t2v-1.3b", lambda: models_for("text_to_video"),
-                         help="The video model. Bigger models look better and need more GPU memory.")
-    width = Param.int(832, min=32, max=1920, step=16, help="Width in pixels (a multiple of 16).")
-    height = Param.int(480, min=32, max=1920, step=16, help="Height in pixels (a multiple of 16).")
-    frames = Param.int(81, min=5, max=257, step=4,
-                       help="Number of frames; Wan needs 4k+1 (17, 33, 49, 81...). 81 frames at 16 fps is 5 s.")
-    fps = Param.float(16.0, min=1.0, max=60.0, help="Frames per second of the result. Wan 2.1 is trained at 16.")
-    steps = Param.int(30, min=1, max=200, help="Denoising steps: more is slower and usually cleaner.")
-    guidance = Param.float(5.0, min=1.0, max=20.0, step=0.5,
-                           help="How strongly the video follows the prompt (classifier-free guidance). "
-                                "1 turns guidance off and halves the work.")
-    seed = Param.seed(0)
-    negative_prompt = Param.text(WAN_NEGATIVE, multiline=True,
-                                 help="What the video should avoid. Ignored when guidance is 1.")
+    model = V.model_param("wan2.1-t2v-1.3b", "text_to_video", help=(
+        "The video model. Wan 2.1 1.3B: 480p, 16 fps, about 8 GB of GPU memory. Wan 2.2 5B: up to 720p at "
+        "24 fps, needs about 24 GB. LTX-Video 0.9.5: fast, 24 fps, about 12 GB."))
+    aspect = V.aspect_param("custom")
+    resolution = V.resolution_param()
+    width = V.width_param()
+    height = V.height_param()
+    duration_unit = V.duration_unit_param("frames")
+    seconds = V.seconds_param()
+    frames = V.frames_param()
+    fps = V.fps_param()
+    steps = V.steps_param()
+    guidance = V.guidance_param()
+    shift = V.shift_param()
+    seed = V.seed_param()
+    negative_prompt = V.negative_param()
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
-        problems = []
-        for name in ("width", "height"):
-            value = params[name]
-            if value % 16:
-                lower, upper = value - value % 16, value - value % 16 + 16
-                problems.append((name, f"{value} is not a multiple of 16; use {lower} or {upper}"))
-        frames = params["frames"]
-        if (frames - 1) % 4:
-            lower = frames - (frames - 1) % 4
-            problems.append(("frames", f"{frames} is not of the form 4k+1; use {lower} or {lower + 4}"))
-        return problems
+        return V.shape_problems(params)
 
-    def run(self, ctx: RunContext, *, prompt: str, model: str, width: int, height: int, frames: int, fps: float,
-            steps: int, guidance: float, seed: int, negative_prompt: str, **_: Any) -> dict[str, Any]:
-        from engines.diffusion import generate_video
+    def run(self, ctx: RunContext, *, prompt: str, model: str, seed: int, negative_prompt: str,
+            **params: Any) -> dict[str, Any]:
+        from engines.video_models import T2V, recommended, render
         from nodes.values import Video
-        pixels = generate_video(ctx, model, prompt=prompt, negative_prompt=negative_prompt, width=width,
-                                height=height, num_frames=frames, steps=steps, guidance=guidance, seed=seed)
-        return {"video": Video(pixels, fps)}
+
+        shape = V.resolve(model, params)
+        steps, guidance, shift = recommended(model, params)
+        pixels = render(ctx, model, T2V, shape=shape, prompt=prompt, negative_prompt=negative_prompt,
+                        steps=steps, guidance=guidance, shift=shift, seed=seed)
+        return {"video": Video(pixels, shape.fps)}
 
 
 class TextToAudio(ModelNode):
