@@ -18,6 +18,10 @@ BUILTIN_MODULES = (
     "nodes.catalogue.audio_tools",
     "nodes.catalogue.edit_cut",
     "nodes.catalogue.joint",
+    "nodes.catalogue.image_to_video",
+    "nodes.catalogue.personalize",
+    "nodes.catalogue.edit_video",
+    "nodes.catalogue.populate",
     "nodes.catalogue.save",
 )
 
