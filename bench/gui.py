@@ -47,7 +47,7 @@ def big_project(path: Path, n_nodes: int = 500, n_links: int = 700, seed: int = 
     for i in range(n_nodes):
         col, row = divmod(i, per_column)
         t = rng.choice(sources if col == 0 else weighted)
-        node = g.add_node(t.type_id, position=(col * 300.0, row * 260.0))
+        node = g.add_node(t.type_id, position=(col * 320.0, row * 340.0))
         placed.append((node.id, col))
     by_col: dict[int, list[str]] = {}
     for node_id, col in placed:

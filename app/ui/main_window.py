@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(False)
         self.kill_action = self._action("&Restart Engine", self.restart_engine, None, None,
                                         "Kill the engine process now; the next run starts a new one")
+        self.keys_action = self._action("&Keys and Mouse", self.show_keys, QKeySequence.HelpContents)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -255,6 +256,9 @@ class MainWindow(QMainWindow):
         run.addAction(self.cancel_action)
         run.addSeparator()
         run.addAction(self.kill_action)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.keys_action)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main", self)
@@ -364,6 +368,37 @@ class MainWindow(QMainWindow):
         tiny = f" — {TINY_NOTE}" if self.models == "tiny" else ""
         self.setWindowTitle(f"{name}[*] — Weft{tiny}")
         self.setWindowModified(doc.dirty)
+
+    def keys_text(self) -> str:
+        """The canvas keys of the current preset and the mouse gestures, as HTML."""
+        from app.ui.canvas.keymap import ACTIONS, PRESET_NAMES
+        keymap = self.view.keymap
+        rows = "".join(f"<tr><td>{ACTIONS[a]}</td><td><b>{keymap.text(a)}</b></td></tr>"
+                       for a in ACTIONS if keymap.keys(a))
+        mouse = [
+            ("Link", "drag from a socket to a socket (valid ones light up)"),
+            ("Move or remove a link", "drag its input end elsewhere, or onto empty canvas"),
+            ("Add and link a node", "drop a link on empty canvas"),
+            ("Cut links", "Ctrl + right-drag across them"),
+            ("Reroute dot", "Alt + click a link"),
+            ("Select", "click, drag a box; Shift or Ctrl adds"),
+            ("Pan", "middle-drag, or Space + drag"),
+            ("Zoom", "wheel, at the cursor"),
+            ("Add a node", "double-click empty canvas"),
+            ("Rename", "double-click a title"),
+            ("Run / cancel", "Ctrl+Enter / Esc"),
+        ]
+        rows_mouse = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in mouse)
+        return (f"<h3>Canvas keys: {PRESET_NAMES.get(keymap.preset, keymap.preset)}</h3>"
+                f"<table cellspacing=4>{rows}</table><h3>Mouse</h3><table cellspacing=4>{rows_mouse}</table>"
+                "<p>Switch between the VFX and Blender keys in File ▸ Settings.</p>")
+
+    def show_keys(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Keys and Mouse")
+        box.setTextFormat(Qt.RichText)
+        box.setText(self.keys_text())
+        box.open()  # not modal: it can stay open while working
 
     # -- running ----------------------------------------------------------------------------------------------
     def run(self, targets: list[str] | None = None, *, all_outputs: bool = False) -> str | None:
@@ -533,7 +568,9 @@ class MainWindow(QMainWindow):
         self.view.set_keymap(self.settings.keymap)
         if self.autosaver is not None:
             self.autosaver.set_interval(self.settings.autosave_seconds)
-        self.runner.set_engine_kwargs(self.settings.engine_kwargs())
+        kwargs = self.settings.engine_kwargs()
+        if kwargs != self.runner.engine_kwargs:
+            self.runner.set_engine_kwargs(kwargs)
 
     def _restore_geometry(self) -> None:
         geometry = self.settings.q.value("window/geometry")

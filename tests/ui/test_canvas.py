@@ -318,6 +318,12 @@ def test_zoom_at_the_cursor_and_pan_with_the_middle_button(window, hands, qtbot)
     hands.drag((0, 0), (100, 0), button=Qt.MiddleButton)
     after = view.mapToScene(view.viewport().rect().center())
     assert after.x() < before.x() - 50
+    # Space + left-drag pans too (and selects nothing).
+    qtbot.keyPress(view.viewport(), Qt.Key_Space)
+    hands.drag((200, 200), (200, 100))
+    qtbot.keyRelease(view.viewport(), Qt.Key_Space)
+    moved = view.mapToScene(view.viewport().rect().center())
+    assert moved.y() > after.y() + 50 and not window.document.selected_nodes()
 
 
 def test_backdrop_around_selection_moves_its_nodes(window, hands):

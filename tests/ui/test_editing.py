@@ -263,3 +263,10 @@ def test_settings_dialog_switches_the_keymap(window, hands):
     doc.select([node])
     hands.key(Qt.Key_M)
     assert doc.graph.nodes[node].bypassed
+
+
+def test_the_keys_and_mouse_sheet_follows_the_keymap(window):
+    assert "Bypass" in window.keys_text() and "<b>D</b>" in window.keys_text()
+    window.view.set_keymap("blender")
+    assert "<b>M</b>" in window.keys_text() and "Blender" in window.keys_text()
+    assert "Bypass\tM" == window.view.actions_by_id["bypass"].text()

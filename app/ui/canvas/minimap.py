@@ -24,7 +24,7 @@ class Minimap(QWidget):
         self.resize(self.W, self.H)
         self.setCursor(Qt.PointingHandCursor)
         self.setToolTip("Minimap: click or drag to move the view (Alt+M hides it)")
-        self._world = QRectF()
+        self._drag_mapping: tuple[QRectF, float, QPointF] | None = None
         # Redraw at most ~7 times a second: the scene changes constantly while nodes move.
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -83,14 +83,20 @@ class Minimap(QWidget):
         painter.end()
 
     def _go(self, pos: QPointF) -> None:
-        world, s, off = self._mapping()
+        # Keep the mapping of the press for the whole drag: the view moving under
+        # the mouse must not move the map.
+        world, s, off = self._drag_mapping or self._mapping()
         if s <= 0:
             return
         self.view.centerOn(QPointF((pos.x() - off.x()) / s, (pos.y() - off.y()) / s))
         self.update()
 
     def mousePressEvent(self, event) -> None:
+        self._drag_mapping = self._mapping()
         self._go(event.position())
+
+    def mouseReleaseEvent(self, event) -> None:
+        self._drag_mapping = None
 
     def mouseMoveEvent(self, event) -> None:
         if event.buttons() & Qt.LeftButton:
