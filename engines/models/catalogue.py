@@ -310,6 +310,32 @@ _SPECS = (
             "multiples of 32 and the frame count 8k+1 (121 frames = 5 s at 24 fps). For big GPUs only."
         ),
     ),
+    ModelSpec(
+        id="ace-step-1.5-xl-turbo",
+        title="ACE-Step 1.5 XL Turbo (music with lyrics)",
+        family="ace_step",
+        task=TEXT_TO_MUSIC,
+        repo_id="ACE-Step/acestep-v15-xl-turbo-diffusers",
+        pipeline_class="AceStepPipeline",
+        # Estimates: the XL DiT (hidden 2560), the Qwen3-Embedding-0.6B text
+        # encoder and the Oobleck VAE; the weights are reported to be stored
+        # in float32.
+        download_gb=18.0,
+        vram_gb=12.0,
+        licence="Not stated in the weights repository",
+        licence_url="https://huggingface.co/ACE-Step/acestep-v15-xl-turbo-diffusers",
+        non_commercial=False,
+        gated=False,
+        commercial_limit=(
+            "The ACE-Step 1.5 weight repositories carry no licence file (requests for one are open on the "
+            "Hub); the ACE-Step code is open source. Confirm the terms with the ACE-Step authors before "
+            "commercial use."
+        ),
+        notes=(
+            "Songs from a style prompt and lyrics ([verse], [chorus] ... tags), 48 kHz stereo, 10 s to "
+            "10 min. Turbo: guidance is distilled into the weights, 8 steps, no negative prompt."
+        ),
+    ),
 )
 
 CATALOGUE: Mapping[str, ModelSpec] = MappingProxyType({spec.id: spec for spec in _SPECS})

@@ -242,3 +242,79 @@ def _build_ltx2():
         transformer=transformer,
         vocoder=vocoder,
     )
+
+
+def _train_qwen_tokenizer():
+    """A Qwen2 byte-level BPE tokenizer trained offline (the real ACE-Step ships
+    Qwen3-Embedding's, the same kind)."""
+    from transformers import Qwen2TokenizerFast
+
+    tokenizer = Qwen2TokenizerFast().train_new_from_iterator(_CORPUS, vocab_size=400, show_progress=False)
+    tokenizer.model_max_length = 4096
+    return tokenizer
+
+
+@_family("ace_step", version=1)
+def _build_ace_step():
+    """ACE-Step 1.5 turbo, as in ACE-Step/acestep-v15-xl-turbo-diffusers: music with lyrics.
+
+    Kept: 48 kHz stereo, the Oobleck VAE's 1920-sample hop (strides 2*4*4*6*10,
+    25 latent frames a second), a Qwen3 text encoder shared by the prompt and
+    the lyrics, the lyric and timbre condition encoders, the patch-2 DiT with
+    alternating sliding and full attention, the turbo flag (guidance distilled
+    into the weights, so no classifier-free guidance and 8 steps), the
+    scheduler set up for the pipeline's own sigmas. Shrunk: every width and
+    depth; the silence latent the timbre encoder reads without a reference is
+    left at zeros (the real one is encoded silence).
+    """
+    import torch
+    from diffusers import AceStepPipeline, AutoencoderOobleck, FlowMatchEulerDiscreteScheduler
+    from diffusers.models.transformers.ace_step_transformer import AceStepTransformer1DModel
+    from diffusers.pipelines.ace_step.modeling_ace_step import AceStepConditionEncoder
+    from transformers import Qwen3Config, Qwen3Model
+
+    tokenizer = _train_qwen_tokenizer()
+    text_hidden = 32
+    latent = 4  # VAE latent channels (the real model has 64)
+    hidden = 32
+
+    torch.manual_seed(0)
+    text_encoder = Qwen3Model(
+        Qwen3Config(vocab_size=len(tokenizer), hidden_size=text_hidden, intermediate_size=64, num_hidden_layers=2,
+                    num_attention_heads=2, num_key_value_heads=1, head_dim=16, max_position_embeddings=4096)
+    ).eval()
+
+    torch.manual_seed(0)
+    condition_encoder = AceStepConditionEncoder(
+        hidden_size=hidden, intermediate_size=64, text_hidden_dim=text_hidden, timbre_hidden_dim=latent,
+        num_lyric_encoder_hidden_layers=1, num_timbre_encoder_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=16,
+    )
+
+    torch.manual_seed(0)
+    transformer = AceStepTransformer1DModel(
+        hidden_size=hidden, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=16,
+        in_channels=3 * latent,  # noisy latents, source latents and the chunk mask side by side
+        audio_acoustic_hidden_dim=latent, patch_size=2, is_turbo=True, model_version="turbo",
+    )
+
+    torch.manual_seed(0)
+    vae = AutoencoderOobleck(
+        encoder_hidden_size=2 * latent,
+        downsampling_ratios=[2, 4, 4, 6, 10],  # 1920 samples a latent frame at 48 kHz
+        channel_multiples=[1, 1, 1, 2, 2],
+        decoder_channels=2,
+        decoder_input_channels=latent,
+        audio_channels=2,
+        sampling_rate=48000,
+    )
+
+    return AceStepPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        transformer=transformer,
+        condition_encoder=condition_encoder,
+        scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1, shift=1.0),
+    )

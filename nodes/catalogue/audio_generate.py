@@ -1,4 +1,5 @@
-"""Generated sound for pictures: a soundtrack of exactly a video's length."""
+"""Generated sound beyond plain text to audio: music with lyrics, and a soundtrack
+of exactly a video's length."""
 
 from __future__ import annotations
 
@@ -30,8 +31,12 @@ class SoundtrackForVideo(ModelNode):
 
     model = Param.choice("stable-audio-open-1.0", sound_models,
                          help="The sound model. The prompt only describes the sound: these models do not see "
-                              "the picture, so timing to on-screen events is up to the prompt and luck.")
-    steps = Param.int(100, min=1, max=500, help="Denoising steps: more is slower and usually cleaner.")
+                              "the picture, so timing to on-screen events is up to the prompt and luck. Stable "
+                              "Audio Open: up to 47 s; LongCat-AudioDiT: up to 30 s; ACE-Step: music, no lyrics "
+                              "here (use Text to Music for songs).")
+    steps = Param.int(100, min=1, max=500,
+                      help="Denoising steps: more is slower and usually cleaner. About 100 for Stable Audio, "
+                           "16 for LongCat, 8 for ACE-Step Turbo.")
     guidance = Param.float(7.0, min=1.0, max=20.0, step=0.5, help="How strongly the sound follows the prompt.")
     seed = Param.seed(0)
     negative_prompt = Param.text("low quality, distorted", multiline=True, help="What the sound should avoid.")
@@ -66,3 +71,41 @@ class SoundtrackForVideo(ModelNode):
         # made it so; the mix keeps it).
         mixed = audio_ops.fit_length(mixed, audio_ops.seconds_to_samples(video.seconds, mixed.rate))
         return {"out": video.with_audio(mixed), "audio": sound}
+
+
+class TextToMusic(ModelNode):
+    type_id = "text_to_music"
+    title = "Text to Music"
+    description = "A song from a style prompt and lyrics (ACE-Step 1.5): vocals, instruments, structure."
+    tags = ("music", "song", "lyrics", "vocals", "ace-step", "t2m")
+
+    prompt = Input(T.TEXT, help="The style: genre, instruments, voice, mood, tempo (\"upbeat synth-pop, female "
+                                "vocals, 120 bpm\").")
+    audio = Output(T.AUDIO, help="48 kHz stereo, exactly as long as asked.")
+
+    model = Param.choice("ace-step-1.5-xl-turbo", lambda: _models("text_to_music"), help="The music model.")
+    lyrics = Param.text("", multiline=True,
+                        help="The words to sing, with section tags on their own lines: [verse], [chorus], [bridge], "
+                             "[outro]. Empty: an instrumental.")
+    seconds = Param.float(30.0, min=1.0, max=600.0, step=1.0,
+                          help="Length of the song in seconds (ACE-Step makes 10 s to 10 min; shorter works but is "
+                               "outside what it was trained on).")
+    bpm = Param.int(0, min=0, max=300, help="Tempo in beats per minute; 0 lets the model choose.")
+    key = Param.text("", help="Key and scale, such as \"C major\" or \"F# minor\"; empty lets the model choose.")
+    steps = Param.int(8, min=1, max=200, help="Denoising steps: 8 for the Turbo model, about 50 for the base model.")
+    guidance = Param.float(7.0, min=1.0, max=20.0, step=0.5,
+                           help="How strongly the song follows the prompt. Ignored by Turbo models, whose guidance "
+                                "is built into the weights.")
+    seed = Param.seed(0)
+
+    def run(self, ctx: RunContext, *, prompt: str, model: str, lyrics: str, seconds: float, bpm: int, key: str,
+            steps: int, guidance: float, seed: int, **_: Any) -> dict[str, Any]:
+        from engines.audio_models import generate_sound
+        return {"audio": generate_sound(ctx, model, prompt=prompt, negative_prompt="", seconds=seconds,
+                                        steps=steps, guidance=guidance, seed=seed, lyrics=lyrics, bpm=bpm,
+                                        keyscale=key)}
+
+
+def _models(task: str) -> tuple[str, ...]:
+    from engines.models.catalogue import CATALOGUE
+    return tuple(spec.id for spec in CATALOGUE.values() if spec.task == task)

@@ -322,3 +322,24 @@ def test_ltx2_sizes_and_frame_counts_are_checked_before_rendering():
     problems = dict(node_type.check({**node_type.default_params(), "width": 500, "frames": 50}))
     assert problems == {"width": "500 is not a multiple of 32; use 480 or 512",
                         "frames": "50 is not of the form 8k+1; use 49 or 57"}
+
+
+@pytest.mark.slow
+def test_ace_step_twin_sings_for_exactly_the_asked_length(tmp_path, tiny_models):
+    from diffusers import DiffusionPipeline
+
+    pipe = DiffusionPipeline.from_pretrained(tiny_models.ensure_tiny("ace-step-1.5-xl-turbo"), local_files_only=True)
+    assert type(pipe).__name__ == "AceStepPipeline" and pipe.is_turbo
+
+    g = Graph()
+    g.add_node("text", {"text": "upbeat synth-pop, female vocals"}, node_id="style")
+    g.add_node("text_to_music", {"lyrics": "[verse]\nhello hello\n[chorus]\nla la la", "seconds": 2.5,
+                                 "bpm": 120, "key": "C major", "steps": 3}, node_id="song")
+    g.add_node("save_audio", {"filename": "song", "format": "flac"}, node_id="save")
+    g.connect("style", "out", "song", "prompt")
+    g.connect("song", "audio", "save", "audio")
+    result, events = render(tmp_path, tiny_models, g)
+    assert result["status"] == "ok", result
+    song = media.read_audio(tmp_path / "out" / "song.flac")
+    assert (song.rate, song.channels, song.num_samples) == (48000, 2, round(2.5 * 48000))
+    assert finished(events, "song")["stats"]["nfe"] == 3  # turbo: guidance distilled, one evaluation a step
