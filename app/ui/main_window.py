@@ -381,6 +381,7 @@ class MainWindow(QMainWindow):
             ("Add and link a node", "drop a link on empty canvas"),
             ("Cut links", "Ctrl + right-drag across them"),
             ("Reroute dot", "Alt + click a link"),
+            ("Insert a node into a link", "drag it onto the link (Alt + drag: just move)"),
             ("Select", "click, drag a box; Shift or Ctrl adds"),
             ("Pan", "middle-drag, or Space + drag"),
             ("Zoom", "wheel, at the cursor"),

@@ -358,3 +358,22 @@ def test_minimap_moves_the_view(window, hands, qtbot):
     assert (after - before).manhattanLength() > 500
     hands.key(Qt.Key_M, Qt.AltModifier)
     assert not minimap.isVisible()
+
+
+def test_dropping_a_node_onto_a_link_inserts_it(window, hands):
+    doc, view = window.document, window.view
+    prompt, t2v, save = three_nodes(doc)
+    link = doc.connect(t2v, "video", save, "video")
+    speed = doc.add_node("change_speed", (350, 500)) if "change_speed" in doc.registry else \
+        doc.add_node("add_audio_to_video", (350, 500))
+    frame(window)
+    item = view.gscene.nodes[speed]
+    grab = item.mapToScene(item.title_rect().center())
+    wire = view.gscene.links[link].path().pointAtPercent(0.5)
+    offset = wire - item.mapToScene(item.body.center())
+    hands.drag(grab, grab + offset, steps=10)
+    links = {(l.source, l.target) for l in doc.graph.links}
+    assert links == {(t2v, speed), (speed, save)}
+    doc.undo_stack.undo()  # one step: the move and the new links
+    assert [(l.source, l.target) for l in doc.graph.links] == [(t2v, save)]
+    assert doc.graph.positions[speed] == (350.0, 500.0)

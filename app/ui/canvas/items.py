@@ -468,6 +468,7 @@ class LinkItem(QGraphicsPathItem):
             "in", link.target_socket)
         self.color = theme.type_color(type_name)
         self._hover = False
+        self._insert = False
         self._shape: QPainterPath | None = None
         self.had_reroutes = False
         src_t = source.socket_type_name("out", link.source_socket)
@@ -480,9 +481,16 @@ class LinkItem(QGraphicsPathItem):
         self._apply_pen()
         self.update_path()
 
+    def set_insert_highlight(self, on: bool) -> None:
+        """Lit while a node dragged over it would be inserted into it."""
+        self._insert = on
+        self._apply_pen()
+
     def _apply_pen(self) -> None:
         width = 3.2 if (self.isSelected() or self._hover) else 2.2
         color = theme.NODE_SELECTED if self.isSelected() else (theme.ERROR if self.broken else self.color)
+        if self._insert:
+            color, width = QColor("#ffffff"), 4.0
         pen = QPen(color, width)
         if self.broken or self.source.node.bypassed or self.target.node.bypassed:
             pen.setStyle(Qt.DashLine)

@@ -9,6 +9,7 @@ Mouse:
   wheel                       zoom at the cursor
   Ctrl+right-drag             cut the links crossed
   Alt+click a link            add a reroute dot
+  drag a node onto a link     insert it there (hold Alt to just move)
   double-click empty canvas   add-node search;  double-click a title: rename
 Keys: see ``keymap``.
 """
@@ -91,6 +92,7 @@ class GraphView(QGraphicsView):
         self._space = False
         self._press_positions: dict[str, QPointF] = {}
         self._left_down_on_node = False
+        self._insert_target: LinkItem | None = None
         self.popup = AddNodePopup(document.registry, self)
         self._popup_callback: Callable[[str], None] | None = None
         self.popup.chosen.connect(self._on_popup_chosen)
@@ -299,6 +301,8 @@ class GraphView(QGraphicsView):
             self.interaction.mouse_move(event, scene_pos)
             return
         super().mouseMoveEvent(self._shift_as_ctrl(event))
+        if self._press_positions:
+            self._mark_insert_target(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
@@ -316,9 +320,62 @@ class GraphView(QGraphicsView):
                     moved[node_id] = (item.pos().x(), item.pos().y())
                     old[node_id] = (start.x(), start.y())
             self._press_positions = {}
+            target, self._insert_target = self._insert_target, None
+            if target is not None:
+                target.set_insert_highlight(False)
             if moved:
-                self.document.move_nodes(moved, old=old)
+                stack = self.document.undo_stack
+                stack.beginMacro("Move and insert" if target is not None else "Move")
+                try:
+                    self.document.move_nodes(moved, old=old)
+                    if target is not None:
+                        self._insert_on_link(next(iter(moved)), target.link)
+                finally:
+                    stack.endMacro()
         self._left_down_on_node = False
+
+    # -- dropping a node onto a link inserts it (hold Alt to just move it) -------------------------------
+    def _insertable(self, node_id: str, link) -> tuple[str, str] | None:
+        """(input, output) of ``node_id`` that can take ``link``'s place in the middle, or None."""
+        graph = self.document.graph
+        try:
+            t = graph.node_type(node_id)
+            src = graph.node_type(link.source).outputs[link.source_socket].type
+            dst = graph.node_type(link.target).inputs[link.target_socket].type
+        except (KeyError, GraphError):  # unknown types or sockets: nothing to insert
+            return None
+        inp = next((s.name for s in t.inputs.values() if can_connect(src, s.type)), None)
+        out = next((s.name for s in t.outputs.values() if can_connect(s.type, dst)), None)
+        return (inp, out) if inp and out else None
+
+    def _mark_insert_target(self, event: QMouseEvent) -> None:
+        target = None
+        if len(self._press_positions) == 1 and not event.modifiers() & Qt.AltModifier:
+            (node_id,) = self._press_positions
+            item = self.gscene.nodes.get(node_id)
+            free = not any(node_id in (l.source, l.target) for l in self.document.graph.links)
+            if item is not None and free:
+                centre = item.mapToScene(item.body.center())
+                for found in self.gscene.items(centre, Qt.IntersectsItemShape, Qt.DescendingOrder):
+                    if isinstance(found, LinkItem) and self._insertable(node_id, found.link):
+                        target = found
+                        break
+        if target is not self._insert_target:
+            if self._insert_target is not None:
+                self._insert_target.set_insert_highlight(False)
+            if target is not None:
+                target.set_insert_highlight(True)
+            self._insert_target = target
+
+    def _insert_on_link(self, node_id: str, link) -> None:
+        sockets = self._insertable(node_id, link)
+        if sockets is None or link not in self.document.graph.links:
+            return
+        inp, out = sockets
+        self.document.disconnect([link])
+        self.document.connect(link.source, link.source_socket, node_id, inp)
+        self.document.connect(node_id, out, link.target, link.target_socket)
+        self.show_status(f"Inserted {self.document.node_title(node_id)} (hold Alt while dragging to just move)")
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
