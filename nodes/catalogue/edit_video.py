@@ -207,13 +207,15 @@ class ExtendVideo(ModelNode):
                         guidance=guidance, shift=shift, seed=seed, **call)
         new = resize_frames(pixels[context:context + added], video.width, video.height)
         new = pad_frames(new, added)
+        frames_out = np.concatenate([video.frames, new])
         audio = None
-        if keep_audio and video.audio is not None:
+        if keep_audio and video.audio is not None:  # the clip's sound, then silence to the new end
+            from engines.diffusion import fit_length
             from nodes.values import Audio
 
-            extra = int(round(added / video.fps * video.audio.rate))
-            audio = Audio(np.pad(video.audio.samples, ((0, 0), (0, extra))), video.audio.rate)
-        return {"out": Video(np.concatenate([video.frames, new]), video.fps, audio)}
+            wanted = int(round(len(frames_out) / video.fps * video.audio.rate))
+            audio = Audio(fit_length(video.audio.samples, wanted), video.audio.rate)
+        return {"out": Video(frames_out, video.fps, audio)}
 
 
 class ImageToMask(NodeType):
