@@ -75,8 +75,15 @@ def take_screenshot(window, path: Path, app) -> None:
 
 def run_gui(project: str | Path | None = None, screenshot: str | Path | None = None,
             models: str = "default") -> int:
-    if screenshot is not None and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                          or os.environ.get("WAYLAND_DISPLAY"))
+    if screenshot is not None and headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if headless and not os.environ.get("QT_QPA_PLATFORM"):
+        # Qt would abort with a cryptic "could not connect to display".
+        print("weft: no display to open the studio on (DISPLAY is not set). Use `weft render` here, or "
+              "`weft gui PROJECT --screenshot out.png` for a picture.", file=sys.stderr)
+        return 2
     app = make_app()
     loop = install_loop(app)
     from app.ui.main_window import MainWindow
