@@ -189,9 +189,11 @@ class MainWindow(QMainWindow):
         stack = self.document.undo_stack
         self.undo_action = stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence.Undo)
+        self.undo_action.setIconText("Undo")  # the menu names the step; the toolbar stays short
         self.undo_action.setIcon(self.style().standardIcon(S.SP_ArrowBack))
         self.redo_action = stack.createRedoAction(self, "&Redo")
         self.redo_action.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.redo_action.setIconText("Redo")
         self.redo_action.setIcon(self.style().standardIcon(S.SP_ArrowForward))
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
