@@ -6,6 +6,7 @@ twins in test_examples_audio.py and below (marked slow).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,11 @@ from nodes.values import Audio, Video
 from media_helpers import Ctx, coded, reds, run
 
 pytestmark = pytest.mark.filterwarnings("ignore:Should have:UserWarning")  # torchsde, harmless
+
+# Before torch starts its OpenMP threads (they are read once): threads that sleep
+# while waiting, instead of spinning, keep the tiny-model tests fast on a shared,
+# oversubscribed CPU (see test_examples_audio.py). No effect on results.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def tone(seconds: float, rate: int = 44100, channels: int = 2, freq: float = 440.0, level: float = 0.5) -> Audio:
@@ -117,6 +123,9 @@ def test_save_video_formats_keep_frames_fps_and_sound(tmp_path, fmt, codec):
     assert (info.frames, info.fps, info.width, info.height) == (17, 24.0, 64, 48)
     assert info.audio_codec == codec
     assert info.audio_seconds == pytest.approx(17 / 24, abs=0.03)
+    back = run("load_video", path=str(tmp_path / f"clip.{fmt}"))
+    assert (back["video"].num_frames, back["video"].fps) == (17, 24.0)
+    assert back["audio"].seconds == pytest.approx(17 / 24, abs=1e-3)
 
 
 def test_load_video_streams_a_frame_range_with_the_sound_under_it(tmp_path):

@@ -237,3 +237,17 @@ def test_edits_module_rules_directly():
     assert edits.target_size(0, 0, src_w=320, src_h=192, aspect="9:16", mode="fit") == (320, 568)
     assert edits.target_size(0, 100, src_w=320, src_h=192) == (166, 100)
     assert list(edits.retime_indices(6, 24.0, 24.0, 1.5)) == [0, 1, 3, 4]
+
+
+def test_every_audio_and_edit_node_explains_every_parameter():
+    modules = ("nodes.catalogue.edit_cut", "nodes.catalogue.audio_tools", "nodes.catalogue.audio",
+               "nodes.catalogue.audio_generate", "nodes.catalogue.joint")
+    from nodes.registry import node_types_in
+
+    types = [t for m in modules for t in node_types_in(m)]
+    assert len(types) >= 18
+    for node_type in types:
+        info = node_type.describe()
+        assert info["description"], node_type.type_id
+        for param in info["params"]:
+            assert param["help"], f"{node_type.type_id}.{param['name']} has no help"
