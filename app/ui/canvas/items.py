@@ -24,7 +24,8 @@ from nodes.types import ALL_TYPES, connection_refusal
 if TYPE_CHECKING:
     from app.ui.canvas.scene import GraphScene
 
-WIDTH = 210.0
+WIDTH = 210.0      # the usual node width; long type names get more, up to MAX_WIDTH
+MAX_WIDTH = 290.0
 HEADER = 26.0
 ROW = 20.0
 PARAM_ROW = 16.0
@@ -93,6 +94,11 @@ class NodeItem(QGraphicsItem):
             self.node_type = None
             self.known = False
             self.inputs, self.outputs, params, self.category = [], [], [], ""
+        # Wide enough for the type's name (a renamed node elides its own title).
+        title_font = QFontMetricsF(theme.font(9.5, bold=True))
+        type_title = self.node_type.title if self.known else self.node.type_id
+        self.w = float(min(MAX_WIDTH, max(WIDTH, round(title_font.horizontalAdvance(type_title) + 44))))
+        self.badge_max_w = max(BADGE_MAX_W, self.w)
         self.input_names = [s.name for s in self.inputs]
         self.output_names = [s.name for s in self.outputs]
         self.shown_params = params[:MAX_PARAMS]
@@ -103,8 +109,8 @@ class NodeItem(QGraphicsItem):
         n_param_rows = len(self.shown_params) + (1 if self.hidden_params else 0)
         self.footer_top = self.params_top + n_param_rows * PARAM_ROW + 4
         self.height = self.footer_top + FOOTER
-        self.body = QRectF(0, 0, WIDTH, self.height)
-        self._bounds = QRectF(-SOCKET_R - 2, -BADGE_H - 6, BADGE_MAX_W + 2 * SOCKET_R + 4,
+        self.body = QRectF(0, 0, self.w, self.height)
+        self._bounds = QRectF(-SOCKET_R - 2, -BADGE_H - 6, self.badge_max_w + 2 * SOCKET_R + 4,
                               self.height + BADGE_H + 8)
 
     def boundingRect(self) -> QRectF:
@@ -127,13 +133,13 @@ class NodeItem(QGraphicsItem):
         try:
             i = self.output_names.index(name)
         except ValueError:
-            return self.mapToScene(QPointF(WIDTH, HEADER / 2))
-        return self.mapToScene(QPointF(WIDTH, self.rows_top + ROW * i + ROW / 2))
+            return self.mapToScene(QPointF(self.w, HEADER / 2))
+        return self.mapToScene(QPointF(self.w, self.rows_top + ROW * i + ROW / 2))
 
     def socket_at(self, scene_pos: QPointF, radius: float = SOCKET_HIT) -> tuple[str, str] | None:
         """("in" | "out", socket name) under a scene point, or None."""
         p = self.mapFromScene(scene_pos)
-        for kind, names, x in (("in", self.input_names, 0.0), ("out", self.output_names, WIDTH)):
+        for kind, names, x in (("in", self.input_names, 0.0), ("out", self.output_names, self.w)):
             for i, name in enumerate(names):
                 cy = self.rows_top + ROW * i + ROW / 2
                 if abs(p.x() - x) <= radius and abs(p.y() - cy) <= ROW / 2:
@@ -148,10 +154,10 @@ class NodeItem(QGraphicsItem):
         return ""
 
     def title_rect(self) -> QRectF:
-        return QRectF(0, 0, WIDTH, HEADER)
+        return QRectF(0, 0, self.w, HEADER)
 
     def badge_rect(self) -> QRectF:
-        return QRectF(0, -BADGE_H - 4, BADGE_MAX_W if self._badge_text() else WIDTH, BADGE_H)
+        return QRectF(0, -BADGE_H - 4, self.badge_max_w if self._badge_text() else self.w, BADGE_H)
 
     # -- model changes ---------------------------------------------------------------------
     def refresh(self) -> None:
@@ -173,7 +179,8 @@ class NodeItem(QGraphicsItem):
             kind, name = socket
             sockets = self.inputs if kind == "in" else self.outputs
             s = next(s for s in sockets if s.name == name)
-            tip = f"<b>{s.display_name}</b> ({s.type.name}) — {'input' if kind == 'in' else 'output'}"
+            role = "output" if kind == "out" else ("input" if getattr(s, "required", True) else "optional input")
+            tip = f"<b>{s.display_name}</b> ({s.type.name}) — {role}"
             if s.help:
                 tip += f"<br>{s.help}"
             tip += f"<br><i>{s.type.description}</i>"
@@ -247,7 +254,7 @@ class NodeItem(QGraphicsItem):
             if failed or problems:
                 painter.setBrush(theme.ERROR if failed else theme.WARNING)
                 painter.setPen(Qt.NoPen)
-                painter.drawRect(QRectF(0, -12, WIDTH, 10))
+                painter.drawRect(QRectF(0, -12, self.w, 10))
             return
 
         painter.setRenderHint(QPainter.Antialiasing, lod > 0.5)
@@ -259,14 +266,14 @@ class NodeItem(QGraphicsItem):
         painter.drawRoundedRect(self.body, 5, 5)
         header = QPainterPath()
         header.setFillRule(Qt.WindingFill)
-        header.addRoundedRect(QRectF(0, 0, WIDTH, HEADER), 5, 5)
-        header.addRect(QRectF(0, HEADER - 6, WIDTH, 6))
+        header.addRoundedRect(QRectF(0, 0, self.w, HEADER), 5, 5)
+        header.addRect(QRectF(0, HEADER - 6, self.w, 6))
         painter.setPen(Qt.NoPen)
         painter.setBrush(header_color.darker(170) if node.bypassed else header_color)
         painter.drawPath(header.simplified())
         if node.bypassed:
             painter.setBrush(QBrush(QColor(0, 0, 0, 70), Qt.BDiagPattern))
-            painter.drawRect(QRectF(0, 0, WIDTH, self.height))
+            painter.drawRect(QRectF(0, 0, self.w, self.height))
 
         title = node.title or (self.node_type.title if self.known else f"? {node.type_id}")
         if lod < 0.6:
@@ -276,10 +283,10 @@ class NodeItem(QGraphicsItem):
             f = theme.font(size, bold=True)
             painter.setFont(f)
             painter.setPen(theme.NODE_TEXT if not node.bypassed else theme.NODE_TEXT_DIM)
-            area = QRectF(10, HEADER, WIDTH - 20, self.height - HEADER)
+            area = QRectF(10, HEADER, self.w - 20, self.height - HEADER)
             painter.drawText(area, Qt.AlignCenter | Qt.TextWordWrap, title)
             if status is not None and status.state == "running" and status.total:
-                bar = QRectF(0, self.height - 8, WIDTH * status.progress, 8)
+                bar = QRectF(0, self.height - 8, self.w * status.progress, 8)
                 painter.setPen(Qt.NoPen)
                 painter.setBrush(theme.RUNNING)
                 painter.drawRect(bar)
@@ -291,10 +298,10 @@ class NodeItem(QGraphicsItem):
             right_space = 24 if status is not None and status.state == "cached" else 8
             if node.bypassed:
                 title = f"{title}  (bypassed)"
-            painter.drawText(QRectF(8, 0, WIDTH - 8 - right_space, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
-                             _elide(fm, title, WIDTH - 8 - right_space))
+            painter.drawText(QRectF(8, 0, self.w - 8 - right_space, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
+                             _elide(fm, title, self.w - 8 - right_space))
             if status is not None and status.state == "cached":
-                self._paint_cache_mark(painter, QPointF(WIDTH - 13, HEADER / 2))
+                self._paint_cache_mark(painter, QPointF(self.w - 13, HEADER / 2))
             self._paint_sockets(painter, lod)
             self._paint_params(painter)
             self._paint_footer(painter, status)
@@ -335,23 +342,24 @@ class NodeItem(QGraphicsItem):
             painter.setPen(pen)
             painter.setBrush(color)
             painter.drawEllipse(QPointF(0, cy), SOCKET_R, SOCKET_R)
+            # Optional inputs are dimmed (their tooltip says so).
             painter.setPen(theme.NODE_TEXT if s.required else theme.NODE_TEXT_DIM)
-            label = s.display_name + ("" if s.required else " (optional)")
-            painter.drawText(QRectF(10, cy - ROW / 2, WIDTH / 2 + 20, ROW), Qt.AlignVCenter | Qt.AlignLeft,
-                             _elide(fm, label, WIDTH / 2 + 10))
+            room = self.w / 2 + 10 if i < len(self.outputs) else self.w - 24
+            painter.drawText(QRectF(10, cy - ROW / 2, room + 10, ROW), Qt.AlignVCenter | Qt.AlignLeft,
+                             _elide(fm, s.display_name, room))
         for i, s in enumerate(self.outputs):
             cy = self.rows_top + ROW * i + ROW / 2
             color, pen = self._socket_brush("out", s.name, s.type.name)
             painter.setPen(pen)
             painter.setBrush(color)
-            painter.drawEllipse(QPointF(WIDTH, cy), SOCKET_R, SOCKET_R)
+            painter.drawEllipse(QPointF(self.w, cy), SOCKET_R, SOCKET_R)
             painter.setPen(theme.NODE_TEXT)
-            painter.drawText(QRectF(WIDTH / 2 - 20, cy - ROW / 2, WIDTH / 2 + 10, ROW),
-                             Qt.AlignVCenter | Qt.AlignRight, _elide(fm, s.display_name, WIDTH / 2))
+            painter.drawText(QRectF(self.w / 2 - 20, cy - ROW / 2, self.w / 2 + 10, ROW),
+                             Qt.AlignVCenter | Qt.AlignRight, _elide(fm, s.display_name, self.w / 2))
 
     def _paint_socket_dots(self, painter: QPainter) -> None:
         painter.setPen(Qt.NoPen)
-        for names, sockets, x in ((self.input_names, self.inputs, 0.0), (self.output_names, self.outputs, WIDTH)):
+        for names, sockets, x in ((self.input_names, self.inputs, 0.0), (self.output_names, self.outputs, self.w)):
             for i, s in enumerate(sockets):
                 painter.setBrush(theme.type_color(s.type.name))
                 painter.drawEllipse(QPointF(x, self.rows_top + ROW * i + ROW / 2), SOCKET_R, SOCKET_R)
@@ -363,7 +371,7 @@ class NodeItem(QGraphicsItem):
         fm = QFontMetricsF(font)
         painter.setFont(font)
         painter.setPen(QPen(QColor(255, 255, 255, 18), 1))
-        painter.drawLine(QPointF(6, self.params_top - 2), QPointF(WIDTH - 6, self.params_top - 2))
+        painter.drawLine(QPointF(6, self.params_top - 2), QPointF(self.w - 6, self.params_top - 2))
         problems = self.gscene.document.problems.get(self.node_id) or []
         bad = {p.where for p in problems}
         label_w = 78.0
@@ -378,18 +386,18 @@ class NodeItem(QGraphicsItem):
                 text = text.replace("\\", "/").rsplit("/", 1)[-1]
             is_bad = f"parameter {p.name!r}" in bad
             painter.setPen(theme.WARNING if is_bad else theme.PARAM_VALUE)
-            painter.drawText(QRectF(10 + label_w + 4, y, WIDTH - label_w - 24, PARAM_ROW),
-                             Qt.AlignVCenter | Qt.AlignLeft, _elide(fm, text or "—", WIDTH - label_w - 24))
+            painter.drawText(QRectF(10 + label_w + 4, y, self.w - label_w - 24, PARAM_ROW),
+                             Qt.AlignVCenter | Qt.AlignLeft, _elide(fm, text or "—", self.w - label_w - 24))
         if self.hidden_params:
             y = self.params_top + PARAM_ROW * len(self.shown_params)
             painter.setPen(theme.NODE_TEXT_DIM)
-            painter.drawText(QRectF(10, y, WIDTH - 20, PARAM_ROW), Qt.AlignVCenter | Qt.AlignLeft,
+            painter.drawText(QRectF(10, y, self.w - 20, PARAM_ROW), Qt.AlignVCenter | Qt.AlignLeft,
                              f"+ {self.hidden_params} more in the inspector")
 
     def _paint_footer(self, painter: QPainter, status) -> None:
         if status is None or not status.state:
             return
-        rect = QRectF(8, self.footer_top + 2, WIDTH - 16, FOOTER - 6)
+        rect = QRectF(8, self.footer_top + 2, self.w - 16, FOOTER - 6)
         font = theme.font(7.5)
         painter.setFont(font)
         if status.state == "running":
@@ -432,7 +440,7 @@ class NodeItem(QGraphicsItem):
         font = theme.font(8.0, bold=True)
         fm = QFontMetricsF(font)
         rect = self.badge_rect()
-        rect.setWidth(min(BADGE_MAX_W, max(WIDTH, fm.horizontalAdvance("✕ " + text) + 16)))
+        rect.setWidth(min(self.badge_max_w, max(self.w, fm.horizontalAdvance("✕ " + text) + 16)))
         painter.setFont(font)
         painter.setPen(Qt.NoPen)
         painter.setBrush(color)
