@@ -99,11 +99,13 @@ def main() -> None:
                                                                         str(args.ray_workers)]))
         except ImportError:
             print("  (Ray is not installed: pip install 'ray[default]>=2.40' to measure it)")
-    print(f"  {'configuration':<26} {'wall s':>8} {'jobs/min':>9} {'steady s':>9} {'jobs/min':>9}")
+    print(f"  {'configuration':<26} {'wall s':>8} {'jobs/min':>9} {'steady s':>9} {'jobs/min':>9}  load avg")
     for name, extra in configs:
         r = run_batch(shot, args.seeds, extra, env)
-        print(f"  {name:<26} {r['wall']:8.1f} {r['per_min']:9.1f} {r['steady']:9.1f} {r['steady_per_min']:9.1f}",
-              flush=True)
+        # The load average says whether other programs shared the cores during the run.
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"  {name:<26} {r['wall']:8.1f} {r['per_min']:9.1f} {r['steady']:9.1f} {r['steady_per_min']:9.1f}"
+              f"  {load:8.1f}", flush=True)
     print("  (wall: launch to exit, with start-up and model loading; steady: first job started to last finished)")
 
 

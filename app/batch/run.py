@@ -155,18 +155,17 @@ class _Coordinator:
         peak = max(peaks) if peaks else None
         outputs = list(finished.get("outputs") or [])
         status = finished.get("status")
+        error = None
         if status == "ok":
             final = "done" if self.queue.finish(job.id, self.run_id, "done", seconds=seconds, peak_memory_bytes=peak,
                                                  outputs=outputs, nodes=nodes) else "cancelled"
-            error = None
-        elif status == "cancelled" or self.queue.statuses([job.id]).get(job.id) == "cancelled":
-            error = None
-            if self.queue.statuses([job.id]).get(job.id) == "cancelled":
-                final = "cancelled"       # by the user, through the queue
-            else:
-                # Ctrl-C: the job goes back to pending, and --resume renders it.
-                self.queue.release(job.id, self.run_id, error="interrupted", count_attempt=False)
-                final = "interrupted"
+        elif self.queue.statuses([job.id]).get(job.id) == "cancelled":
+            final = "cancelled"  # by the user, through the queue: it stays cancelled
+        elif status == "cancelled" or self.cancel.is_set():
+            # Ctrl-C: the job goes back to pending, not held against --retries,
+            # and --resume renders it.
+            self.queue.release(job.id, self.run_id, error="interrupted", count_attempt=False)
+            final = "interrupted"
         else:
             error = _failure_message(finished, info.project)
             if job.attempts <= info.retries:
