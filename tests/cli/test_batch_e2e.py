@@ -51,37 +51,48 @@ def only_file(folder: Path, pattern: str = "*.mp4") -> Path:
     return found[0]
 
 
+def start_batch(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "app", "batch", *args, "--json"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def read_until(batch: subprocess.Popen, stop, timeout: float = 240) -> list[dict]:
+    """The batch's events up to and including the first one ``stop`` accepts."""
+    assert batch.stdout is not None
+    seen = []
+    deadline = time.monotonic() + timeout
+    for line in batch.stdout:
+        seen.append(json.loads(line))
+        if stop(seen[-1]):
+            return seen
+        assert time.monotonic() < deadline, f"waited {timeout} s; last event {seen[-1]}"
+    pytest.fail(f"the batch ended (exit {batch.wait()}) before the awaited event; last: {seen[-1:]}")
+
+
+def denoising(job: str):
+    return lambda event: event["event"] == "progress" and event["job"] == job
+
+
 @pytest.mark.slow
-def test_resume_after_kill_9_does_not_redo_finished_jobs(tmp_path, engine_env, capsys):
-    # Enough denoising steps that job 0002 is surely still rendering when we kill.
+def test_kill_9_then_ctrl_c_then_resume_never_redoes_a_finished_job(tmp_path, engine_env, capsys):
+    # Enough denoising steps that a job is surely still rendering when we stop the batch.
     proj = write_shot(tmp_path / "shot.weft", steps=30)
     out = tmp_path / "out"
-    batch = subprocess.Popen(
-        [sys.executable, "-m", "app", "batch", str(proj), "--sweep", "t2v.seed=1..3", "--models", "tiny",
-         "--output-dir", str(out), "--json"],
-        cwd=ROOT, env=engine_env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    worker_pid = None
+
+    # 1. kill -9 the batch while job 0002 is denoising.
+    batch = start_batch([str(proj), "--sweep", "t2v.seed=1..3", "--models", "tiny", "--output-dir", str(out)],
+                        engine_env)
     try:
-        assert batch.stdout is not None
-        deadline = time.monotonic() + 240
-        for line in batch.stdout:
-            event = json.loads(line)
-            if event["event"] == "batch_started":
-                worker_pid = event["workers"][0]["pid"]
-            if event["event"] == "progress" and event["job"] == "0002":
-                break  # job 0002 is in flight: denoising
-            assert time.monotonic() < deadline, "the batch never reached job 0002"
-        else:
-            pytest.fail(f"the batch ended before job 0002 rendered (exit {batch.wait()})")
+        events = read_until(batch, denoising("0002"))
         batch.send_signal(signal.SIGKILL)
         batch.wait(timeout=30)
     finally:
         if batch.poll() is None:
             batch.kill()
     # The orphaned worker sees its pipe close, cancels and leaves.
-    if worker_pid is not None and psutil.pid_exists(worker_pid):
+    worker_pid = events[0]["workers"][0]["pid"]
+    if psutil.pid_exists(worker_pid):
         psutil.wait_procs([psutil.Process(worker_pid)], timeout=30)
-
     first = only_file(out / "0001_seed-1")
     first_mtime = first.stat().st_mtime_ns
     interrupted = out / "0002_seed-2"
@@ -91,17 +102,37 @@ def test_resume_after_kill_9_does_not_redo_finished_jobs(tmp_path, engine_env, c
     assert [j["status"] for j in listed["jobs"]] == ["done", "running", "pending"]
     assert listed["running"] is None  # its coordinator is dead
 
+    # 2. --resume renders the job that was in flight; Ctrl-C it while job 0003 is denoising.
+    batch = start_batch(["--resume", str(out)], engine_env)
+    try:
+        events = read_until(batch, denoising("0003"))
+        batch.send_signal(signal.SIGINT)
+        events += [json.loads(line) for line in batch.stdout]  # type: ignore[union-attr]
+        assert batch.wait(timeout=60) == 130
+    finally:
+        if batch.poll() is None:
+            batch.kill()
+    assert events[0]["event"] == "batch_started" and events[0]["recovered"] == ["0002"]
+    assert [(e["job"], e["status"]) for e in events if e["event"] == "job_finished"] == [
+        ("0002", "done"), ("0003", "interrupted")]
+    assert events[-1]["event"] == "batch_finished" and events[-1]["exit_code"] == 130
+    assert first.stat().st_mtime_ns == first_mtime, "a finished job was rendered again"
+    second = only_file(out / "0002_seed-2")
+    second_mtime = second.stat().st_mtime_ns
+
+    # 3. --resume again: only job 0003 renders.
     assert main(["batch", "--resume", str(out), "--json"]) == 0
     events = events_of(capsys.readouterr().out)
-    assert events[0]["event"] == "batch_started" and events[0]["recovered"] == ["0002"]
-    assert [e["job"] for e in events if e["event"] == "job_started"] == ["0002", "0003"]
-    assert first.stat().st_mtime_ns == first_mtime, "a finished job was rendered again"
+    assert events[0]["recovered"] == []  # Ctrl-C already put 0003 back in the queue
+    assert [e["job"] for e in events if e["event"] == "job_started"] == ["0003"]
+    assert first.stat().st_mtime_ns == first_mtime and second.stat().st_mtime_ns == second_mtime
     for folder in ("0001_seed-1", "0002_seed-2", "0003_seed-3"):
         only_file(out / folder)
     manifest = json.loads((out / "manifest.json").read_text())
     assert [(j["job"], j["status"]) for j in manifest["jobs"]] == [("0001", "done"), ("0002", "done"),
                                                                    ("0003", "done")]
-    assert manifest["jobs"][1]["attempts"] == 1  # the interrupted attempt is not held against it
+    # Interrupted attempts (kill -9, Ctrl-C) are not held against --retries.
+    assert [j["attempts"] for j in manifest["jobs"]] == [1, 1, 1]
     assert all(j["seconds"] > 0 and j["peak_memory_bytes"] > 0 for j in manifest["jobs"])
     assert all(j["nodes"]["t2v"]["nfe"] > 0 for j in manifest["jobs"])
 
