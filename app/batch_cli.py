@@ -94,6 +94,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UsageError("--workers must be 1 or more")
     if args.retries is not None and args.retries < 0:
         raise UsageError("--retries must be 0 or more")
+    if args.ray and not args.dry_run:
+        from app.batch.ray_runner import RayUnavailable, import_ray
+        try:
+            import_ray()  # before a queue is made for a batch that could not run
+        except RayUnavailable as exc:
+            raise UsageError(str(exc)) from None
     try:
         if args.resume is not None:
             queue = _resume(args)

@@ -53,6 +53,16 @@ class BatchReporter:
             self._progress = None
 
     # -- events ----------------------------------------------------------------
+    def starting(self, pool: Any) -> None:
+        """Before the workers are up: importing torch and starting Ray take a while."""
+        if self.mode == "json":
+            return
+        if getattr(pool, "kind", "") == "ray":
+            self._print(f"weft: connecting to Ray ({pool.address}) and starting the actors...")
+        else:
+            n = len(getattr(pool, "slots", []))
+            self._print(f"weft: starting {n} engine worker{'s' if n != 1 else ''}...")
+
     def batch_started(self, queue: BatchQueue, workers: list[dict[str, Any]], recovered: list[str],
                       start_errors: list[str]) -> None:
         info = queue.info()

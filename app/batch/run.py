@@ -59,6 +59,8 @@ async def run_batch(queue: BatchQueue, pool: Any, reporter: Any, cancel: asyncio
     try:
         recovered = queue.recover(run_id)
         info = queue.info()
+        if hasattr(reporter, "starting"):
+            reporter.starting(pool)
         async with pool:
             reporter.batch_started(queue, [slot.describe() for slot in pool.slots], recovered,
                                    getattr(pool, "start_errors", []))

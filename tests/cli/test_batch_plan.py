@@ -232,3 +232,15 @@ def test_batch_needs_a_project_or_resume(tmp_path, capsys):
     assert "no batch here" in capsys.readouterr().err
     assert main(["batch", str(tmp_path / "nope.weft")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_ray_not_installed_is_one_clear_line_and_no_batch_is_made(tmp_path, capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    proj = tmp_path / "shot.weft"
+    make_project(proj)
+    out = tmp_path / "out"
+    assert main(["batch", str(proj), "--sweep", "t2v.seed=1,2", "--ray", "auto", "--output-dir", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == ("weft: --ray needs Ray: pip install 'weft[batch]' "
+                                               "(or pip install 'ray[default]>=2.40')")
+    assert not out.exists()
