@@ -360,3 +360,83 @@ def test_workers_get_one_gpu_each_or_a_share_of_the_cores(monkeypatch):
     assert local.visible_gpus() == ["2", "3"] and local.default_workers() == 2
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert local.visible_gpus() == [] and local.default_workers() == 1
+
+
+# -- the Ray slot, with a stand-in actor (no Ray instance needed) ------------------------------
+class _Method:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def options(self, **_):
+        return self
+
+    def remote(self, *args):
+        return self.fn(*args)
+
+
+class FakeActor:
+    """Streams events like RenderActor.run; 'die' raises what Ray raises for a lost actor."""
+
+    def __init__(self, script: str):
+        import ray.exceptions
+        self.script = script
+        self.died = ray.exceptions.ActorDiedError
+
+        async def describe():
+            return {"host": "node-a", "shared_storage": script != "die"}
+
+        async def nothing(*_):
+            return None
+
+        self.describe, self.cancel, self.close = _Method(describe), _Method(nothing), _Method(nothing)
+        self.run = _Method(self._run)
+
+    async def _run(self, spec):
+        async def ref(value):
+            return value
+        yield ref({"event": "node_started", "node": "t2v"})
+        if self.script == "die":
+            raise self.died()
+        yield ref({"event": "job_finished", "status": "ok", "outputs": [], "seconds": 1.0,
+                   "files": [{"path": "shot_save.mp4", "data": b"video bytes"},
+                             {"path": "../../escape.mp4", "data": b"never written"}]})
+
+
+def test_a_ray_slot_copies_files_back_and_replaces_a_dead_actor(tmp_path):
+    pytest.importorskip("ray")
+    import ray
+
+    from app.batch.local import RunSpec
+    from app.batch.ray_runner import RaySlot
+
+    class Pool:
+        def __init__(self, scripts):
+            self.ray, self.scripts, self.made = ray, list(scripts), 0
+
+        def new_actor(self):
+            self.made += 1
+            return FakeActor(self.scripts.pop(0))
+
+    spec = RunSpec("0001", "0001.1", {}, ["save"], str(tmp_path / "out" / "0001_seed-1"), str(tmp_path), "shot")
+    seen: list[dict] = []
+
+    async def go(scripts):
+        pool = Pool(scripts)
+        slot = RaySlot("r1", pool)
+        await slot.start()
+        first = await slot.run(spec, seen.append)
+        return pool, slot, first
+
+    # No shared storage: the actor sends the files, the driver writes them into the job's folder (only there).
+    pool, slot, finished = asyncio.run(go(["ok"]))
+    assert finished["status"] == "ok" and "files" not in finished
+    written = tmp_path / "out" / "0001_seed-1" / "shot_save.mp4"
+    assert finished["outputs"] == [str(written)] and written.read_bytes() == b"video bytes"
+    assert not (tmp_path / "escape.mp4").exists()
+    assert seen[0]["event"] == "node_started"
+
+    # The actor dies mid-job: the job fails with a message naming it, and a new actor takes the slot.
+    pool, slot, finished = asyncio.run(go(["die", "ok"]))
+    assert finished["status"] == "failed"
+    assert finished["failed"][""].startswith("the Ray actor r1 on node-a died: The actor died unexpectedly")
+    assert pool.made == 2 and slot.info["shared_storage"] is True
