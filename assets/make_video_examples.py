@@ -6,8 +6,8 @@ The projects are authored here, with the graph API, so they always hold every
 parameter of the current node versions and links that validate. They are
 sized to preview on the tiny models in seconds (`weft render EXAMPLE --models
 tiny`) and to give a quick first look with the real models: "preview"
-resolution (about 480x272), 1-2 seconds, few steps. Raise resolution, length
-and steps for a final render.
+resolution (about 480x272), 1-1.5 seconds, 10-16 steps: drafts. Raise the
+resolution to 480p, the length, and the steps to 30 or more for a final render.
 
 Inputs come from assets/make_example_inputs.py (assets/inputs/).
 """
@@ -80,7 +80,7 @@ def text_to_video() -> None:
     _prompt(g, "prompt", "A red fox trots through fresh snow at golden hour, low camera, shallow depth of field, "
                          "cinematic", "Prompt", (0, 0))
     _node(g, "text_to_video", "t2v", {"model": "wan2.1-t2v-1.3b", "aspect": "16:9", "resolution": "preview",
-                                      "duration_unit": "seconds", "seconds": 2.0, "fps": 16.0, "steps": 20,
+                                      "duration_unit": "seconds", "seconds": 1.5, "fps": 16.0, "steps": 16,
                                       "guidance": 5.0, "seed": 0}, (320, 0))
     g.connect("prompt", "out", "t2v", "prompt")
     _save_video(g, "t2v", "video", (640, 0))
@@ -93,7 +93,7 @@ def image_to_video() -> None:
     _prompt(g, "prompt", "The girl in the red coat smiles and waves at the camera, her hair moving in a light "
                          "breeze, the camera slowly pushes in", "Prompt", (0, 160))
     _node(g, "image_to_video", "i2v", {"model": "wan2.2-ti2v-5b", "aspect": "from input", "resolution": "preview",
-                                       "duration_unit": "seconds", "seconds": 1.0, "fps": 24.0, "steps": 16,
+                                       "duration_unit": "seconds", "seconds": 1.0, "fps": 24.0, "steps": 12,
                                        "guidance": 5.0, "seed": 0}, (320, 60))
     g.connect("first", "image", "i2v", "first_frame")
     g.connect("prompt", "out", "i2v", "prompt")
@@ -112,7 +112,7 @@ def personalize_two_subjects() -> None:
         "label_1": "Mia", "description_1": "a girl with a dark bob in a red coat",
         "label_2": "Leo", "description_2": "a brown dog with a blue collar",
         "aspect": "16:9", "resolution": "preview", "duration_unit": "seconds", "seconds": 1.0, "fps": 16.0,
-        "steps": 12, "guidance": 5.0, "seed": 0}, (320, 100))
+        "steps": 10, "guidance": 5.0, "seed": 0}, (320, 100))
     g.connect("mia", "image", "cast", "reference_1")
     g.connect("leo", "image", "cast", "reference_2")
     g.connect("prompt", "out", "cast", "prompt")
@@ -125,7 +125,7 @@ def edit_restyle() -> None:
     _node(g, "load_video", "clip", {"path": f"{INPUTS}/clip_street.mp4"}, (0, 0), "Street clip")
     _prompt(g, "prompt", "A watercolour painting of a quiet street, a bakery with a green sign, a red car "
                          "driving past, soft paper texture", "Prompt", (0, 160))
-    _node(g, "restyle_video", "restyle", {"strength": 0.6, "resolution": "preview", "steps": 20, "guidance": 5.0,
+    _node(g, "restyle_video", "restyle", {"strength": 0.6, "resolution": "preview", "steps": 16, "guidance": 5.0,
                                           "seed": 0}, (320, 60))
     g.connect("clip", "video", "restyle", "video")
     g.connect("prompt", "out", "restyle", "prompt")
@@ -140,7 +140,7 @@ def edit_masked() -> None:
     _node(g, "image_to_mask", "mask", {"threshold": 0.5}, (240, 140))
     _prompt(g, "prompt", "A street with a shop whose sign reads CAFE in glowing pink neon letters, a red car "
                          "driving past", "Prompt", (0, 280))
-    _node(g, "masked_edit_video", "edit", {"grow": 8, "feather": 4.0, "resolution": "preview", "steps": 12,
+    _node(g, "masked_edit_video", "edit", {"grow": 8, "feather": 4.0, "resolution": "preview", "steps": 10,
                                            "guidance": 5.0, "seed": 0}, (480, 60))
     g.connect("mask_image", "image", "mask", "image")
     g.connect("clip", "video", "edit", "video")
@@ -159,7 +159,7 @@ def populate_scene() -> None:
             (0, 280))
     _node(g, "populate_scene", "populate", {"model": "wan2.1-vace-1.3b", "aspect": "from input",
                                             "resolution": "preview", "duration_unit": "seconds", "seconds": 1.0,
-                                            "fps": 16.0, "steps": 12, "guidance": 5.0, "seed": 0}, (480, 60))
+                                            "fps": 16.0, "steps": 10, "guidance": 5.0, "seed": 0}, (480, 60))
     g.connect("region_image", "image", "region", "image")
     g.connect("scene", "image", "populate", "scene")
     g.connect("region", "mask", "populate", "region")
