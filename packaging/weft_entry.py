@@ -16,7 +16,14 @@ def main() -> None:
     if len(sys.argv) >= 3 and sys.argv[1] == "-m":
         module = sys.argv[2]
         sys.argv = [sys.argv[0]] + sys.argv[3:]
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        try:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        except ImportError as exc:
+            if module.startswith("engines") and getattr(sys, "frozen", False):
+                print(f"weft: this build of Weft has no engine ({exc}); it was built with "
+                      "packaging/build.sh --gui-only. Renders need the full build.", file=sys.stderr)
+                sys.exit(1)
+            raise
         return
     from app.cli import main as cli_main
     sys.exit(cli_main())
