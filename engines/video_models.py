@@ -396,6 +396,14 @@ def composite(original: np.ndarray, generated: np.ndarray, weight: np.ndarray) -
 # ---- pipelines --------------------------------------------------------------------
 
 
+def ltx_condition(*, image: Any = None, video: list[Any] | None = None, frame_index: int = 0,
+                  strength: float = 1.0) -> Any:
+    """An LTX-Video keyframe (an image) or key clip (frames) at ``frame_index`` (for LTXConditionPipeline)."""
+    from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+    return LTXVideoCondition(image=image, video=video, frame_index=frame_index, strength=strength)
+
+
 def task_pipeline(ctx: Any, model_id: str, task: str) -> Any:
     """The diffusers pipeline that does ``task`` with ``model_id``'s resident weights.
 

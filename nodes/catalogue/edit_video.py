@@ -195,9 +195,9 @@ class ExtendVideo(ModelNode):
         tail = resize_frames(video.frames[-context:], width, height)
         shape = VideoShape(width, height, total, video.fps)
         if ltx:
-            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+            from engines.video_models import ltx_condition
 
-            call = {"conditions": [LTXVideoCondition(video=to_pil(tail), frame_index=0, strength=1.0)]}
+            call = {"conditions": [ltx_condition(video=to_pil(tail), frame_index=0)]}
         else:
             grey = np.full((total - context, height, width, 3), 127, np.uint8)
             masks = np.concatenate([np.zeros((context, height, width), np.float32),

@@ -79,11 +79,11 @@ class ImageToVideo(ModelNode):
                 if last_frame is not None else None)
         call: dict[str, Any] = {}
         if traits_of(model).latent_space == "ltxv":
-            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+            from engines.video_models import ltx_condition
 
-            conditions = [LTXVideoCondition(image=first, frame_index=0, strength=1.0)]
+            conditions = [ltx_condition(image=first, frame_index=0)]
             if last is not None:
-                conditions.append(LTXVideoCondition(image=last, frame_index=shape.frames - 1, strength=1.0))
+                conditions.append(ltx_condition(image=last, frame_index=shape.frames - 1))
             call["conditions"] = conditions
         else:
             call["image"] = first

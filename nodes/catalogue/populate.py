@@ -141,9 +141,9 @@ def _first_frame_call(model: str, plate: np.ndarray) -> dict[str, Any]:
 
     image = to_pil([plate])[0]
     if traits_of(model).latent_space == "ltxv":
-        from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+        from engines.video_models import ltx_condition
 
-        return {"conditions": [LTXVideoCondition(image=image, frame_index=0, strength=1.0)]}
+        return {"conditions": [ltx_condition(image=image, frame_index=0)]}
     return {"image": image}
 
 

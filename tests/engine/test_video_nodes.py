@@ -426,3 +426,26 @@ def test_populate_keeps_the_scene_outside_the_region(tiny, tmp_path):
     # The scene is covered to 128x64 (centre crop of 4 rows top and bottom) and kept outside the region.
     plate, kept = scene[4:68], region[4:68] < 0.5
     assert np.array_equal(video.frames[:, kept], np.broadcast_to(plate[kept], video.frames[:, kept].shape))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model, last", [("wan2.1-i2v-14b-480p", False), ("wan2.1-flf2v-14b-720p", True)])
+def test_the_big_gpu_image_models_load_from_disk_and_run(tiny, tmp_path, model, last):
+    """Their twins (CLIP image encoder, FLF2V's learned positions) load through from_pretrained."""
+    path = tmp_path / "still.png"
+    media.write_image(path, Image(solid(64, 48, (10, 200, 10))))
+    g = Graph()
+    g.add_node("text", {"text": "leaves sway"}, node_id="prompt")
+    g.add_node("load_image", {"path": str(path)}, node_id="still")
+    g.add_node("image_to_video", {"model": model, "aspect": "custom", "width": 64, "height": 48,
+                                  "duration_unit": "frames", "frames": 5, "steps": 1, "fps": 16.0}, node_id="i2v")
+    g.connect("prompt", "out", "i2v", "prompt")
+    g.connect("still", "image", "i2v", "first_frame")
+    if last:
+        g.connect("still", "image", "i2v", "last_frame")
+    assert messages(g) == []
+    run = run_graph(g, tiny, tmp_path)
+    assert run.status == "ok", run.failed()
+    video = run.value("i2v", "video")
+    assert (video.num_frames, video.width, video.height, video.fps) == (5, 64, 48, 16.0)
+    assert tiny.local_folder(model).joinpath("image_encoder", "config.json").is_file()
