@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
         for action_id in ("cut", "copy", "paste", "paste_with_links", "duplicate", "delete"):
             edit.addAction(va[action_id])
         edit.addSeparator()
-        for action_id in ("select_all", "select_none", "rename", "bypass", "disconnect", "backdrop"):
+        for action_id in ("find", "select_all", "select_none", "rename", "bypass", "disconnect", "backdrop"):
             edit.addAction(va[action_id])
 
         nodes = bar.addMenu("&Nodes")

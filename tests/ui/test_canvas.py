@@ -377,3 +377,19 @@ def test_dropping_a_node_onto_a_link_inserts_it(window, hands):
     doc.undo_stack.undo()  # one step: the move and the new links
     assert [(l.source, l.target) for l in doc.graph.links] == [(t2v, save)]
     assert doc.graph.positions[speed] == (350.0, 500.0)
+
+
+def test_ctrl_f_finds_a_node_by_name_and_frames_it(window, hands, qtbot):
+    doc, view = window.document, window.view
+    prompt, t2v, save = three_nodes(doc)
+    far = doc.add_node("text_to_audio", (6000, 4000))
+    doc.set_title(far, "Thunder")
+    hands.key(Qt.Key_F, Qt.ControlModifier)
+    popup = view.find_popup
+    assert popup.isVisible()
+    qtbot.keyClicks(popup.edit, "thun")
+    assert popup.visible_type_ids() == [far]
+    qtbot.keyClick(popup.edit, Qt.Key_Return)
+    assert doc.selected_nodes() == [far]
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert visible.contains(QPointF(6050, 4050))

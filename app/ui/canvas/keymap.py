@@ -16,6 +16,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence
 # action id -> (menu text, description)
 ACTIONS: dict[str, str] = {
     "add_node": "Add Node…",
+    "find": "Find Node…",
     "frame_selected": "Frame Selected",
     "frame_all": "Frame All",
     "bypass": "Bypass",
@@ -38,6 +39,7 @@ ACTIONS: dict[str, str] = {
 _COMMON = {
     "delete": ["Delete", "Backspace"],
     "rename": ["F2"],
+    "find": ["Ctrl+F"],
     "backdrop": ["Ctrl+J"],
     "minimap": ["Alt+M"],
     "select_all": ["Ctrl+A"],

@@ -39,14 +39,12 @@ def _subsequence(query: str, text: str) -> float:
     return score / (len(text) ** 0.25)
 
 
-def score(query: str, node_type: type[NodeType]) -> float:
-    """A match score (0: no match). Every word of the query must match somewhere."""
+def text_score(query: str, fields: list[tuple[str, float]]) -> float:
+    """A match score over weighted lower-case fields (0: no match). Every word of
+    the query must match somewhere."""
     words = [w for w in re.split(r"\s+", query.lower().strip()) if w]
     if not words:
         return 1.0
-    title = node_type.title.lower()
-    fields = [(title, 3.0), (node_type.type_id.lower(), 2.0), (" ".join(node_type.tags).lower(), 1.5),
-              (node_type.category.lower(), 1.0)]
     total = 0.0
     for word in words:
         best = 0.0
@@ -66,6 +64,12 @@ def score(query: str, node_type: type[NodeType]) -> float:
             return 0.0
         total += best
     return total
+
+
+def score(query: str, node_type: type[NodeType]) -> float:
+    """How well a node type matches: by title, id, tags and category."""
+    return text_score(query, [(node_type.title.lower(), 3.0), (node_type.type_id.lower(), 2.0),
+                              (" ".join(node_type.tags).lower(), 1.5), (node_type.category.lower(), 1.0)])
 
 
 def rank(node_types: Iterable[type[NodeType]], query: str, recent: list[str] = ()) -> list[type[NodeType]]:
@@ -202,3 +206,36 @@ class AddNodePopup(QFrame):
         super().closeEvent(event)
         if not self._picked:
             self.dismissed.emit()
+
+
+class FindNodePopup(AddNodePopup):
+    """Ctrl+F: a node of this graph by its name, its type or its id. ``chosen`` gives the node id."""
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(document.registry, parent)
+        self.document = document
+        self.edit.setPlaceholderText("Find a node: name, type or id")
+
+    def _refresh(self, text: str | None = None) -> None:
+        doc = getattr(self, "document", None)
+        if doc is None:
+            return
+        query = self.edit.text() if text is None else text
+        self.list.clear()
+        found = []
+        for node in doc.graph.nodes.values():
+            title, type_title = doc.node_title(node.id), doc.type_title(node.type_id)
+            s = text_score(query, [(title.lower(), 3.0), (type_title.lower(), 2.0), (node.id.lower(), 2.0)])
+            if s > 0:
+                found.append((-s, title.lower(), node, title, type_title))
+        found.sort(key=lambda f: f[:2])
+        for _, _, node, title, type_title in found[:200]:
+            item = QListWidgetItem(f"{title}    ·  {node.id}" + (f"  ({type_title})" if title != type_title else ""))
+            item.setData(Qt.UserRole, node.id)
+            try:
+                item.setIcon(_chip(self.registry.get(node.type_id).category))
+            except KeyError:
+                pass
+            self.list.addItem(item)
+        if self.list.count():
+            self.list.setCurrentRow(0)

@@ -31,7 +31,7 @@ from app.ui.canvas.items import BackdropItem, LinkItem, NodeItem, RerouteItem, W
 from app.ui.canvas.keymap import ACTIONS, Keymap
 from app.ui.canvas.minimap import Minimap
 from app.ui.canvas.scene import GraphScene, set_cache_for_zoom
-from app.ui.canvas.search import AddNodePopup
+from app.ui.canvas.search import AddNodePopup, FindNodePopup
 from app.ui.document import CLIPBOARD_MIME, Document
 from nodes import project as project_io
 from nodes.graph import GraphError
@@ -96,6 +96,8 @@ class GraphView(QGraphicsView):
         self.popup = AddNodePopup(document.registry, self)
         self._popup_callback: Callable[[str], None] | None = None
         self.popup.chosen.connect(self._on_popup_chosen)
+        self.find_popup = FindNodePopup(document, self)
+        self.find_popup.chosen.connect(self._on_found)
         self.minimap = Minimap(self)
         self.rename_editor: QLineEdit | None = None
         self.actions_by_id: dict[str, QAction] = {}
@@ -106,6 +108,7 @@ class GraphView(QGraphicsView):
     def _build_actions(self) -> None:
         handlers = {
             "add_node": lambda: self.open_search(),
+            "find": self.open_find,
             "frame_selected": self.frame_selected,
             "frame_all": self.frame_all,
             "bypass": self.toggle_bypass,
@@ -482,6 +485,17 @@ class GraphView(QGraphicsView):
         self._popup_callback = on_chosen or (lambda type_id: self.add_node_at(type_id, self._search_pos))
         self.popup.open_at(self.mapToGlobal(self.mapFromScene(pos)), type_filter=type_filter, caption=caption,
                            recent=self._recent_nodes())
+
+    def open_find(self) -> None:
+        """Ctrl+F: find a node by name, type or id; it is selected and framed."""
+        centre = self.viewport().rect().center()
+        self.find_popup.open_at(self.mapToGlobal(QPoint(centre.x() - 160, self.viewport().rect().top() + 40)))
+
+    def _on_found(self, node_id: str) -> None:
+        if node_id in self.document.graph.nodes:
+            self.document.select([node_id])
+            self.frame_selected()
+            self.setFocus()
 
     def _on_popup_chosen(self, type_id: str) -> None:
         callback, self._popup_callback = self._popup_callback, None
