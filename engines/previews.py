@@ -32,6 +32,10 @@ import numpy as np
 
 FACTORS_FILE = Path(__file__).with_name("preview_factors.json")
 PREVIEW_SIDE = 256  # longest side of a preview image, in pixels
+# A fit that explains less of the colour than this (R^2, averaged over R, G, B)
+# is not used. The random-weight Wan 2.1 twin's encoder keeps almost no
+# colour in a linear form (R^2 ~ 0.01); its previews use false colours.
+MIN_R2 = 0.1
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,13 @@ def _all_factors() -> dict[str, Any]:
 
 
 def projection(space: str, profile: str, channels: int) -> Projection | None:
-    """The fitted projection for a latent space and model profile, if one exists with that width."""
+    """The fitted projection for a latent space and model profile, if one exists with that width
+    and explains enough of the colour (``MIN_R2``)."""
     entry = _all_factors().get(space, {}).get(profile)
     if not entry:
         return None
+    if float(np.mean(entry.get("r2", [1.0]))) < MIN_R2:
+        return None  # the latents carry too little colour linearly: false colours show more
     weights = np.asarray(entry["weights"], dtype=np.float32)
     if weights.shape != (3, channels):
         return None

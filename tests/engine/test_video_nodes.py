@@ -205,8 +205,9 @@ def test_previews_project_each_latent_space():
 
     from engines.previews import LatentLayout, latents_5d, make_preview, projection
 
-    for space, channels in (("wan21", 16), ("wan22", 48), ("ltxv", 128)):
+    for space, channels in (("wan22", 48), ("ltxv", 128)):
         assert projection(space, "tiny", channels) is not None
+    assert projection("wan22", "tiny", 16) is None  # another latent width: not this space's factors
     # VACE: two reference frames lead; LTX: packed tokens after extra keyframe tokens.
     wan = torch.randn(1, 16, 5, 6, 8)
     assert latents_5d(wan, LatentLayout("bcfhw", skip_frames=2)).shape == (16, 3, 6, 8)
@@ -215,8 +216,9 @@ def test_previews_project_each_latent_space():
     assert x.shape == (128, 3, 2, 4)
     assert np.allclose(x[:, 0, 0, 0], packed[0, 7].numpy())
     # The fitted projection (tiny profile) and the fallback (no factors fitted) both give RGB.
-    fitted = make_preview("wan21", "tiny")(wan)
-    fallback = make_preview("wan21", "no-such-profile")(wan)
+    wan22 = torch.randn(1, 48, 5, 6, 8)
+    fitted = make_preview("wan22", "tiny")(wan22)
+    fallback = make_preview("wan22", "no-such-profile")(wan22)
     assert fitted.dtype == np.uint8 and fitted.shape[2] == 3 and max(fitted.shape[:2]) >= 128
     assert fallback.shape == fitted.shape and fallback.std() > 0
 
