@@ -394,6 +394,7 @@ class MainWindow(QMainWindow):
         rows_mouse = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in mouse)
         return (f"<h3>Canvas keys: {PRESET_NAMES.get(keymap.preset, keymap.preset)}</h3>"
                 f"<table cellspacing=4>{rows}</table><h3>Mouse</h3><table cellspacing=4>{rows_mouse}</table>"
+                "<p>With the VFX keys, a node added while one node is selected is fed from it, as in Nuke.</p>"
                 "<p>Switch between the VFX and Blender keys in File ▸ Settings.</p>")
 
     def show_keys(self) -> None:

@@ -393,3 +393,18 @@ def test_ctrl_f_finds_a_node_by_name_and_frames_it(window, hands, qtbot):
     assert doc.selected_nodes() == [far]
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     assert visible.contains(QPointF(6050, 4050))
+
+
+def test_tab_with_a_node_selected_feeds_the_new_node_from_it(window, hands, qtbot):
+    doc, view = window.document, window.view
+    t2v = doc.add_node("text_to_video", (0, 0))
+    doc.select([t2v])
+    frame(window)
+    hands.move((400, 100))
+    hands.key(Qt.Key_Tab)
+    qtbot.keyClicks(view.popup.edit, "save video")
+    qtbot.keyClick(view.popup.edit, Qt.Key_Return)
+    (save,) = [n for n in doc.graph.nodes if n != t2v]
+    assert [(l.source, l.target) for l in doc.graph.links] == [(t2v, save)]
+    doc.undo_stack.undo()  # one step
+    assert list(doc.graph.nodes) == [t2v] and not doc.graph.links

@@ -482,7 +482,10 @@ class GraphView(QGraphicsView):
                     on_chosen: Callable[[str], None] | None = None) -> None:
         pos = scene_pos if scene_pos is not None else self.cursor_scene_pos()
         self._search_pos = QPointF(pos)
-        self._popup_callback = on_chosen or (lambda type_id: self.add_node_at(type_id, self._search_pos))
+        selected = self.document.selected_nodes()
+        upstream = selected[0] if len(selected) == 1 and self.keymap.preset == "vfx" else None
+        self._popup_callback = on_chosen or (lambda type_id: self.add_node_at(type_id, self._search_pos,
+                                                                              connect_from=upstream))
         self.popup.open_at(self.mapToGlobal(self.mapFromScene(pos)), type_filter=type_filter, caption=caption,
                            recent=self._recent_nodes())
 
@@ -503,13 +506,37 @@ class GraphView(QGraphicsView):
         if callback is not None:
             callback(type_id)
 
-    def add_node_at(self, type_id: str, scene_pos: QPointF, params: dict[str, Any] | None = None) -> str:
-        """Adds a node whose title bar is under ``scene_pos``; it becomes the selection."""
+    def add_node_at(self, type_id: str, scene_pos: QPointF, params: dict[str, Any] | None = None, *,
+                    connect_from: str | None = None) -> str:
+        """Adds a node whose title bar is under ``scene_pos``; it becomes the selection.
+
+        With ``connect_from`` (the node selected when Tab was pressed, as in Nuke) the
+        new node is fed from that node's first output that fits one of its inputs."""
         pos = (scene_pos.x() - WIDTH / 2, scene_pos.y() - 12)
-        node_id = self.document.add_node(type_id, pos, params)
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Add {self.document.type_title(type_id)}")
+        try:
+            node_id = self.document.add_node(type_id, pos, params)
+            if connect_from is not None and connect_from in self.document.graph.nodes:
+                self._feed(connect_from, node_id)
+        finally:
+            stack.endMacro()
         self.document.select([node_id])
         self.setFocus()
         return node_id
+
+    def _feed(self, source: str, target: str) -> None:
+        graph = self.document.graph
+        try:
+            outputs = graph.node_type(source).outputs.values()
+            inputs = graph.node_type(target).inputs.values()
+        except KeyError:
+            return
+        for out in outputs:
+            for inp in inputs:
+                if graph.connection_problem(source, out.name, target, inp.name) is None:
+                    self.document.connect(source, out.name, target, inp.name)
+                    return
 
     def open_search_for_link(self, node_id: str, kind: str, socket: str, type_name: str,
                              scene_pos: QPointF) -> None:
