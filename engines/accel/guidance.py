@@ -41,11 +41,14 @@ GUIDANCE_HOOK = "weft_guidance"
 # wrong would silently mix up the two passes.
 SPLIT_CFG = frozenset({
     "WanPipeline", "WanImageToVideoPipeline", "WanVACEPipeline", "WanVideoToVideoPipeline",
+    "LongCatAudioDiTPipeline",
 })
 BATCHED_CFG = frozenset({
-    "StableAudioPipeline", "LTXPipeline", "LTXImageToVideoPipeline",
+    "StableAudioPipeline", "LTXPipeline", "LTXImageToVideoPipeline", "LTXConditionPipeline",
     "CogVideoXPipeline", "CogVideoXImageToVideoPipeline",
 })
+# Not listed on purpose: LTX2Pipeline (guidance, STG and modality passes in one
+# step), pipelines with a guider component (HunyuanVideo 1.5), distilled ones.
 
 
 def cfg_layout(pipe: Any) -> str | None:

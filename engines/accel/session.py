@@ -58,6 +58,19 @@ def _model_title(model_id: str, pipe: Any) -> str:
     return type(pipe).__name__
 
 
+def _guidance_scale(pipe: Any, call: dict[str, Any]) -> float:
+    """The guidance the call will run with: the call's, else the pipeline's default."""
+    if call.get("guidance_scale") is not None:
+        return float(call["guidance_scale"])
+    import inspect
+
+    try:
+        default = inspect.signature(type(pipe).__call__).parameters["guidance_scale"].default
+    except (KeyError, TypeError, ValueError):
+        return 1.0
+    return float(default) if isinstance(default, (int, float)) else 1.0
+
+
 class NodeAcceleration:
     def __init__(self, ctx: Any, pipe: Any, *, steps: int, call: dict[str, Any]) -> None:
         from engines.diffusion import denoisers
@@ -120,7 +133,7 @@ class NodeAcceleration:
             except LoraError as exc:
                 raise self.fail("lora_file", str(exc)) from exc
 
-        cfg = float(self.call.get("guidance_scale", 1.0 if not self.guided_node else 5.0)) > 1.0
+        cfg = self.guided_node and _guidance_scale(self.pipe, self.call) > 1.0
         layout = cfg_layout(self.pipe)
         wants_guidance_skip = self.guided_node and (s.adaptive_guidance < 1.0 or s.guidance_until < 100.0)
         if wants_guidance_skip and cfg and layout is None:

@@ -220,13 +220,24 @@ class ModelManager:
         gpu.check()
         kwargs: dict[str, Any] = {"dtype": gpu.dtype(self._dtypes(spec))}
         if self.profile == "tiny":
-            source = self.ensure_tiny(spec.id)
-            pipe = pipeline_class.from_pretrained(source, local_files_only=True, **kwargs)
+            source: Path | None = self.ensure_tiny(spec.id)
+        else:
+            source = self._source_folder(spec)
+        # Components byte-identical to a resident pipeline's (the same UMT5
+        # text encoder and VAE in Wan's T2V and VACE repos) are passed in, not
+        # loaded twice.
+        identities = _component_identities(source) if source is not None else {}
+        shared = self._shared_components(identities)
+        if self.profile == "tiny":
+            pipe = pipeline_class.from_pretrained(source, local_files_only=True, **shared, **kwargs)
         else:
             quantization = gpu.quantization_config()
             if quantization is not None:
                 kwargs["quantization_config"] = quantization
+            else:
+                kwargs.update(shared)  # a quantised load makes its own copies
             pipe = self._load_default(spec, pipeline_class, kwargs)
+        pipe._weft_components = identities
         _tag(pipe, spec.id, self.profile)
         self._place(pipe, (spec.id, self.profile))
         gpu.after_load(pipe)
@@ -250,11 +261,37 @@ class ModelManager:
                 return pipe
         return None
 
+    def _source_folder(self, spec: ModelSpec) -> Path | None:
+        if self.profile == "tiny":
+            return self.tiny_dir / spec.id
+        if _is_complete_pipeline(self.models_dir / spec.id):
+            return self.models_dir / spec.id
+        return _cached_snapshot(spec.repo_id)
+
+    def _shared_components(self, identities: dict[str, str]) -> dict[str, Any]:
+        """Resident components with the same identity as the ones about to load, by name."""
+        import torch
+
+        found: dict[str, Any] = {}
+        for key, pipe in self._pipelines.items():
+            if self._placement.get(key) not in ("gpu", "cpu"):
+                continue  # an offloaded pipeline moves its modules around
+            theirs = getattr(pipe, "_weft_components", {})
+            for name, identity in identities.items():
+                module = getattr(pipe, name, None)
+                # Weights only: a scheduler or tokenizer costs nothing to load
+                # and a scheduler carries per-run state.
+                if (name not in found and isinstance(module, torch.nn.Module)
+                        and theirs.get(name) == identity):
+                    found[name] = module
+        return found
+
     def _from_pipe(self, spec: ModelSpec, source: Any) -> Any:
         import diffusers
 
         pipeline_class = getattr(diffusers, spec.pipeline_class)
         pipe = pipeline_class.from_pipe(source)
+        pipe._weft_components = getattr(source, "_weft_components", {})
         _tag(pipe, spec.id, self.profile)
         pipe.set_progress_bar_config(disable=True)
         source_key = (getattr(source, "_weft_model_id", ""), self.profile)
@@ -291,12 +328,7 @@ class ModelManager:
 
     def _estimate_bytes(self, spec: ModelSpec) -> int:
         """The weights' size on disk: a fair guess at their size in memory, before loading."""
-        if self.profile == "tiny":
-            folder: Path | None = self.tiny_dir / spec.id
-        elif _is_complete_pipeline(self.models_dir / spec.id):
-            folder = self.models_dir / spec.id
-        else:
-            folder = _cached_snapshot(spec.repo_id)
+        folder = self._source_folder(spec)
         if folder is None or not folder.is_dir():
             return 0
         return sum(f.stat().st_size for pattern in ("*/*.safetensors", "*/*.bin") for f in folder.glob(pattern))
@@ -535,6 +567,57 @@ def _parse_bytes(value: Any) -> int | None:
     if text and text[-1] in units:
         return int(float(text[:-1]) * units[text[-1]])
     return int(float(text))
+
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt")
+_HASH_LIMIT = 256 << 20  # weight files above this are identified by the Hub's hashes only
+
+
+def _component_identities(folder: Path) -> dict[str, str]:
+    """{component name: identity} for the components of a pipeline folder.
+
+    Two components with one identity hold the same bytes. Weight files are
+    identified without reading them where the Hub already hashed them: a Hub
+    cache snapshot links each file to a blob named by its sha256; a `--local-dir`
+    download keeps the etag (the sha256 of LFS files) in its .cache metadata.
+    Small files are hashed. A component with a large file of unknown hash has
+    no identity and is never shared.
+    """
+    import hashlib
+
+    try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    identities: dict[str, str] = {}
+    for name, value in index.items():
+        part = folder / name
+        if name.startswith("_") or not isinstance(value, list) or not part.is_dir():
+            continue
+        digest = hashlib.sha256(json.dumps(value).encode())
+        for file in sorted(p for p in part.rglob("*") if p.is_file()):
+            identity = _file_identity(folder, file)
+            if identity is None:
+                break
+            digest.update(f"{file.relative_to(part)}={identity};".encode())
+        else:
+            identities[name] = digest.hexdigest()
+    return identities
+
+
+def _file_identity(root: Path, file: Path) -> str | None:
+    import hashlib
+
+    if file.is_symlink() and "blobs" in Path(os.readlink(file)).parts:
+        return Path(os.readlink(file)).name
+    metadata = root / ".cache" / "huggingface" / "download" / (str(file.relative_to(root)) + ".metadata")
+    if file.suffix in _WEIGHT_SUFFIXES and metadata.is_file():
+        lines = metadata.read_text(encoding="utf-8").splitlines()
+        if len(lines) >= 2 and len(lines[1].strip()) == 64:
+            return lines[1].strip()
+    if file.stat().st_size > _HASH_LIMIT:
+        return None
+    return hashlib.sha256(file.read_bytes()).hexdigest()
 
 
 def _modules(pipe: Any) -> list[Any]:

@@ -346,3 +346,16 @@ def test_unguided_model_nodes_have_no_guidance_switches():
 
     assert "adaptive_guidance" not in Distilled.params and "block_cache" in Distilled.params
     assert "adaptive_guidance" in TextToVideo.params
+
+
+def test_identical_components_of_other_models_are_shared(tiny_models_dir):
+    from engines.models.manager import ModelManager
+
+    models = ModelManager(profile="tiny", tiny_dir=tiny_models_dir)
+    t2v = models.pipeline(WAN)
+    vace = models.pipeline("wan2.1-vace-1.3b")  # another repo: its own transformer, the same VAE
+    assert vace.vae is t2v.vae  # byte-identical files: loaded once
+    # The twins' text encoders differ (vocabularies trained apart): each keeps its own.
+    assert vace.text_encoder is not t2v.text_encoder and vace.transformer is not t2v.transformer
+    models.evict(WAN)
+    assert next(vace.vae.parameters()).abs().sum() > 0  # still there for the pipeline that uses it
