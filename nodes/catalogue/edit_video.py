@@ -43,7 +43,7 @@ class RestyleVideo(ModelNode):
 
     video = Input(T.VIDEO, help="The clip to restyle (at most 161 frames; trim longer clips first).")
     prompt = Input(T.TEXT, help="What the clip should look like: describe the whole scene in the new style.")
-    out = Output(T.VIDEO, label="Video")
+    out = Output(T.VIDEO, label="Video", help="The restyled clip: same length, size, frame rate and sound.")
 
     model = V.model_param("wan2.1-t2v-1.3b", "video_to_video", help=(
         "Wan 2.1 T2V 1.3B, run as video-to-video (about 8 GB at 480p)."))
@@ -95,7 +95,7 @@ class MaskedEditVideo(ModelNode):
         "The region to regenerate: white (1) is regenerated, black (0) kept. A still mask applies to every "
         "frame; a per-frame mask needs one mask per frame. Stretched to the clip's size if it differs."))
     prompt = Input(T.TEXT, help="What the region should show; describing the whole scene helps it fit in.")
-    out = Output(T.VIDEO, label="Video")
+    out = Output(T.VIDEO, label="Video", help="The clip with the masked region regenerated; the rest is the original.")
 
     model = V.model_param("wan2.1-vace-1.3b", "vace", help="Wan VACE 1.3B (about 10 GB) or 14B (40 GB or more).")
     grow = Param.int(8, min=0, max=128, help=(
@@ -151,7 +151,7 @@ class ExtendVideo(ModelNode):
 
     video = Input(T.VIDEO, help="The clip to continue.")
     prompt = Input(T.TEXT, help="What happens next; describe the scene as well so it stays the same.")
-    out = Output(T.VIDEO, label="Video")
+    out = Output(T.VIDEO, label="Video", help="The whole clip followed by the new frames.")
 
     model = Param.choice("wan2.1-vace-1.3b", lambda: _extend_models(), help=(
         "Wan VACE 1.3B / 14B: keeps the context frames and generates after them. LTX-Video 0.9.5: conditions "
@@ -229,7 +229,7 @@ class ImageToMask(NodeType):
     tags = ("mask", "matte", "region", "threshold", "alpha")
 
     image = Input(T.IMAGE, help="The picture to read the region from.")
-    mask = Output(T.MASK)
+    mask = Output(T.MASK, help="1 inside the region, 0 outside (or grey levels with threshold 0).")
 
     threshold = Param.float(0.5, min=0.0, max=1.0, step=0.05, help=(
         "Brightness (0-1) above which a pixel is inside. 0 keeps the grey levels as a soft mask."))

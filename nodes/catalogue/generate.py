@@ -36,7 +36,7 @@ class TextToVideo(ModelNode):
     tags = ("t2v", "generate", "wan", "ltx", "diffusion")
 
     prompt = Input(T.TEXT, help="What the video shows: subject, action, setting, camera, style.")
-    video = Output(T.VIDEO)
+    video = Output(T.VIDEO, help="The generated clip at the size, length and frame rate set below.")
 
     model = V.model_param("wan2.1-t2v-1.3b", "text_to_video", help=(
         "The video model. Wan 2.1 1.3B: 480p, 16 fps, about 8 GB of GPU memory. Wan 2.2 5B: up to 720p at "

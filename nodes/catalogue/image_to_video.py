@@ -33,7 +33,7 @@ class ImageToVideo(ModelNode):
         "Optional: the picture the video ends on. LTX-Video and Wan 2.1 FLF2V 14B can; Wan 2.2 5B and "
         "Wan 2.1 I2V cannot."))
     prompt = Input(T.TEXT, help="What happens: the motion, the camera, what changes. The image sets the look.")
-    video = Output(T.VIDEO)
+    video = Output(T.VIDEO, help="The clip, starting on the first frame (scaled and centre-cropped to its size).")
 
     model = V.model_param("wan2.2-ti2v-5b", "image_to_video", help=(
         "Wan 2.2 TI2V 5B: 24 fps, up to 720p, about 24 GB. LTX-Video 0.9.5: fast, first and last frame, "

@@ -28,7 +28,7 @@ How anchors become what the model sees:
 
 def _label_param(n: int) -> Param:
     return Param.text("", label=f"Label {n}", help=(
-        f"A name for reference {n} (\"Mia\") so the prompt can say [{'Mia'}] as well as [{n}]; it also "
+        f"A name for reference {n} (\"Mia\") so the prompt can say [Mia] as well as [{n}]; it also "
         "replaces the anchor in the words the model reads. Not a number; each label used once."))
 
 
@@ -57,7 +57,7 @@ class Personalize(ModelNode):
     reference_2 = Input(T.IMAGE, required=False, help="A second subject (optional).")
     reference_3 = Input(T.IMAGE, required=False, help="A third subject (optional).")
     reference_4 = Input(T.IMAGE, required=False, help="A fourth subject (optional).")
-    video = Output(T.VIDEO)
+    video = Output(T.VIDEO, help="The clip with the subjects of the references.")
     model_prompt = Output(T.TEXT, label="Model prompt", help="The prompt as the model read it: anchors replaced.")
 
     model = V.model_param("wan2.1-vace-1.3b", "vace", help=(

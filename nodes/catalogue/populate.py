@@ -47,7 +47,7 @@ class PopulateScene(ModelNode):
         "Make it large enough for their whole path."))
     person = Input(T.IMAGE, required=False, help=(
         "Optional (VACE only): a picture of the person, ideally cut out on white, for their look."))
-    video = Output(T.VIDEO)
+    video = Output(T.VIDEO, help="The scene with the person entering and acting.")
 
     model = Param.choice("wan2.1-vace-1.3b", lambda: _populate_models(), help=(
         "Wan VACE 1.3B / 14B: the scene is kept outside the region and the person generated inside. "
