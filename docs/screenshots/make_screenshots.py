@@ -5,6 +5,7 @@
 
 studio_<example>.png   each example project, as `weft gui EXAMPLE --screenshot` draws it
 studio_after_run.png   after a render on the tiny models (noise: random weights), a node selected
+studio_running.png     during a render: progress on the node, the queue, a step preview
 canvas_feedback.png    run feedback on the nodes: progress, cache mark, time and memory, a failure,
                        a problem found before running, a bypassed node, a backdrop, a reroute dot
 canvas_search.png      the Tab search, filtered to the nodes that take a dropped Video link
@@ -162,6 +163,27 @@ def after_run(app) -> None:
     w.close_without_asking()
 
 
+def running(app) -> None:
+    """Mid-render: progress on the node, the run in the queue, a step preview in the viewer."""
+    from app.ui.runner import wait_for
+    w = window(app)
+    w.open_path(ROOT / "assets" / "examples" / "video_with_sound.weft", ask=False)
+    doc = w.document
+    for node_id, node in doc.graph.nodes.items():
+        if node.type_id == "text_to_video":
+            for name, value in (("width", 128), ("height", 80), ("frames", 9), ("steps", 60)):
+                doc.set_param(node_id, name, value)
+            video = node_id
+    w.run()
+    wait_for(lambda: doc.node_status(video).state == "running" and doc.node_status(video).step >= 12, 600)
+    settle(app, 400)
+    w.grab().save(str(OUT / "studio_running.png"))
+    w.cancel_run()
+    wait_for(lambda: not w.runner.busy, 60)
+    w.runner.shutdown(timeout=15)
+    w.close_without_asking()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-render", action="store_true")
@@ -178,6 +200,7 @@ def main() -> int:
     big(app)
     if not args.no_render:
         after_run(app)
+        running(app)
     return 0
 
 
