@@ -222,7 +222,12 @@ def _shape(model_id: str, params: dict[str, Any], image_size: tuple[int, int] | 
     else:
         width, height = aspect_size(traits, aspect, params.get("resolution", "480p"))
     if params.get("duration_unit", "frames") == "seconds":
-        frames = frames_for_seconds(traits, float(params["seconds"]), fps)
+        seconds = float(params["seconds"])
+        frames = frames_for_seconds(traits, seconds, fps)
+        if seconds * fps > traits.max_frames + traits.frame_step / 2:
+            longest = math.floor(traits.max_frames / fps * 100) / 100
+            problems.append(("seconds", f"{seconds:g} s at {fps:g} fps is more than {spec.title} makes at once "
+                                        f"({traits.max_frames} frames); use {longest:g} s or less"))
     else:
         frames = int(params["frames"])
         problems.extend(check_frames(traits, spec.title, frames))

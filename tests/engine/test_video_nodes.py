@@ -178,6 +178,9 @@ def test_bad_sizes_and_lengths_name_the_parameter_and_the_nearest_valid_value():
     g.set_param("t2v", "duration_unit", "seconds")  # seconds snap instead of failing
     g.set_param("t2v", "aspect", "16:9")
     assert messages(g) == []
+    g.set_param("t2v", "seconds", 12.0)  # ... unless they ask for more than the model makes at once
+    assert messages(g) == ["node Text to Video (t2v): parameter 'seconds': 12 s at 16 fps is more than Wan 2.1 "
+                           "Text to Video 1.3B makes at once (161 frames); use 10.06 s or less"]
 
 
 def test_a_last_frame_on_a_model_that_cannot_is_refused_before_running(tmp_path):
