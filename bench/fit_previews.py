@@ -3,7 +3,7 @@
     python bench/fit_previews.py --models tiny      # the random-weight twins (tests, offline demo)
     python bench/fit_previews.py --models default   # the real VAEs: run once on a GPU machine
 
-For each latent space (Wan 2.1, Wan 2.2 5B, LTX-Video) it loads only the VAE
+For each latent space (Wan 2.1, Wan 2.2 5B, LTX-Video, CogVideoX) it loads only the VAE
 of one catalogue model of that space, encodes procedural clips (colour fields,
 gradients, moving shapes: nothing downloaded), normalises the latents the way
 the pipeline does during denoising, averages the clips' pixels over each
@@ -34,6 +34,7 @@ SPACES = {
     "wan21": "wan2.1-t2v-1.3b",
     "wan22": "wan2.2-ti2v-5b",
     "ltxv": "ltx-video-0.9.5",
+    "cogvideox": "cogvideox-2b",
 }
 
 
@@ -114,6 +115,8 @@ def encode(vae, clip: np.ndarray, device: str):
             mean = torch.tensor(cfg.latents_mean, device=device).view(1, -1, 1, 1, 1)
             std = torch.tensor(cfg.latents_std, device=device).view(1, -1, 1, 1, 1)
             z = (z - mean) / std
+        elif getattr(vae, "latents_mean", None) is None:  # CogVideoX: z * scaling_factor, as its pipelines do
+            z = z * cfg.scaling_factor
         else:  # LTX: (z - mean) * scaling / std, as LTXConditionPipeline._normalize_latents
             mean = vae.latents_mean.view(1, -1, 1, 1, 1).to(z)
             std = vae.latents_std.view(1, -1, 1, 1, 1).to(z)
@@ -127,7 +130,7 @@ def fit(space: str, model_id: str, profile: str, clips: int, size: int, frames: 
 
     traits = FAMILIES[get_spec(model_id).family]
     vae, device = load_vae(model_id, profile)
-    spatial = {"wan21": 8, "wan22": 16, "ltxv": 32}[space]
+    spatial = {"wan21": 8, "wan22": 16, "ltxv": 32, "cogvideox": 8}[space]
     temporal = traits.frame_step
     rng = np.random.default_rng(seed)
     xs, ys = [], []

@@ -6,7 +6,7 @@ extra weights, close enough to the decoded colours to judge composition and
 motion while the model is still working.
 
 The factors live in ``engines/preview_factors.json``, keyed by latent space
-(Wan 2.1's 16 channels, Wan 2.2's 48, LTX-Video's 128) and by model profile:
+(Wan 2.1's 16 channels, Wan 2.2's 48, LTX-Video's 128, CogVideoX's 16) and by model profile:
 "tiny" factors are fitted to the random-weight twins (for tests and the
 offline demo, where they say nothing about real colours); "default" factors
 must be fitted once on a GPU with the real weights, with
@@ -17,7 +17,7 @@ principal components, which still show shapes and motion.
 How each pipeline hands over its latents differs (see
 diffusers-video-audio.md section 5.2); ``latents_5d`` undoes it: VACE's
 reference frames come first and are dropped, LTX-Video's latents arrive
-packed as tokens and are unpacked.
+packed as tokens and are unpacked, CogVideoX's are frame-major.
 """
 
 from __future__ import annotations
@@ -163,6 +163,8 @@ def preview_for(ctx: Any, model_id: str, *, width: int, height: int, frames: int
     profile = getattr(ctx, "models_profile", "default")
     if traits.latent_space == "ltxv":
         layout = LatentLayout("packed", (frames - 1) // 8 + 1, height // 32, width // 32)
+    elif traits.latent_space == "cogvideox":
+        layout = LatentLayout("bfchw")
     else:
         layout = LatentLayout("bcfhw", skip_frames=reference_frames)
     return make_preview(traits.latent_space, profile, layout)

@@ -94,6 +94,8 @@ class VideoTraits:
 _WAN_SIZES = {"preview": (480, 272), "480p": (832, 480), "720p": (1280, 720)}
 _WAN22_SIZES = {"preview": (512, 288), "480p": (832, 480), "720p": (1280, 704)}
 _LTX_SIZES = {"preview": (512, 288), "480p": (832, 480), "720p": (1280, 704)}
+# CogVideoX 1.0 was trained at 720x480 only; there is no 720p.
+_COG_SIZES = {"preview": (480, 320), "480p": (720, 480), "720p": (720, 480)}
 
 FAMILIES: dict[str, VideoTraits] = {
     "wan21_t2v": VideoTraits(
@@ -115,6 +117,11 @@ FAMILIES: dict[str, VideoTraits] = {
         "LTX-Video", 32, 8, 257, 24.0, _LTX_SIZES, 40, 3.0, None, "ltxv",
         {T2V: "LTXConditionPipeline", I2V: "LTXConditionPipeline", V2V: "LTXConditionPipeline",
          EXTEND: "LTXConditionPipeline"}, last_frame=True, min_frames=9),
+    # CogVideoX's VAE decodes latent frames in pairs after the first: an even
+    # latent count gives 4 frames too many, so counts are 8k+1 (9 ... 49).
+    "cogvideox": VideoTraits(
+        "CogVideoX", 16, 8, 49, 8.0, _COG_SIZES, 50, 6.0, None, "cogvideox", {T2V: "CogVideoXPipeline"},
+        min_frames=9),
 }
 
 
@@ -164,9 +171,9 @@ def aspect_size(traits: VideoTraits, aspect: tuple[float, float] | str, resoluti
         aspect = ASPECTS[aspect]
     base_w, base_h = traits.sizes[resolution]
     ratio = aspect[0] / aspect[1]
-    if abs(ratio - 16 / 9) < 1e-3:
+    if abs(ratio / (base_w / base_h) - 1.0) < 0.03:  # the size it was trained at, not a near miss
         return base_w, base_h
-    if abs(ratio - 9 / 16) < 1e-3:
+    if abs(ratio / (base_h / base_w) - 1.0) < 0.03:
         return base_h, base_w
     area = base_w * base_h
     return traits.snap_size(math.sqrt(area * ratio)), traits.snap_size(math.sqrt(area / ratio))

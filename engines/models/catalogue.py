@@ -258,6 +258,26 @@ _SPECS = (
         notes="A video from a first and a last frame, for large GPUs: 1280x720, 81 frames, 16 fps.",
         keep_fp32=("vae", "image_encoder"),
     ),
+    ModelSpec(
+        id="cogvideox-2b",
+        title="CogVideoX 2B",
+        family="cogvideox",
+        task=TEXT_TO_VIDEO,
+        repo_id="THUDM/CogVideoX-2b",
+        pipeline_class="CogVideoXPipeline",
+        # Transformer 1.7B + T5-v1.1-XXL encoder + VAE (estimate).
+        download_gb=14.0,
+        # With the text encoder and transformer offloaded in turn and VAE tiling.
+        vram_gb=12.0,
+        licence="Apache-2.0",
+        licence_url="https://huggingface.co/THUDM/CogVideoX-2b",
+        non_commercial=False,
+        gated=False,
+        notes=(
+            "An older, smaller text-to-video model: 720x480 only, up to 49 frames (6 s) at 8 fps, frame "
+            "counts 8k+1. Other sizes run but look worse. (CogVideoX 5B has its own, more restrictive licence: not listed.)"
+        ),
+    ),
     # ---- sound: text to audio beside Stable Audio, and LTX-2's picture with sound ----
     ModelSpec(
         id="longcat-audiodit-1b",

@@ -234,3 +234,49 @@ def _build_ltx_video():
     )
     return LTXConditionPipeline(scheduler=scheduler, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
                                 transformer=transformer)
+
+
+@_family("cogvideox", version=1)
+def _build_cogvideox():
+    """CogVideoX 2B, as in THUDM/CogVideoX-2b.
+
+    Kept: the VAE's 8x spatial / 4x temporal compression with 16 latent
+    channels and its scaling factor, the transformer's 2x2 patch with 3D
+    sin-cos positions (recomputed for sizes other than 720x480), T5 prompts of
+    226 tokens, the v-prediction DDIM scheduler with zero-SNR betas. Its
+    latents are frame-major: (batch, frames, channels, height, width).
+    """
+    import torch
+    from diffusers import (
+        AutoencoderKLCogVideoX,
+        CogVideoXDDIMScheduler,
+        CogVideoXPipeline,
+        CogVideoXTransformer3DModel,
+    )
+    from transformers import T5Config, T5EncoderModel
+
+    tokenizer = _train_t5_tokenizer(model_max_length=226)
+    torch.manual_seed(0)
+    text_encoder = T5EncoderModel(T5Config(vocab_size=len(tokenizer), d_model=TEXT_DIM, d_kv=8, d_ff=64,
+                                           num_layers=2, num_decoder_layers=2, num_heads=4,
+                                           relative_attention_num_buckets=8)).eval()
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=16,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4, scaling_factor=1.15258426,
+        sample_height=480, sample_width=720,
+    )
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=1, attention_head_dim=16, in_channels=16, out_channels=16, time_embed_dim=8,
+        text_embed_dim=TEXT_DIM, num_layers=1, sample_width=90, sample_height=60, sample_frames=49,
+        patch_size=2, temporal_compression_ratio=4, max_text_seq_length=226,
+    )
+    scheduler = CogVideoXDDIMScheduler(
+        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
+        num_train_timesteps=1000, prediction_type="v_prediction", rescale_betas_zero_snr=True,
+        set_alpha_to_one=True, snr_shift_scale=3.0, timestep_spacing="trailing", steps_offset=0,
+    )
+    return CogVideoXPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
+                             scheduler=scheduler)

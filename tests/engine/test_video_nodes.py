@@ -147,7 +147,7 @@ def test_a_missing_reference_and_a_wrong_media_link_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("model, multiple, step", [("wan2.1-t2v-1.3b", 16, 4), ("wan2.2-ti2v-5b", 32, 4),
-                                                   ("ltx-video-0.9.5", 32, 8)])
+                                                   ("ltx-video-0.9.5", 32, 8), ("cogvideox-2b", 16, 8)])
 def test_presets_snap_to_what_each_model_accepts(model, multiple, step):
     from engines.video_models import resolve_shape
 
@@ -208,12 +208,13 @@ def test_previews_project_each_latent_space():
 
     from engines.previews import LatentLayout, latents_5d, make_preview, projection
 
-    for space, channels in (("wan22", 48), ("ltxv", 128)):
+    for space, channels in (("wan22", 48), ("ltxv", 128), ("cogvideox", 16)):
         assert projection(space, "tiny", channels) is not None
     assert projection("wan22", "tiny", 16) is None  # another latent width: not this space's factors
     # VACE: two reference frames lead; LTX: packed tokens after extra keyframe tokens.
     wan = torch.randn(1, 16, 5, 6, 8)
     assert latents_5d(wan, LatentLayout("bcfhw", skip_frames=2)).shape == (16, 3, 6, 8)
+    assert latents_5d(torch.randn(1, 3, 16, 6, 8), LatentLayout("bfchw")).shape == (16, 3, 6, 8)  # CogVideoX
     packed = torch.randn(1, 7 + 3 * 2 * 4, 128)
     x = latents_5d(packed, LatentLayout("packed", frames=3, height=2, width=4))
     assert x.shape == (128, 3, 2, 4)
@@ -241,13 +242,14 @@ def t2v_graph(model: str, **params) -> Graph:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model, fps", [("wan2.1-t2v-1.3b", 16.0), ("wan2.2-ti2v-5b", 24.0),
-                                        ("ltx-video-0.9.5", 24.0)])
+                                        ("ltx-video-0.9.5", 24.0), ("cogvideox-2b", 8.0)])
 def test_text_to_video_renders_the_size_length_and_rate_asked_for(tiny, tmp_path, model, fps):
     run = run_graph(t2v_graph(model, fps=fps, duration_unit="seconds", seconds=0.7), tiny, tmp_path)
     assert run.status == "ok", run.failed()
     video = run.value("t2v", "video")
-    # 0.7 s x 24 fps = 16.8 frames -> 17 (4k+1 and 8k+1); x 16 fps = 11.2 -> 13 (4k+1; 9 is further).
-    frames = {16.0: 13, 24.0: 17}[fps]
+    # 0.7 s x 24 fps = 16.8 frames -> 17 (4k+1 and 8k+1); x 16 fps = 11.2 -> 13 (4k+1; 9 is further);
+    # x 8 fps = 5.6 -> 9 (CogVideoX makes 8k+1 frames, at least 9).
+    frames = {8.0: 9, 16.0: 13, 24.0: 17}[fps]
     assert (video.num_frames, video.width, video.height, video.fps) == (frames, 128, 64, fps)
     # One progress event per step, each with a preview picture.
     steps = run.progress("t2v")
