@@ -68,13 +68,13 @@ def seconds_param(default: float = 5.0) -> Param:
 def frames_param(default: int = 81) -> Param:
     return Param.int(default, min=5, max=257, step=4, help=(
         "Number of frames when the duration is in frames. Wan models need 4k+1 (17, 33, 49, 81...), "
-        "LTX-Video 8k+1 (17, 25, 33, ... 121). 81 frames at 16 fps is 5 s."))
+        "LTX-Video 8k+1 (17, 25, 33, ... 257), CogVideoX 8k+1 up to 49. 81 frames at 16 fps is 5 s."))
 
 
 def fps_param(default: float = 16.0) -> Param:
     return Param.float(default, min=1.0, max=60.0, help=(
         "Frames per second of the result, and of a duration given in seconds. Wan 2.1 is trained at 16, "
-        "Wan 2.2 5B and LTX-Video at 24; other rates play the same frames faster or slower."))
+        "Wan 2.2 5B and LTX-Video at 24, CogVideoX at 8; other rates play the same frames faster or slower."))
 
 
 def steps_param(default: int = 30) -> Param:

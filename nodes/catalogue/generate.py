@@ -20,13 +20,14 @@ from nodes.catalogue import _video as V  # noqa: E402
 
 
 class TextToVideo(ModelNode):
-    """A video from a prompt, on Wan 2.1 T2V 1.3B (default), Wan 2.2 TI2V 5B or LTX-Video 0.9.5.
+    """A video from a prompt, on Wan 2.1 T2V 1.3B (default), Wan 2.2 TI2V 5B, LTX-Video 0.9.5 or CogVideoX 2B.
 
     Size: an aspect preset and a resolution preset give a width and height
     snapped to the model's grid (multiples of 16 for Wan 2.1, 32 for Wan 2.2
     5B and LTX); 'custom' uses width and height as typed and validation names
     the nearest valid values. Length: seconds (rounded to the nearest frame
-    count the model makes: 4k+1 for Wan, 8k+1 for LTX) or an exact frame count.
+    count the model makes: 4k+1 for Wan, 8k+1 for LTX and CogVideoX) or an
+    exact frame count.
     """
 
     type_id = "text_to_video"
@@ -40,7 +41,8 @@ class TextToVideo(ModelNode):
 
     model = V.model_param("wan2.1-t2v-1.3b", "text_to_video", help=(
         "The video model. Wan 2.1 1.3B: 480p, 16 fps, about 8 GB of GPU memory. Wan 2.2 5B: up to 720p at "
-        "24 fps, needs about 24 GB. LTX-Video 0.9.5: fast, 24 fps, about 12 GB."))
+        "24 fps, needs about 24 GB. LTX-Video 0.9.5: fast, 24 fps, about 12 GB. CogVideoX 2B: older, "
+        "720x480 at 8 fps, up to 49 frames."))
     aspect = V.aspect_param("custom")
     resolution = V.resolution_param()
     width = V.width_param()
