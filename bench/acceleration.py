@@ -12,7 +12,7 @@ Random weights: the numbers say what the mechanisms do (how many evaluations
 they skip, how far the result drifts), not how good a real model looks. The
 thresholds are the ones shown; on real weights pick them by eye.
 
-    .venv/bin/python bench/acceleration.py [--size 192 --frames 9 --steps 16 --layers 8 --repeats 1]
+    .venv/bin/python bench/acceleration.py [--size 192 --frames 9 --steps 16 --layers 8 --repeats 3 --threads 1]
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--head-dim", type=int, default=48)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads; 1 keeps CPU time honest on a shared machine (no spinning)")
     parser.add_argument("--ag-threshold", type=float, default=0.999)

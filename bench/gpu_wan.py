@@ -66,6 +66,11 @@ def build(args: argparse.Namespace):
         out_channels=16, text_dim=4096, freq_dim=256, ffn_dim=8960 if args.dim_heads == 12 else 4 * 128 * args.dim_heads,
         num_layers=args.layers, cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6,
         rope_max_seq_len=1024).to(dtype).eval()
+    # As from_pretrained(dtype=...) does: the modules Wan keeps in float32 stay there.
+    keep = tuple(getattr(transformer, "_keep_in_fp32_modules", None) or ())
+    for name, module in transformer.named_modules():
+        if keep and any(part in keep for part in name.split(".")):
+            module.float()
     vae = AutoencoderKLWan().eval()  # the defaults are the real Wan 2.1 VAE's configuration
     scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0,
                                         num_train_timesteps=1000, solver_order=2, solver_type="bh2",
