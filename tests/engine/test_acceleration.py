@@ -359,3 +359,29 @@ def test_identical_components_of_other_models_are_shared(tiny_models_dir):
     assert vace.text_encoder is not t2v.text_encoder and vace.transformer is not t2v.transformer
     models.evict(WAN)
     assert next(vace.vae.parameters()).abs().sum() > 0  # still there for the pipeline that uses it
+
+
+def test_the_worker_takes_quality_from_the_project_and_the_run(tiny_models_dir, tmp_path, monkeypatch):
+    import io
+    import json
+    import threading
+
+    from engines.worker import Worker
+    from nodes import project
+    from nodes.graph import Graph
+
+    monkeypatch.setenv("WEFT_TINY_DIR", str(tiny_models_dir))
+    g = Graph()
+    g.add_node("text", {"text": "a fox"}, node_id="prompt")
+    g.add_node("text_to_video", {"width": 32, "height": 32, "frames": 5, "steps": 10}, node_id="t2v")
+    g.connect("prompt", "out", "t2v", "prompt")
+    out = io.StringIO()
+    worker = Worker(out, models_profile="tiny", cache_dir=tmp_path / "cache", memory_budget=1 << 28,
+                    disk_budget=None)
+    command = {"cmd": "run", "job": "a", "project": project.to_dict(g, {"quality": "draft"}), "targets": ["t2v"],
+               "output_dir": str(tmp_path)}
+    worker._run_one(command, threading.Event())
+    worker._run_one({**command, "job": "b", "quality": "final"}, threading.Event())
+    finished = [json.loads(line) for line in out.getvalue().splitlines()]
+    steps = {e["job"]: e["stats"]["steps"] for e in finished if e["event"] == "node_finished" and e["node"] == "t2v"}
+    assert steps == {"a": 4, "b": 10}
