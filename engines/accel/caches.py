@@ -61,6 +61,12 @@ def make_config(kind: str, *, pipe: Any, models: list[Any], threshold: float, in
     from diffusers import (FasterCacheConfig, FirstBlockCacheConfig, MagCacheConfig,
                            TaylorSeerCacheConfig)
 
+    if kind in ("first_block", "magcache"):
+        from engines.accel.counting import transformer_blocks
+
+        if any(len(transformer_blocks(m)) < 2 for m in models):
+            raise CacheUnavailable(f"{title} is not available for {model_title}: it needs at least two transformer "
+                                   "blocks (a first block to watch and the rest to skip).")
     if kind == "first_block":
         return FirstBlockCacheConfig(threshold=float(threshold))
     if kind == "taylorseer":
@@ -140,8 +146,12 @@ class BlockCache:
             for model in self.models:
                 if model.is_cache_enabled:  # left behind by a run that died mid-way
                     model.disable_cache()
-                model.enable_cache(self.config)
                 self._enabled.append(model)
+                model.enable_cache(self.config)
+        except Exception as exc:
+            self.__exit__()
+            raise CacheUnavailable(f"{type(self.config).__name__.removesuffix('Config')} could not be installed on "
+                                   f"{type(self.models[0]).__name__}: {exc}") from exc
         except BaseException:
             self.__exit__()
             raise

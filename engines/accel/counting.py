@@ -89,12 +89,19 @@ class BlockCounter:
         self.value = 0.0
         self.blocks_per_model: dict[int, int] = {}
         self._handles: list[Any] = []
+        # Samples in the block call under way, read from the block's hidden
+        # states: inner layers see other shapes (a (B, D) time embedding).
+        self._batch = 1
+        # Layers already counted in the block call under way: a layer some
+        # blocks call twice (a shared norm) still counts once.
+        self._seen: set[int] = set()
 
     def attach(self, models: list[Any]) -> None:
         for model in models:
             blocks = transformer_blocks(model)
             self.blocks_per_model[id(model)] = len(blocks)
             for block in blocks:
+                self._handles.append(block.register_forward_pre_hook(self._enter_block, with_kwargs=True))
                 leaves = [m for m in block.modules()
                           if not any(True for _ in m.children())
                           and any(p.numel() for p in m.parameters(recurse=False))]
@@ -105,11 +112,17 @@ class BlockCounter:
                     share = sum(p.numel() for p in leaf.parameters(recurse=False)) / total
                     self._handles.append(leaf.register_forward_pre_hook(self._hook(share), with_kwargs=True))
 
+    def _enter_block(self, _module: Any, args: tuple, kwargs: dict) -> None:
+        # Fires even when a cache then skips the block; only the layers that
+        # really run below are counted.
+        self._batch = _batch(args, kwargs)
+        self._seen = set()
+
     def _hook(self, share: float):
-        def count(_module: Any, args: tuple, kwargs: dict) -> None:
-            x = args[0] if args else next(iter(kwargs.values()), None)
-            n = int(x.shape[0]) if hasattr(x, "shape") and len(x.shape) >= 3 else 1
-            self.value += share * n
+        def count(module: Any, _args: tuple, _kwargs: dict) -> None:
+            if id(module) not in self._seen:
+                self._seen.add(id(module))
+                self.value += share * self._batch
         return count
 
     def full(self, evaluations: EvaluationCounter) -> int:

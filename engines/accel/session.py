@@ -158,14 +158,11 @@ class NodeAcceleration:
                     kind, pipe=self.pipe, models=self.models, threshold=s.cache_threshold,
                     interval=s.cache_interval, steps=self.steps, cfg_layout=layout, cfg=cfg,
                     mag_ratios=self._mag_ratios() if kind == "magcache" else None, model_title=self.model_title)
-            except caches.CacheUnavailable as exc:
-                if s.block_cache == "auto":
-                    config = None
-                else:
-                    raise self.fail("block_cache", str(exc)) from exc
-            if config is not None:
                 self._cache = caches.BlockCache(config, self.models).__enter__()
                 self.cache_kind = kind
+            except caches.CacheUnavailable as exc:
+                if s.block_cache != "auto":  # auto: a cache where one works, else none
+                    raise self.fail("block_cache", str(exc)) from exc
 
         # 4. Guidance hook, outermost: needed to skip unconditional passes, to
         # measure them, or to give a cache a context the pipeline does not set.
