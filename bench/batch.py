@@ -91,17 +91,24 @@ def main() -> None:
     # Build the tiny models once, outside the timings.
     run_batch(shot, 1, ["--workers", "1"], env)
 
-    configs = [(f"local, {n} worker{'s' if n > 1 else ''}", ["--workers", str(n)]) for n in args.workers]
+    # Each worker gets cores / workers threads (app/batch/local.py), so 1 worker uses every core.
+    configs: list[tuple[str, list[str], dict[str, str]]] = [
+        (f"local, {n} worker{'s' if n > 1 else ''}", ["--workers", str(n)], {}) for n in args.workers]
+    if cores and cores > 1 and 1 in args.workers:
+        # The same single worker held to one thread: shows what OpenMP threads cost when the
+        # cores are shared (a descheduled thread stalls every barrier).
+        configs.insert(1, ("local, 1 worker, 1 thread", ["--workers", "1"],
+                           {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}))
     if not args.no_ray:
         try:
             import ray  # noqa: F401
             configs.append((f"Ray (local), {args.ray_workers} actors", ["--ray", "auto", "--workers",
-                                                                        str(args.ray_workers)]))
+                                                                        str(args.ray_workers)], {}))
         except ImportError:
             print("  (Ray is not installed: pip install 'ray[default]>=2.40' to measure it)")
     print(f"  {'configuration':<26} {'wall s':>8} {'jobs/min':>9} {'steady s':>9} {'jobs/min':>9}  load avg")
-    for name, extra in configs:
-        r = run_batch(shot, args.seeds, extra, env)
+    for name, extra, overrides in configs:
+        r = run_batch(shot, args.seeds, extra, {**env, **overrides})
         # The load average says whether other programs shared the cores during the run.
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"  {name:<26} {r['wall']:8.1f} {r['per_min']:9.1f} {r['steady']:9.1f} {r['steady_per_min']:9.1f}"

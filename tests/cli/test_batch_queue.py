@@ -347,13 +347,14 @@ def test_resume_keeps_the_batch_as_queued(tmp_path, capsys):
 
 def test_workers_get_one_gpu_each_or_a_share_of_the_cores(monkeypatch):
     from app.batch import local
-    for var in local.THREAD_VARS:
+    for var in (*local.THREAD_VARS, "OMP_WAIT_POLICY"):
         monkeypatch.delenv(var, raising=False)
     envs = [local.worker_env(i, 3, ["0", "1"]) for i in range(3)]
     assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["0", "1", "0"]
     monkeypatch.setattr(local, "cpu_count", lambda: 8)
     assert {local.worker_env(i, 4, [])["OMP_NUM_THREADS"] for i in range(4)} == {"2"}
     assert local.worker_env(0, 16, [])["MKL_NUM_THREADS"] == "1"
+    assert local.worker_env(0, 1, [])["OMP_WAIT_POLICY"] == "PASSIVE"
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # set on purpose by the user: kept
     assert local.worker_env(0, 4, [])["OMP_NUM_THREADS"] == "3"
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
