@@ -3,7 +3,8 @@
 # only installs what changed.
 #
 #   packaging/install.sh          the studio, the command line and the engine
-#   packaging/install.sh --dev    the same, plus the test tools
+#   packaging/install.sh --dev    the same, plus the test tools and Ray (its tests run)
+#   packaging/install.sh --batch  the same as the first, plus Ray for `weft batch --ray`
 #
 # torch: a machine with an NVIDIA driver gets PyPI's default (CUDA) build; any
 # other machine gets torch 2.13.0, whose CPU build is what our CI machines
@@ -12,7 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-if [[ "${1:-}" == "--dev" ]]; then extras="[dev]"; fi
+case "${1:-}" in
+    --dev) extras="[dev,batch]" ;;
+    --batch) extras="[batch]" ;;
+    "") ;;
+    *) echo "usage: packaging/install.sh [--dev|--batch]" >&2; exit 2 ;;
+esac
 
 python=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
