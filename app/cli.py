@@ -196,6 +196,9 @@ async def render_projects(prepared: list[Prepared], *, output_dir: Path | None, 
 
 def cmd_render(args: argparse.Namespace) -> int:
     prepared = [prepare(p, args.set or []) for p in args.projects]
+    if args.quality:
+        for item in prepared:  # this render only: the project file keeps its own choice
+            item.project.settings["quality"] = args.quality
     if args.models == "tiny":
         print(NOISE_WARNING, file=sys.stderr)
     mode = "json" if args.json else ("bar" if sys.stderr.isatty() else "plain")
@@ -278,6 +281,25 @@ def cmd_models(args: argparse.Namespace) -> int:
         ModelManager(profile="tiny").make_tiny(Path(args.target))
         print(f"tiny models written to {args.target}")
         return EXIT_OK
+    if args.action == "calibrate-magcache":
+        if not args.target:
+            raise UsageError("weft models calibrate-magcache: which model? (see weft models list)")
+        try:
+            get_spec(args.target)
+        except UnknownModelError as exc:
+            raise UsageError(str(exc)) from None
+        if args.models == "tiny":
+            print(NOISE_WARNING, file=sys.stderr)
+        # The calibration renders with torch: in its own process, as every render does.
+        command = [sys.executable, "-m", "engines.accel.magcache", args.target, "--models", args.models]
+        if args.steps:
+            command += ["--steps", str(args.steps)]
+        import subprocess
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": root + (os.pathsep + os.environ["PYTHONPATH"]
+                                                   if os.environ.get("PYTHONPATH") else "")}
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        return EXIT_OK if subprocess.run(command, env=env).returncode == 0 else EXIT_FAILED
     raise UsageError(f"unknown action {args.action!r}")
 
 
@@ -304,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tiny: random-weight test models that make noise; default: the real models")
     render.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     render.add_argument("--previews", action="store_true", help="with --json, include step preview JPEGs")
+    render.add_argument("--quality", choices=("draft", "final"), default=None,
+                        help="draft: fewer steps, adaptive guidance, a block cache, lower resolution; "
+                             "final: as authored (default: the project's own setting)")
     render.set_defaults(func=cmd_render)
 
     validate = sub.add_parser("validate", help="check projects without rendering")
@@ -315,10 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.add_argument("--json", action="store_true")
     nodes.set_defaults(func=cmd_nodes)
 
-    models = sub.add_parser("models", help="the model catalogue: list, pull ID, make-tiny DIR")
-    models.add_argument("action", choices=("list", "pull", "make-tiny"))
+    models = sub.add_parser("models", help="the model catalogue: list, pull ID, make-tiny DIR, "
+                                           "calibrate-magcache ID")
+    models.add_argument("action", choices=("list", "pull", "make-tiny", "calibrate-magcache"))
     models.add_argument("target", nargs="?")
     models.add_argument("--json", action="store_true")
+    models.add_argument("--models", choices=("tiny", "default"), default="default",
+                        help="calibrate-magcache: the real model or its tiny twin")
+    models.add_argument("--steps", type=int, default=None, help="calibrate-magcache: steps of the calibration run")
     models.set_defaults(func=cmd_models)
 
     gui = sub.add_parser("gui", help="open the studio")

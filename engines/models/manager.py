@@ -152,7 +152,20 @@ class ModelManager:
         if self._device is None:
             import torch
 
-            self._device = "cuda" if torch.cuda.is_available() else "cpu"
+            # The studio's Device setting reaches the worker as WEFT_DEVICE.
+            wanted = os.environ.get("WEFT_DEVICE", "auto").strip().lower() or "auto"
+            available = {"cuda": torch.cuda.is_available(), "cpu": True,
+                         "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())}
+            if wanted == "auto":
+                self._device = "cuda" if available["cuda"] else "cpu"
+            elif wanted.split(":")[0] not in available:
+                raise ValueError(f"Device {wanted!r} (WEFT_DEVICE, the studio's Device setting) is not one of "
+                                 "auto, cuda, mps, cpu.")
+            elif not available[wanted.split(":")[0]]:
+                raise RuntimeError(f"Device {wanted!r} was chosen (WEFT_DEVICE, the studio's Device setting) "
+                                   "but this machine's torch cannot use it; choose Automatic or CPU.")
+            else:
+                self._device = wanted
         return self._device
 
     @property

@@ -99,3 +99,29 @@ def test_ctrl_c_cancels_cleanly_with_exit_130_and_no_partial_files(engine_env, t
     assert waited < 10
     assert "cancelled" in proc.stderr.read()
     assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_quality_draft_renders_fewer_steps_without_touching_the_project(engine_env, tmp_path):
+    p = small_project(tmp_path / "boat.weft", steps=10, frames=5)
+    before = p.read_text()
+    out = weft("render", str(p), "--models", "tiny", "--json", "--quality", "draft",
+               "--output-dir", str(tmp_path / "out"), env=engine_env)
+    assert out.returncode == 0, out.stderr
+    done = {e["node"]: e for e in map(json.loads, out.stdout.splitlines()) if e["event"] == "node_finished"}
+    assert done["t2v"]["stats"]["steps"] < 10
+    assert p.read_text() == before
+    final = weft("render", str(p), "--models", "tiny", "--json", "--quality", "final",
+                 "--output-dir", str(tmp_path / "out"), env=engine_env)
+    done = {e["node"]: e for e in map(json.loads, final.stdout.splitlines()) if e["event"] == "node_finished"}
+    assert done["t2v"]["stats"]["steps"] == 10
+
+
+def test_calibrate_magcache_on_a_tiny_twin_stores_ratios(engine_env, tmp_path):
+    env = {**engine_env, "WEFT_MAGCACHE_DIR": str(tmp_path / "ratios"), "WEFT_TINY_DIR": engine_env["WEFT_TINY_DIR"]}
+    out = weft("models", "calibrate-magcache", "wan2.1-t2v-1.3b", "--models", "tiny", "--steps", "6", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "output is noise" in out.stderr
+    stored = json.loads((tmp_path / "ratios" / "wan2.1-t2v-1.3b.json").read_text())
+    assert stored["model"] == "wan2.1-t2v-1.3b" and len(stored["profiles"]["tiny"]["cond"]) == 6
+    wrong = weft("models", "calibrate-magcache", "wan9-t2v", env=env)
+    assert wrong.returncode == 2 and "wan9-t2v" in wrong.stderr

@@ -308,3 +308,19 @@ def test_pull_offline_explains_what_failed(tmp_path):
     assert "stabilityai/stable-audio-open-1.0" in message and "HF_HUB_OFFLINE" in message
     assert not (tmp_path / AUDIO).exists()  # no empty folder posing as a model
 
+
+
+def test_the_device_setting_reaches_the_model_manager(monkeypatch):
+    import torch
+
+    from engines.models.manager import ModelManager
+
+    monkeypatch.setenv("WEFT_DEVICE", "cpu")
+    assert ModelManager(profile="tiny").device == "cpu"
+    monkeypatch.setenv("WEFT_DEVICE", "banana")
+    with pytest.raises(ValueError, match="'banana'.*auto, cuda, mps, cpu"):
+        ModelManager(profile="tiny").device
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("WEFT_DEVICE", "cuda")
+        with pytest.raises(RuntimeError, match="Device setting.*choose Automatic or CPU"):
+            ModelManager(profile="tiny").device
