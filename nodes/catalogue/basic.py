@@ -45,7 +45,7 @@ class _LoadFile(NodeType):
     @classmethod
     def check(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
         if not str(params.get("path", "")).strip():
-            return [("path", f"choose a {cls.kind} file")]
+            return [("path", f"choose {'an' if cls.kind[0] in 'aeiou' else 'a'} {cls.kind} file")]
         return []
 
     @classmethod

@@ -89,3 +89,15 @@ def test_validation_survives_a_round_trip_through_the_file():
     g.nodes["t2v"].params["steps"] = -3
     loaded = project.loads(project.dumps(g)).graph
     assert messages(loaded) == messages(g)
+
+
+def test_a_loader_without_a_file_asks_for_one():
+    g = Graph()
+    g.add_node("load_image", node_id="photo")
+    g.add_node("save_image", node_id="still")
+    g.connect("photo", "image", "still", "image")
+    g.add_node("load_video", node_id="clip")
+    g.add_node("save_video", node_id="copy")
+    g.connect("clip", "video", "copy", "video")
+    assert messages(g) == ["node Load Image (photo): parameter 'path': choose an image file",
+                           "node Load Video (clip): parameter 'path': choose a video file"]
