@@ -303,6 +303,22 @@ class NodeType:
         return []
 
     @classmethod
+    def inactive_params(cls, params: dict[str, Any]) -> dict[str, str]:
+        """Parameters that the other values make irrelevant, each with the reason.
+
+        The studio greys them out and leaves them off the node's face, so the
+        face never shows a width the aspect preset overrides. They are still
+        saved, and count again as soon as the value that silenced them changes.
+        """
+        return {}
+
+    @classmethod
+    def summary(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+        """What the parameters come to, as (label, text) rows for the node's face:
+        for instance the size and length an aspect preset gives on the chosen model."""
+        return []
+
+    @classmethod
     def static_output(cls, params: dict[str, Any], socket: str) -> Any:
         """An output's value when parameters alone decide it (a Text node's text), else None.
         Lets validation check what flows into a node without running anything."""

@@ -76,6 +76,54 @@ class ModelNode(NodeType):
             cls.params = {name: p for name, p in cls.params.items() if name not in GUIDANCE_PARAMS}
 
     @classmethod
+    def inactive_params(cls, params: dict[str, Any]) -> dict[str, str]:
+        inactive = dict(super().inactive_params(params))
+
+        def silence(names: tuple[str, ...], reason: str) -> None:
+            for name in names:
+                if name in cls.params:
+                    inactive.setdefault(name, reason)
+
+        if "aspect" in cls.params:
+            if params.get("aspect") == "custom":
+                silence(("resolution",), "used only with an aspect preset")
+            else:
+                silence(("width", "height"), "used only when Aspect is custom")
+        if "duration_unit" in cls.params:
+            if params.get("duration_unit") == "seconds":
+                silence(("frames",), "used only when Duration unit is frames")
+            else:
+                silence(("seconds",), "used only when Duration unit is seconds")
+        if "guidance" in cls.params and params.get("guidance") == 1:
+            silence(("negative_prompt",) + GUIDANCE_PARAMS, "guidance is 1 (off)")
+        cache = params.get("block_cache", "off")
+        if cache == "off":
+            silence(("cache_threshold", "cache_interval"), "used only with a block cache")
+        elif cache in ("taylorseer", "fastercache"):
+            silence(("cache_threshold",), "used by first_block and magcache")
+        else:
+            silence(("cache_interval",), "used by taylorseer and fastercache")
+        if not str(params.get("lora_file") or "").strip():
+            silence(("lora_preset", "lora_strength"), "used only with a LoRA file")
+        return inactive
+
+    @classmethod
+    def summary(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+        """The size, length and rate the shape settings give on the chosen model."""
+        if "aspect" not in cls.params or "model" not in cls.params:
+            return list(super().summary(params))
+        from engines.video_models import VideoSettingError, resolve_shape
+
+        try:
+            # An aspect taken from an input: the length is known, the size only when it runs.
+            shape = resolve_shape(params["model"], params, image_size=(16, 9))
+        except (VideoSettingError, KeyError, ValueError):
+            return []  # validation names the parameter to fix
+        size = "from input" if params.get("aspect") == "from input" else f"{shape.width} x {shape.height}"
+        return [("Size", size), ("Length", f"{shape.frames} frames, {shape.frames / shape.fps:.2f} s "
+                                           f"at {shape.fps:g} fps")]
+
+    @classmethod
     def cache_salt(cls, params: dict[str, Any], resolve_path: Callable[[str], Path]) -> str:
         """A LoRA file changed in place must re-render (subclasses: call super)."""
         lora = params.get("lora_file") or ""
