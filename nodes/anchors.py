@@ -29,15 +29,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 MAX_REFERENCES = 4
 SOCKETS = tuple(f"reference_{i}" for i in range(1, MAX_REFERENCES + 1))
 
 # An anchor: "[", a short name that starts with a letter or digit, "]" --
-# unless the "[" is escaped with a backslash. The same rule as the
-# inspector's highlighter (app/ui/panels/anchors.py), so what is underlined
-# is what is checked.
+# unless the "[" is escaped with a backslash. The inspector's highlighter
+# (app/ui/panels/anchors.py) calls find_anchors too, so what is underlined is
+# what is checked and rendered.
 _ANCHOR = re.compile(r"(?<!\\)\[([^\W_][\w '\-.]{0,39})\]")
 
 
@@ -102,6 +102,22 @@ def as_sockets(labels: Mapping[str | int, str | None] | Sequence[str | None]) ->
         socket = f"reference_{key}" if isinstance(key, int) or str(key).isdigit() else str(key)
         out[socket] = (label or "").strip()
     return out
+
+
+def label_param(socket: str) -> str:
+    """The parameter that holds a reference's label: ``"reference_2"`` -> ``"label_2"``."""
+    return f"label_{socket.rsplit('_', 1)[1]}"
+
+
+def reference_labels(params: Mapping[str, Any], connected: Collection[str] = SOCKETS) -> dict[str, str]:
+    """The labels of the ``connected`` reference sockets, as the render reads them.
+
+    A label is the node's own ``label_N`` parameter ("" when unset) and
+    nothing else: not the title of the node that feeds the reference. The
+    Personalise node and the inspector both call this, so the inspector
+    underlines what the render will refuse.
+    """
+    return {s: params.get(label_param(s), "") for s in SOCKETS if s in connected}
 
 
 def _norm(label: str) -> str:
@@ -253,4 +269,4 @@ def _known(connected: Mapping[str, str]) -> str:
 
 
 __all__ = ["Anchor", "AnchorProblem", "BoundPrompt", "as_sockets", "bind_prompt", "MAX_REFERENCES", "SOCKETS", "anchor_problems", "find_anchors",
-           "reference_order", "socket_for"]
+           "label_param", "reference_labels", "reference_order", "socket_for"]

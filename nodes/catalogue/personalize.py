@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nodes import types as T
-from nodes.anchors import MAX_REFERENCES, SOCKETS, anchor_problems, bind_prompt
+from nodes.anchors import MAX_REFERENCES, SOCKETS, anchor_problems, bind_prompt, reference_labels
 from nodes.catalogue import _video as V
 from nodes.catalogue.model_node import ModelNode
 from nodes.definition import Input, NodeError, Output, Param, RunContext
@@ -90,7 +90,7 @@ class Personalize(ModelNode):
     @classmethod
     def check(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
         problems = V.shape_problems(params)
-        labels = {s: params.get(f"label_{s[-1]}", "") for s in SOCKETS}
+        labels = reference_labels(params)
         problems += [(p.where, p.message) for p in anchor_problems("", labels) if p.kind == "label"]
         return problems
 
@@ -100,7 +100,7 @@ class Personalize(ModelNode):
         prompt = known.get("prompt")
         if not isinstance(prompt, str):
             return []  # the prompt comes from a node that runs: checked when it arrives
-        labels = {s: params.get(f"label_{s[-1]}", "") for s in SOCKETS if s in connected}
+        labels = reference_labels(params, connected)
         return [(p.where, p.message) for p in anchor_problems(prompt, labels) if p.kind != "label"]
 
     def run(self, ctx: RunContext, *, prompt: str, model: str, seed: int, negative_prompt: str,
@@ -110,7 +110,7 @@ class Personalize(ModelNode):
 
         references = {s: params.pop(s) for s in SOCKETS}
         connected = {s: image for s, image in references.items() if image is not None}
-        labels = {s: params.get(f"label_{s[-1]}", "") for s in connected}
+        labels = reference_labels(params, connected)
         problems = [p for p in anchor_problems(prompt, labels) if p.kind != "label" or p.socket in connected]
         if problems:
             raise NodeError("; ".join(f"{_where(p.where)}: {p.message}" for p in problems))

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QApplication, QToolButton
 
 from app.ui.panels import InspectorPanel, LogPanel, NodeLibraryPanel, QueuePanel, ViewerPanel
 from app.ui.panels import models_info
-from app.ui.panels.anchors import anchor_problems, find_anchors, prompt_references
+from app.ui.panels.anchors import prompt_problems, prompt_references
 from app.ui.panels.fields import ModelField, NumberField, PromptField, SeedField, read_number
 from app.ui.panels.library import NODE_TYPE_MIME, match_score
 from app.ui.panels.media import SampleStream, envelope
@@ -122,6 +122,8 @@ class Personalise(NodeType):
     reference_1 = Input(T.IMAGE, required=False)
     reference_2 = Input(T.IMAGE, required=False)
     prompt = Param.text("", multiline=True, help="Name each reference with an anchor: [1], [2] or its label.")
+    label_1 = Param.text("")  # labels are the node's own parameters, as on the real Personalise node
+    label_2 = Param.text("")
     negative_prompt = Param.text("", multiline=True)
     likeness = Param.float(0.8, min=0.0, max=1.0, step=0.05, advanced=True,
                            help="How closely the people follow their references.")
@@ -281,42 +283,78 @@ def test_seed_randomise_changes_it_and_lock_prevents_it(qtbot, doc, models_known
     assert doc.graph.nodes[node.id].params["seed"] != first
 
 
-def test_anchor_problems_name_an_anchor_with_no_reference_and_a_reference_no_anchor_names():
-    labels = {1: "Mia", 2: ""}
-    assert anchor_problems("[Mia] waves at [2]", labels) == []
-    assert anchor_problems("[1] waves at [2]", labels) == []
+def test_the_inspector_and_the_render_agree_on_anchors(qtbot):
+    """The inspector shows what the render will do: the same anchors, the same
+    labels, the same messages (nodes.anchors is the one parser)."""
+    from nodes.anchors import anchor_problems as render_problems, bind_prompt, find_anchors
+    from nodes.validation import validate
 
-    text = "[Mia] waves at [3]"
-    problems = anchor_problems(text, labels)
-    spans = [span for span, _ in problems]
-    assert (text.index("[3]"), text.index("[3]") + 3) in spans
-    assert any("reference 3 is not connected" in m for _, m in problems)
-    assert any(span is None and "reference 2" in m and "never names it" in m for span, m in problems)
+    doc = FakeDocument(default_registry())
+    g = doc.graph
+    mia = g.add_node("load_image", title="Someone")
+    leo = g.add_node("load_image", title="Leo")  # a title is not a label: the render ignores it
+    text = r"[Mia] waves at \[2] and [Leo]"
+    words = g.add_node("text", {"text": text})
+    cast = g.add_node("personalize", {"label_1": "Mia"})
+    g.connect(mia.id, "image", cast.id, "reference_1")
+    g.connect(leo.id, "image", cast.id, "reference_2")
+    g.connect(words.id, "out", cast.id, "prompt")
 
-    problems = anchor_problems("[Max] dances", ["Mia"])
-    assert any("no connected reference is labelled Max" in m for _, m in problems)
-    assert any("reference 1 (Mia)" in m for _, m in problems)
+    refs = prompt_references(g, words.id, "text")
+    assert refs == {"reference_1": "Mia", "reference_2": ""}
+    assert [a.text for a in find_anchors(text)] == ["[Mia]", "[Leo]"]  # an escaped \[2] is prose
 
-    shared = anchor_problems("[Mia] and [Mia]", {1: "Mia", 2: "mia"})
-    assert any("2 references are labelled Mia" in m for _, m in shared)
+    panel = _inspector(qtbot, doc, words.id)
+    shown = panel.messages("text")
+    node_type = g.node_type(cast.id)
+    params = {**node_type.default_params(), **g.nodes[cast.id].params}
+    render = [m for _, m in node_type.check_links(params, frozenset({"reference_1", "reference_2", "prompt"}),
+                                                  {"prompt": text})]
+    assert shown == render == [p.message for p in render_problems(text, refs)]
+    assert len(shown) == 2 and "[Leo]" in shown[0] and "reference 2" in shown[1]
+    assert set(shown) <= {p.message for p in validate(g)}  # the words a render's check uses
 
-    assert [a.key for a in find_anchors("a [1] b [Mia Wong] [not an anchor because too long for one, really]")] \
-        == ["1", "Mia Wong"]
+    field = panel.field("text")
+    ok = field.highlighter.format_at(0, text.index("[Mia]") + 1)
+    bad = field.highlighter.format_at(0, text.index("[Leo]") + 1)
+    assert ok is not None and ok.underlineStyle() == ok.UnderlineStyle.NoUnderline
+    assert bad is not None and bad.underlineStyle() != bad.UnderlineStyle.NoUnderline
+    assert field.highlighter.format_at(0, text.index("[2]") + 1) is None  # escaped: not underlined
+
+    # [Mia] and [2] name both references: nothing to say, and the render agrees.
+    fixed = r"[Mia] waves at \[2] and [2]"
+    words_field = panel.field("text")
+    words_field.editor.setPlainText(fixed)
+    words_field.commit()
+    assert panel.messages("text") == []
+    assert node_type.check_links(params, frozenset({"reference_1", "reference_2", "prompt"}), {"prompt": fixed}) == []
+    assert bind_prompt(fixed, refs).order == ("reference_1", "reference_2")
+    assert words_field.highlighter.format_at(0, fixed.index("[2]", fixed.index("and")) + 1).underlineStyle() \
+        == ok.UnderlineStyle.NoUnderline
+
+    # A label used twice is the label field's problem, in the render's words, not the prompt's.
+    g.set_param(cast.id, "label_2", "mia")
+    doc.select([cast.id])
+    duplicate = [p.message for p in render_problems("", {"reference_1": "Mia", "reference_2": "mia"})
+                 if p.kind == "label"]
+    assert duplicate and all(m in panel.messages("label_2") for m in duplicate)
+    doc.select([words.id])
+    assert prompt_problems(fixed, prompt_references(g, words.id, "text")) == []
 
 
 def test_prompt_anchors_are_highlighted_and_checked_against_connected_references(qtbot, doc):
     g = doc.graph
     mia = g.add_node("load_image", title="Mia")
     other = g.add_node("load_image")
-    node = g.add_node("test_personalise", {"prompt": "[Mia] walks a dog past [2]"})
+    node = g.add_node("test_personalise", {"prompt": "[Mia] walks a dog past [2]", "label_1": "Mia"})
     g.connect(mia.id, "image", node.id, "reference_1")
     panel = _inspector(qtbot, doc, node.id)
     prompt = panel.field("prompt")
     assert isinstance(prompt, PromptField)
-    assert prompt_references(g, node.id, "prompt") == {1: "Mia"}
+    assert prompt_references(g, node.id, "prompt") == {"reference_1": "Mia"}
 
     messages = panel.messages("prompt")
-    assert any("[2]: reference 2 is not connected" in m for m in messages)
+    assert any("[2] at characters 23-26 names reference 2, but nothing is connected" in m for m in messages)
     text = prompt.text()
     good = prompt.highlighter.format_at(0, text.index("[Mia]") + 1)
     bad = prompt.highlighter.format_at(0, text.index("[2]") + 1)
@@ -813,7 +851,8 @@ def test_pictures_of_each_panel(qtbot, tmp_path, dark_app, models_known):
     assert _save(inspector, "inspector", tmp_path).stat().st_size > 0
 
     mia = g.add_node("load_image", title="Mia")
-    person = g.add_node("test_personalise", {"prompt": "[Mia] waves at [2] from a balcony"}, title="Mia waves")
+    person = g.add_node("test_personalise", {"prompt": "[Mia] waves at [2] from a balcony", "label_1": "Mia"},
+                        title="Mia waves")
     g.connect(mia.id, "image", person.id, "reference_1")
     doc.select([person.id])
     inspector.resize(380, 520)

@@ -577,8 +577,9 @@ class PromptField(Field):
         self._showing = False
         self.set_value(param.default)
 
-    def set_references(self, reference_labels) -> None:
-        self.highlighter.set_references(reference_labels)
+    def set_references(self, references) -> None:
+        """``{socket: label}`` of the connected references (``anchors.prompt_references``), or None."""
+        self.highlighter.set_references(references)
 
     def set_value(self, value: Any) -> None:
         self._value = "" if value is None else str(value)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.panels import palette
-from app.ui.panels.anchors import anchor_problems, prompt_references
+from app.ui.panels.anchors import prompt_problems, prompt_references
 from app.ui.panels.fields import Field, PromptField, SeedField, field_for
 from nodes.definition import Param
 
@@ -552,7 +552,10 @@ class InspectorPanel(QWidget):
                 row.field.set_references(refs)
                 if refs is not None:
                     text = node.params.get(name, "") or ""
-                    found[name].extend((message, "warning") for _, message in anchor_problems(text, refs))
+                    for problem in prompt_problems(text, refs):
+                        # Validation may have said the same (the render's own words) already.
+                        if not any(problem.message == shown for shown, _ in found[name]):
+                            found[name].append((problem.message, "warning"))
         for name, row in self.rows.items():
             if found[name] != row.problems:
                 row.problems = found[name]
@@ -565,7 +568,7 @@ class InspectorPanel(QWidget):
         refs = prompt_references(self.graph, self.node_id, name)
         if refs is None:
             return []
-        return [m for _, m in anchor_problems(self.graph.nodes[self.node_id].params.get(name, ""), refs)]
+        return [p.message for p in prompt_problems(self.graph.nodes[self.node_id].params.get(name, "") or "", refs)]
 
 
 def _short(message: str) -> str:
