@@ -1,9 +1,10 @@
 """Colours, fonts and the style sheet of the studio.
 
-Socket and link colours come from ``nodes.types`` (one table for the canvas,
-the inspector and the docs); node header colours are per category. Everything
-a painter needs is built once here, so ``paint`` methods never allocate
-colours or fonts.
+The one table of node-category colours is here, for the canvas, the node
+library and the inspector alike (``app.ui.panels.palette`` re-exports it);
+socket and link colours are the data types' own, from ``nodes.types`` (one
+table for the canvas, the inspector and the docs). Everything a painter needs
+is built once here, so ``paint`` methods never allocate colours or fonts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from functools import lru_cache
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-from nodes.types import ALL_TYPES
+from nodes.types import ALL_TYPES, DataType
 
 # -- canvas ----------------------------------------------------------------------
 CANVAS_BG = QColor("#1b1d20")
@@ -35,9 +36,10 @@ LINK_CUT = QColor("#ff6b6b")
 VALID_TARGET = QColor("#9cff9c")
 REROUTE = QColor("#d0d0d0")
 
-# Header colour per node category; unknown categories get a stable colour of
-# their own so a plug-in's nodes are told apart too.
-CATEGORY_COLORS = {
+# Header colour per node category (the canvas's node headers, the library's
+# swatches, the inspector's header); unknown categories get a stable colour of
+# their own (``category_color``) so a plug-in's nodes are told apart too.
+CATEGORY_COLORS: dict[str, str] = {
     "Input": "#3d6e8f",
     "Generate": "#7a4a8c",
     "Edit": "#8c6a3a",
@@ -47,22 +49,35 @@ CATEGORY_COLORS = {
     "Misc": "#5a5f66",
 }
 
+# Order in which the library lists categories: the way a graph reads, left to right.
+CATEGORY_ORDER = ("Input", "Generate", "Edit", "Audio", "Output", "Utility", "Misc")
+
 BACKDROP_COLORS = ["#5a6a7a", "#6a5a7a", "#7a6a4a", "#4a7a5a", "#7a4a4a", "#4a6a7a"]
 
 
 @lru_cache(maxsize=None)
 def category_color(category: str) -> QColor:
+    """The header colour of a node category; unknown ones get a stable hashed colour.
+
+    Cached and shared: derive (``darker()``, ``QColor(c)``), never modify it.
+    """
     hex_color = CATEGORY_COLORS.get(category)
     if hex_color is None:
         digest = hashlib.md5(category.encode()).digest()
-        color = QColor.fromHsv(digest[0] * 360 // 256, 110, 140)
-        return color
+        return QColor.fromHsv(digest[0] * 360 // 256, 110, 140)
     return QColor(hex_color)
 
 
+def type_color(data_type: DataType | str) -> QColor:
+    """The colour of a data type (a ``DataType`` or its name, "Video", "Image"...), from ``nodes.types``.
+
+    Cached and shared, like ``category_color``.
+    """
+    return _type_color(data_type.name if isinstance(data_type, DataType) else str(data_type))
+
+
 @lru_cache(maxsize=None)
-def type_color(type_name: str) -> QColor:
-    """The colour of a data type by name ("Video", "Image", ...)."""
+def _type_color(type_name: str) -> QColor:
     data_type = ALL_TYPES.get(type_name)
     return QColor(data_type.color if data_type else "#888888")
 

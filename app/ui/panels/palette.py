@@ -1,77 +1,46 @@
-"""Colours shared by the panels, the canvas and the docs.
+"""Colours of the panels.
 
-Data-type colours come from ``nodes.types`` (the one table of the product);
-this module only turns them into ``QColor`` and adds the colours of node
-categories, which are a matter of the studio's look, not of the domain.
-Anything Qt-side that colours a socket, a node header or a library entry
-imports from here, so an artist sees the same green for Audio everywhere.
+Nothing here is a second table: node-category colours (and the library's
+category order) are ``app.ui.theme``'s, the one table the canvas paints its
+node headers with; data-type colours are ``nodes.types``' (through
+``theme.type_color``). They are re-exported here so a panel imports its
+colours from one module, and an artist sees the same purple for Generate and
+the same green for Audio on the canvas, in the library and in the inspector.
+This module adds the panels' own colours (message levels, job states) and
+small swatch icons.
 """
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
-from nodes.types import ALL_TYPES, DataType
+from app.ui import theme
+from app.ui.theme import CATEGORY_COLORS, CATEGORY_ORDER, category_color, type_color
 
-# Node header colour per category. A category a plug-in invents gets a stable
-# colour of its own (see ``category_color``), so its nodes are told apart too.
-CATEGORY_COLORS: dict[str, str] = {
-    "Input": "#3d6e8f",
-    "Generate": "#7a4a8c",
-    "Edit": "#8c6a3a",
-    "Audio": "#3e7d5a",
-    "Output": "#8c3f3f",
-    "Utility": "#5a5f66",
-    "Misc": "#5a5f66",
-}
-
-# Order in which the library lists categories: the way a graph reads, left to right.
-CATEGORY_ORDER = ("Input", "Generate", "Edit", "Audio", "Output", "Utility", "Misc")
+# The canvas's status colours (a failed node, a warning badge, a cached result), as text for style sheets.
+OK_COLOR = theme.CACHED.name()
+WARN_COLOR = theme.WARNING.name()
+ERROR_COLOR = theme.ERROR.name()
+DIM_COLOR = "#8d9399"
+ANCHOR_COLOR = "#6fb1ff"
 
 # Message levels (log, queue, problems under a field).
 LEVEL_COLORS: dict[str, str] = {
     "debug": "#80868b",
     "info": "#d0d4d8",
-    "warning": "#e0a24f",
-    "error": "#e0524f",
+    "warning": WARN_COLOR,
+    "error": ERROR_COLOR,
 }
 
 # Job states in the queue.
 STATUS_COLORS: dict[str, str] = {
     "queued": "#9aa0a6",
-    "running": "#4fa3f7",
-    "done": "#7bc67b",
-    "failed": "#e0524f",
+    "running": theme.RUNNING.name(),
+    "done": OK_COLOR,
+    "failed": ERROR_COLOR,
     "cancelled": "#c9a227",
 }
-
-OK_COLOR = "#7bc67b"
-WARN_COLOR = "#e0a24f"
-ERROR_COLOR = "#e0524f"
-DIM_COLOR = "#8d9399"
-ANCHOR_COLOR = "#6fb1ff"
-
-
-@lru_cache(maxsize=None)
-def category_color(category: str) -> QColor:
-    """The header colour of a node category; unknown ones get a stable hashed colour."""
-    hex_color = CATEGORY_COLORS.get(category)
-    if hex_color is not None:
-        return QColor(hex_color)
-    digest = hashlib.md5(category.encode()).digest()
-    return QColor.fromHsv(digest[0] * 360 // 256, 110, 140)
-
-
-def type_color(data_type: DataType | str) -> QColor:
-    """The colour of a data type (a ``DataType`` or its name, "Video", "Image"...)."""
-    if isinstance(data_type, DataType):
-        return QColor(data_type.color)
-    known = ALL_TYPES.get(str(data_type))
-    return QColor(known.color if known else "#888888")
 
 
 def swatch_icon(color: QColor | str, size: int = 12, *, round_: bool = True) -> QIcon:
