@@ -59,6 +59,11 @@ class Link:
         return f"{self.source}.{self.source_socket} -> {self.target}.{self.target_socket}"
 
 
+def reroute_key(link: Link) -> str:
+    """How the layout's reroute table names a link: ``src.socket>dst.socket``."""
+    return f"{link.source}.{link.source_socket}>{link.target}.{link.target_socket}"
+
+
 @dataclass
 class Backdrop:
     title: str
@@ -75,6 +80,7 @@ class Graph:
     node_changed = Signal(str, str)          # node id, field ("title", "bypassed")
     node_moved = Signal(str, float, float)   # node id, x, y
     backdrops_changed = Signal()
+    reroutes_changed = Signal()
 
     def __init__(self, registry: Registry | None = None):
         self.registry = registry or default_registry()
@@ -82,6 +88,12 @@ class Graph:
         self.links: list[Link] = []
         self.positions: dict[str, tuple[float, float]] = {}
         self.backdrops: list[Backdrop] = []
+        # Reroute dots: bends in a link's drawing, by ``reroute_key(link)``. Like
+        # positions and backdrops they are layout only and change nothing that
+        # renders. Removing a link leaves its entry alone (the editor's undo
+        # commands take and put entries back explicitly, with the link); saving
+        # writes only the entries of links that exist, as it does for positions.
+        self.reroutes: dict[str, list[tuple[float, float]]] = {}
 
     # -- queries -----------------------------------------------------------
     def node(self, node_id: str) -> Node:
@@ -250,6 +262,35 @@ class Graph:
     def set_backdrops(self, backdrops: Iterable[Backdrop]) -> None:
         self.backdrops = list(backdrops)
         self.backdrops_changed.emit()
+
+    def set_reroutes(self, key: str, points: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+        """Set the reroute dots of the link named ``key`` (none: the link is drawn
+        straight); returns the old ones."""
+        old = self.reroutes.get(key, [])
+        new = [(float(x), float(y)) for x, y in points]
+        if new:
+            self.reroutes[key] = new
+        else:
+            self.reroutes.pop(key, None)
+        self.reroutes_changed.emit()
+        return old
+
+    def take_reroutes(self, links: Iterable[Link]) -> dict[str, list[tuple[float, float]]]:
+        """Remove the reroute dots of these links and return them (for undo)."""
+        taken = {}
+        for link in links:
+            key = reroute_key(link)
+            if key in self.reroutes:
+                taken[key] = self.reroutes.pop(key)
+        if taken:
+            self.reroutes_changed.emit()
+        return taken
+
+    def put_reroutes(self, table: dict[str, list[tuple[float, float]]]) -> None:
+        """Put back what ``take_reroutes`` returned."""
+        if table:
+            self.reroutes.update({key: [(float(x), float(y)) for x, y in points] for key, points in table.items()})
+            self.reroutes_changed.emit()
 
     # -- helpers -------------------------------------------------------------
     def _coerce(self, node_type: type[NodeType], name: str, value: Any, *, node_label: str) -> Any:

@@ -2,22 +2,24 @@
 
 ```json
 {
-  "weft": {"schema": 1},
+  "weft": {"schema": 2},
   "nodes": {
     "prompt": {"type": "text", "version": 1, "title": "Prompt", "params": {"text": "a red fox"}},
     "t2v":    {"type": "text_to_video", "version": 1, "params": {"steps": 30}}
   },
   "links": [{"from": "prompt.text", "to": "t2v.prompt"}],
-  "layout": {"nodes": {"prompt": [0, 0]}, "backdrops": []},
+  "layout": {"nodes": {"prompt": [0, 0]}, "backdrops": [],
+             "reroutes": {"prompt.text>t2v.prompt": [[150, 40]]}},
   "settings": {}
 }
 ```
 
 Parameters are stored by name, never by position; node ids are stable; the
-layout lives in a section of its own so that moving a node never shows up as
-a change to what renders. Older files are migrated forward by the small
-functions in ``nodes.migrations``. Loading parses JSON and nothing else: no
-code from a file is ever executed.
+layout (positions, backdrops, reroute dots) lives in a section of its own so
+that moving a node never shows up as a change to what renders; ``settings``
+is for what renders (it goes to the engine with every run). Older files are
+migrated forward by the small functions in ``nodes.migrations``. Loading
+parses JSON and nothing else: no code from a file is ever executed.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from nodes import migrations
 from nodes.definition import ParamError
-from nodes.graph import NODE_ID, Backdrop, Graph, GraphError, Link, Node
+from nodes.graph import NODE_ID, Backdrop, Graph, GraphError, Link, Node, reroute_key
 from nodes.registry import Registry, default_registry
 
 SCHEMA_VERSION = migrations.CURRENT_SCHEMA
@@ -88,6 +90,8 @@ class _BackdropEntry(_Strict):
 class _Layout(_Strict):
     nodes: dict[str, Point] = Field(default_factory=dict)
     backdrops: list[_BackdropEntry] = Field(default_factory=list)
+    # Reroute dots by link, "src.socket>dst.socket": [[x, y], ...] (schema 2).
+    reroutes: dict[str, list[Point]] = Field(default_factory=dict)
 
 
 class _ProjectFile(_Strict):
@@ -172,6 +176,12 @@ def from_dict(data: Any, registry: Registry | None = None, *, source: str = "pro
         if node_id in graph.nodes:
             graph.positions[node_id] = (x, y)
     graph.backdrops = [Backdrop(b.title, tuple(b.rect), b.color) for b in parsed.layout.backdrops]
+    # Only the reroutes of links the file has: one without its link could be
+    # neither drawn nor deleted by the artist, and would ride along in the file
+    # for ever (positions of missing nodes are dropped the same way).
+    live = {reroute_key(link) for link in graph.links}
+    graph.reroutes = {key: [(x, y) for x, y in points] for key, points in parsed.layout.reroutes.items()
+                      if key in live and points}
     return Project(graph, dict(parsed.settings), migration_notes=notes)
 
 
@@ -198,17 +208,24 @@ def to_dict(graph: Graph, settings: dict[str, Any] | None = None) -> dict[str, A
         if node.bypassed:
             entry["bypassed"] = True
         nodes[node.id] = entry
+    layout: dict[str, Any] = {
+        "nodes": {nid: [round(float(x), 2), round(float(y), 2)] for nid, (x, y) in graph.positions.items()
+                  if nid in graph.nodes},
+        "backdrops": [{"title": b.title, "rect": [float(v) for v in b.rect], "color": b.color}
+                      for b in graph.backdrops],
+    }
+    # Written only for links that exist (as positions only for nodes that do),
+    # and left out when there are none, so a file without bends stays as it was.
+    live = [key for key in map(reroute_key, graph.links) if graph.reroutes.get(key)]
+    if live:
+        layout["reroutes"] = {key: [[round(float(x), 2), round(float(y), 2)] for x, y in graph.reroutes[key]]
+                              for key in live}
     return {
         "weft": {"schema": SCHEMA_VERSION},
         "nodes": nodes,
         "links": [{"from": f"{l.source}.{l.source_socket}", "to": f"{l.target}.{l.target_socket}"}
                   for l in graph.links],
-        "layout": {
-            "nodes": {nid: [round(float(x), 2), round(float(y), 2)] for nid, (x, y) in graph.positions.items()
-                      if nid in graph.nodes},
-            "backdrops": [{"title": b.title, "rect": [float(v) for v in b.rect], "color": b.color}
-                          for b in graph.backdrops],
-        },
+        "layout": layout,
         "settings": dict(settings or {}),
     }
 

@@ -59,7 +59,7 @@ class RemoveNodes(QUndoCommand):
         self._removed: list[tuple[Node, list[Link], tuple[float, float] | None]] = []
         self._node_order: list[str] = []
         self._link_order: list[Link] = []
-        self._reroutes: dict[str, list[list[float]]] = {}
+        self._reroutes: dict[str, list[tuple[float, float]]] = {}
 
     def redo(self) -> None:
         graph = self.doc.graph
@@ -107,7 +107,7 @@ class Connect(QUndoCommand):
         self.doc, self.link = doc, link
         self._replaced: Link | None = None
         self._link_order: list[Link] = []
-        self._reroutes: dict[str, list[list[float]]] = {}
+        self._reroutes: dict[str, list[tuple[float, float]]] = {}
 
     def redo(self) -> None:
         graph = self.doc.graph
@@ -130,7 +130,7 @@ class RemoveLinks(QUndoCommand):
         super().__init__(text or ("Disconnect" if len(links) == 1 else f"Cut {len(links)} links"))
         self.doc, self.links = doc, list(links)
         self._link_order: list[Link] = []
-        self._reroutes: dict[str, list[list[float]]] = {}
+        self._reroutes: dict[str, list[tuple[float, float]]] = {}
 
     def redo(self) -> None:
         graph = self.doc.graph

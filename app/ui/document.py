@@ -24,19 +24,11 @@ from PySide6.QtGui import QUndoStack
 from app.ui import commands as C
 from nodes import project as project_io
 from nodes.definition import ParamError
-from nodes.graph import Backdrop, Graph, GraphError, Link, Node
+from nodes.graph import Backdrop, Graph, GraphError, Link, Node, reroute_key
 from nodes.registry import Registry, UnknownNodeType, default_registry
 from nodes.validation import Problem, validate
 
 CLIPBOARD_MIME = "application/x-weft-nodes"
-# Layout extras the project schema has no section for yet live in the
-# project's settings under this key (see the note in ``reroute_key``).
-REROUTES_KEY = "reroutes"
-
-
-def reroute_key(link: Link) -> str:
-    """How a link is named in the saved reroute table: ``src.socket>dst.socket``."""
-    return f"{link.source}.{link.source_socket}>{link.target}.{link.target_socket}"
 
 
 @dataclass
@@ -88,6 +80,7 @@ class Document(QObject):
         self._recheck.timeout.connect(lambda: self.check(self._check_targets))
         self.undo_stack.indexChanged.connect(self._on_edit)
         self.graph.node_removed.connect(self._on_node_removed)
+        self.graph.reroutes_changed.connect(self._on_graph_reroutes_changed)
 
     def _on_edit(self, index: int) -> None:
         if self.problems:
@@ -264,16 +257,18 @@ class Document(QObject):
 
     # -- reroutes ------------------------------------------------------------------------
     # Reroute dots are bends in a link's drawing: they change nothing that
-    # renders, so they are not nodes. The project schema has no layout entry
-    # for them yet, so they are kept in the project's settings section under
-    # "reroutes": {"src.socket>dst.socket": [[x, y], ...]}.
+    # renders, so they are not nodes. They live in the graph's layout table,
+    # ``graph.reroutes`` ({"src.socket>dst.socket": [(x, y), ...]}), saved in
+    # the file's layout section with positions and backdrops.
     def reroutes(self, link: Link) -> list[tuple[float, float]]:
-        points = self.settings.get(REROUTES_KEY, {}).get(reroute_key(link), [])
-        return [(float(x), float(y)) for x, y in points]
+        return [(float(x), float(y)) for x, y in self.graph.reroutes.get(reroute_key(link), [])]
+
+    def _reroute_points(self, key: str) -> list[list[float]]:
+        return [[float(x), float(y)] for x, y in self.graph.reroutes.get(key, [])]
 
     def add_reroute(self, link: Link, pos: tuple[float, float] | Any, index: int | None = None) -> None:
         key = reroute_key(link)
-        old = [list(p) for p in self.settings.get(REROUTES_KEY, {}).get(key, [])]
+        old = self._reroute_points(key)
         new = [list(p) for p in old]
         x, y = _xy(pos)
         new.insert(len(new) if index is None else index, [round(x, 2), round(y, 2)])
@@ -282,7 +277,7 @@ class Document(QObject):
     def move_reroute(self, link: Link, index: int, pos: tuple[float, float] | Any, *,
                      old_pos: tuple[float, float] | None = None) -> None:
         key = reroute_key(link)
-        old = [list(p) for p in self.settings.get(REROUTES_KEY, {}).get(key, [])]
+        old = self._reroute_points(key)
         if index >= len(old):
             return
         if old_pos is not None:
@@ -294,38 +289,23 @@ class Document(QObject):
 
     def remove_reroute(self, link: Link, index: int) -> None:
         key = reroute_key(link)
-        old = [list(p) for p in self.settings.get(REROUTES_KEY, {}).get(key, [])]
+        old = self._reroute_points(key)
         if index < len(old):
             new = old[:index] + old[index + 1:]
             self.undo_stack.push(C.SetReroutes(self, key, old, new, "Delete reroute"))
 
     def _set_reroute_points(self, key: str, points: list[list[float]]) -> None:
-        table = self.settings.setdefault(REROUTES_KEY, {})
-        if points:
-            table[key] = [list(p) for p in points]
-        else:
-            table.pop(key, None)
-        if not table:
-            self.settings.pop(REROUTES_KEY, None)
+        self.graph.set_reroutes(key, [(x, y) for x, y in points])
+
+    def _take_reroutes(self, links: Iterable[Link]) -> dict[str, list[tuple[float, float]]]:
+        """The reroutes of links going away, out of the table (kept by the undo command)."""
+        return self.graph.take_reroutes(links)
+
+    def _put_reroutes(self, taken: dict[str, list[tuple[float, float]]]) -> None:
+        self.graph.put_reroutes(taken)
+
+    def _on_graph_reroutes_changed(self) -> None:
         self.reroutes_changed.emit()
-
-    def _take_reroutes(self, links: Iterable[Link]) -> dict[str, list[list[float]]]:
-        table = self.settings.get(REROUTES_KEY, {})
-        taken = {}
-        for link in links:
-            key = reroute_key(link)
-            if key in table:
-                taken[key] = table.pop(key)
-        if taken:
-            if not table:
-                self.settings.pop(REROUTES_KEY, None)
-            self.reroutes_changed.emit()
-        return taken
-
-    def _put_reroutes(self, taken: dict[str, list[list[float]]]) -> None:
-        if taken:
-            self.settings.setdefault(REROUTES_KEY, {}).update(taken)
-            self.reroutes_changed.emit()
 
     # -- clipboard -----------------------------------------------------------------------
     def copy_nodes(self, node_ids: Iterable[str]) -> dict[str, Any]:
@@ -457,17 +437,8 @@ class Document(QObject):
 
     # -- files ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        self._prune_reroutes()
+        # Reroutes of links that are gone are not written (project_io.to_dict).
         return project_io.to_dict(self.graph, self.settings)
-
-    def _prune_reroutes(self) -> None:
-        table = self.settings.get(REROUTES_KEY)
-        if table:
-            live = {reroute_key(l) for l in self.graph.links}
-            for key in [k for k in table if k not in live]:
-                del table[key]
-            if not table:
-                self.settings.pop(REROUTES_KEY, None)
 
     def replace_project(self, project: project_io.Project) -> None:
         """Shows another project: empties this document's graph and refills it."""
@@ -481,6 +452,7 @@ class Document(QObject):
             graph.remove_link(link)
         graph.positions.clear()
         src = project.graph
+        graph.reroutes = {key: list(points) for key, points in src.reroutes.items()}
         for node in src.nodes.values():
             graph.insert_node(node, src.positions.get(node.id))
         for link in src.links:
@@ -517,7 +489,6 @@ class Document(QObject):
             raise project_io.ProjectError("the project has no file name yet")
         if target.suffix != project_io.SUFFIX:
             target = target.with_suffix(project_io.SUFFIX)
-        self._prune_reroutes()
         saved = project_io.save(project_io.Project(self.graph, self.settings), target).resolve()
         self.undo_stack.setClean()
         self._set_path(saved)

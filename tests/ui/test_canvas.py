@@ -195,6 +195,8 @@ def test_alt_click_on_a_link_adds_a_reroute_dot_that_bends_it(window, hands):
     point = path.pointAtPercent(0.5)
     hands.click(point, mods=Qt.AltModifier)
     assert len(doc.reroutes(link)) == 1 and len(view.gscene.reroutes) == 1
+    # a bend is layout, not a render setting
+    assert list(doc.graph.reroutes) == [f"{prompt}.out>{t2v}.prompt"] and "reroutes" not in doc.settings
     dot = view.gscene.reroutes[0]
     hands.drag(dot.pos(), dot.pos() + QPointF(0, 120))
     (x, y), = doc.reroutes(link)

@@ -135,11 +135,20 @@ def test_save_and_reopen_gives_the_same_graph(make_window, tmp_path):
     assert not doc.dirty and not a.isWindowModified() and "shot.weft" in a.windowTitle()
     saved = json.loads(path.read_text())
 
+    # The bend is layout, saved with the positions; the settings (sent to the
+    # engine with every run) stay for render settings.
+    key = f"{link.source}.{link.source_socket}>{link.target}.{link.target_socket}"
+    assert saved["weft"] == {"schema": project_io.SCHEMA_VERSION}
+    assert saved["layout"]["reroutes"] == {key: [[200, 100]]}
+    assert "reroutes" not in saved["settings"]
+
     b = make_window()
     assert b.open_path(path)
     assert b.document.to_dict() == saved
     assert set(b.view.gscene.nodes) == {prompt, t2v, save}
     assert len(b.view.gscene.links) == 2 and len(b.view.gscene.reroutes) == 1
+    assert b.document.reroutes(link) == [(200, 100)]
+    assert b.view.gscene.reroutes[0].pos() == QPointF(200, 100)
     assert len(b.view.gscene.backdrops) == 1
     assert not b.document.dirty
     assert str(path.resolve()) in b.settings.recent_files()
@@ -148,10 +157,52 @@ def test_save_and_reopen_gives_the_same_graph(make_window, tmp_path):
 def test_delete_then_undo_leaves_the_file_unchanged(window):
     doc = window.document
     prompt, t2v, save = build(doc)
+    doc.add_reroute(doc.graph.links[0], (200, 100))
+    doc.add_reroute(doc.graph.links[1], (500, 80))
     before = project_io.dumps(doc.graph, doc.settings)
     doc.remove_nodes([prompt, t2v])
+    assert doc.graph.reroutes == {} and not window.view.gscene.reroutes
+    assert "reroutes" not in json.loads(project_io.dumps(doc.graph, doc.settings))["layout"]
     doc.undo_stack.undo()
-    assert project_io.dumps(doc.graph, doc.settings) == before
+    assert project_io.dumps(doc.graph, doc.settings) == before  # the bends came back with their links
+    assert len(window.view.gscene.reroutes) == 2
+    doc.undo_stack.redo()
+    assert doc.graph.reroutes == {} and not window.view.gscene.reroutes
+
+
+def test_bends_of_a_replaced_or_cut_link_come_back_on_undo(window):
+    doc = window.document
+    prompt, t2v, save = build(doc)
+    link = doc.graph.link_into(t2v, "prompt")
+    doc.add_reroute(link, (150, 60))
+    other = doc.add_node("text", (0, 200), {"text": "a storm"})
+    doc.connect(other, "out", t2v, "prompt")  # replaces the bent link
+    assert doc.reroutes(link) == [] and not window.view.gscene.reroutes
+    doc.undo_stack.undo()
+    assert doc.reroutes(link) == [(150, 60)] and len(window.view.gscene.reroutes) == 1
+    doc.disconnect([link])
+    assert doc.reroutes(link) == [] and not window.view.gscene.reroutes
+    doc.undo_stack.undo()
+    assert doc.reroutes(link) == [(150, 60)] and len(window.view.gscene.reroutes) == 1
+    assert "reroutes" not in doc.settings
+
+
+def test_a_schema_1_project_opens_with_its_bends(window, tmp_path):
+    doc = window.document
+    prompt, t2v, save = build(doc)
+    key = f"{prompt}.out>{t2v}.prompt"
+    data = doc.to_dict()
+    data["weft"] = {"schema": 1}
+    data["settings"] = {"reroutes": {key: [[120, 40]]}}
+    path = tmp_path / "old.weft"
+    path.write_text(json.dumps(data))
+    assert window.open_path(path, ask=False)
+    link = doc.graph.link_into(t2v, "prompt")
+    assert doc.reroutes(link) == [(120, 40)] and len(window.view.gscene.reroutes) == 1
+    assert doc.settings == {}
+    assert doc.migration_notes == ["project file upgraded to schema 2"]
+    saved = json.loads(project_io.dumps(doc.graph, doc.settings))
+    assert saved["weft"]["schema"] == 2 and saved["layout"]["reroutes"] == {key: [[120, 40]]}
 
 
 def test_unsaved_changes_are_asked_about(window, tmp_path):

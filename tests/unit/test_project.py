@@ -105,7 +105,8 @@ class Blur(NodeType):
 
 def test_node_type_migration_upgrades_old_parameters():
     registry = Registry([Blur])
-    old = {"weft": {"schema": 1}, "nodes": {"b": {"type": "blur", "version": 1, "params": {"radius_px": 5}}}}
+    old = {"weft": {"schema": project.SCHEMA_VERSION},
+           "nodes": {"b": {"type": "blur", "version": 1, "params": {"radius_px": 5}}}}
     loaded = project.from_dict(old, registry)
     assert loaded.graph.nodes["b"].params == {"radius": 5.0}
     assert loaded.graph.nodes["b"].version == 2
@@ -113,7 +114,7 @@ def test_node_type_migration_upgrades_old_parameters():
 
 
 def test_schema_steps_run_in_order_and_leave_the_input_alone():
-    def zero_to_one(data):
+    def zero_to_one(data, notes):
         # schema 0 kept links as [src, socket, dst, socket] lists
         data["links"] = [{"from": f"{a}.{b}", "to": f"{c}.{d}"} for a, b, c, d in data["links"]]
         return data

@@ -113,7 +113,7 @@ class GraphScene(QGraphicsScene):
         self.links_by_node.setdefault(link.source, set()).add(link)
         self.links_by_node.setdefault(link.target, set()).add(link)
         self.addItem(item)
-        if self.document.settings.get("reroutes") and self.document.reroutes(link):
+        if self.document.graph.reroutes and self.document.reroutes(link):
             self._add_dots(link, item)
             item.update_path()
 
@@ -160,7 +160,7 @@ class GraphScene(QGraphicsScene):
         for item in self.reroutes:
             self.removeItem(item)
         self.reroutes = []
-        table = self.document.settings.get("reroutes") or {}
+        table = self.document.graph.reroutes
         for link, link_item in self.links.items():
             points = self._add_dots(link, link_item) if table else 0
             if points or link_item.had_reroutes:
