@@ -410,3 +410,24 @@ def test_tab_with_a_node_selected_feeds_the_new_node_from_it(window, hands, qtbo
     assert [(l.source, l.target) for l in doc.graph.links] == [(t2v, save)]
     doc.undo_stack.undo()  # one step
     assert list(doc.graph.nodes) == [t2v] and not doc.graph.links
+
+
+def test_the_node_face_shows_the_size_a_preset_gives_not_the_width_it_overrides(window):
+    doc, view = window.document, window.view
+    t2v = doc.add_node("text_to_video", (0, 0), {"aspect": "16:9", "resolution": "preview", "width": 128,
+                                                 "height": 80, "duration_unit": "frames", "frames": 33})
+    item = view.gscene.nodes[t2v]
+    shown = [p.name for p in item.shown_params]
+    assert "width" not in shown and "height" not in shown and "resolution" in shown
+    assert dict(item.summary_rows) == {"Size": "480 x 272", "Length": "33 frames, 2.06 s at 16 fps"}
+    preset_height = item.height
+
+    doc.set_param(t2v, "aspect", "custom")  # as the inspector does
+    shown = [p.name for p in item.shown_params]
+    assert "width" in shown and "resolution" not in shown
+    assert dict(item.summary_rows)["Size"] == "128 x 80"
+    doc.set_param(t2v, "width", 100)  # not a multiple of 16: no size to show; validation says why
+    assert item.summary_rows == [] and len(item.shown_params) == 6  # the freed rows show parameters
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert dict(item.summary_rows)["Size"] == "480 x 272" and item.height == preset_height

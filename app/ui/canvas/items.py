@@ -101,12 +101,32 @@ class NodeItem(QGraphicsItem):
         self.badge_max_w = max(BADGE_MAX_W, self.w)
         self.input_names = [s.name for s in self.inputs]
         self.output_names = [s.name for s in self.outputs]
-        self.shown_params = params[:MAX_PARAMS]
-        self.hidden_params = len(params) - len(self.shown_params)
-        rows = max(len(self.inputs), len(self.outputs), 1 if not self.known else 0)
+        self._face_params = params
+        self._arrange_face()
         self.rows_top = HEADER + 4
-        self.params_top = self.rows_top + rows * ROW + (4 if self.shown_params else 0)
-        n_param_rows = len(self.shown_params) + (1 if self.hidden_params else 0)
+        self._measure()
+
+    def _arrange_face(self) -> None:
+        """Which parameter rows the face shows: those the other values leave in play
+        (never a width an aspect preset overrides), then what they come to (Size, Length)."""
+        params = self._face_params
+        self.summary_rows: list[tuple[str, str]] = []
+        if self.known:
+            values = {**self.node_type.default_params(), **self.node.params}
+            try:
+                inactive = self.node_type.inactive_params(values)
+                self.summary_rows = list(self.node_type.summary(values))
+            except Exception:  # a half-typed value must not break drawing; validation reports it
+                inactive = {}
+            params = [p for p in params if p.name not in inactive]
+        room = max(0, MAX_PARAMS - len(self.summary_rows))
+        self.shown_params = params[:room]
+        self.hidden_params = len(params) - len(self.shown_params)
+
+    def _measure(self) -> None:
+        rows = max(len(self.inputs), len(self.outputs), 1 if not self.known else 0)
+        self.params_top = self.rows_top + rows * ROW + (4 if self.shown_params or self.summary_rows else 0)
+        n_param_rows = len(self.shown_params) + len(self.summary_rows) + (1 if self.hidden_params else 0)
         self.footer_top = self.params_top + n_param_rows * PARAM_ROW + 4
         self.height = self.footer_top + FOOTER
         self.body = QRectF(0, 0, self.w, self.height)
@@ -161,6 +181,11 @@ class NodeItem(QGraphicsItem):
 
     # -- model changes ---------------------------------------------------------------------
     def refresh(self) -> None:
+        before = ([p.name for p in self.shown_params], self.summary_rows, self.hidden_params)
+        self._arrange_face()
+        if ([p.name for p in self.shown_params], self.summary_rows, self.hidden_params) != before:
+            self.prepareGeometryChange()  # a preset chosen or cleared: rows come and go
+            self._measure()
         self.update()
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
@@ -365,7 +390,7 @@ class NodeItem(QGraphicsItem):
                 painter.drawEllipse(QPointF(x, self.rows_top + ROW * i + ROW / 2), SOCKET_R, SOCKET_R)
 
     def _paint_params(self, painter: QPainter) -> None:
-        if not self.shown_params:
+        if not self.shown_params and not self.summary_rows:
             return
         font = theme.font(8.0)
         fm = QFontMetricsF(font)
@@ -388,8 +413,16 @@ class NodeItem(QGraphicsItem):
             painter.setPen(theme.WARNING if is_bad else theme.PARAM_VALUE)
             painter.drawText(QRectF(10 + label_w + 4, y, self.w - label_w - 24, PARAM_ROW),
                              Qt.AlignVCenter | Qt.AlignLeft, _elide(fm, text or "—", self.w - label_w - 24))
+        for i, (label, text) in enumerate(self.summary_rows):
+            # What the settings come to: read-only, in the dim colour of derived facts.
+            y = self.params_top + PARAM_ROW * (len(self.shown_params) + i)
+            painter.setPen(theme.NODE_TEXT_DIM)
+            painter.drawText(QRectF(10, y, label_w, PARAM_ROW), Qt.AlignVCenter | Qt.AlignLeft,
+                             _elide(fm, label, label_w))
+            painter.drawText(QRectF(10 + label_w + 4, y, self.w - label_w - 24, PARAM_ROW),
+                             Qt.AlignVCenter | Qt.AlignLeft, _elide(fm, text, self.w - label_w - 24))
         if self.hidden_params:
-            y = self.params_top + PARAM_ROW * len(self.shown_params)
+            y = self.params_top + PARAM_ROW * (len(self.shown_params) + len(self.summary_rows))
             painter.setPen(theme.NODE_TEXT_DIM)
             painter.drawText(QRectF(10, y, self.w - 20, PARAM_ROW), Qt.AlignVCenter | Qt.AlignLeft,
                              f"+ {self.hidden_params} more in the inspector")
