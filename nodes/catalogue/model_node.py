@@ -120,8 +120,7 @@ class ModelNode(NodeType):
         except (VideoSettingError, KeyError, ValueError):
             return []  # validation names the parameter to fix
         size = "from input" if params.get("aspect") == "from input" else f"{shape.width} x {shape.height}"
-        return [("Size", size), ("Length", f"{shape.frames} frames, {shape.frames / shape.fps:.2f} s "
-                                           f"at {shape.fps:g} fps")]
+        return [("Size", size), ("Length", f"{shape.frames} frames, {shape.frames / shape.fps:.2f} s")]
 
     @classmethod
     def cache_salt(cls, params: dict[str, Any], resolve_path: Callable[[str], Path]) -> str:

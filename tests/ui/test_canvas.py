@@ -419,7 +419,7 @@ def test_the_node_face_shows_the_size_a_preset_gives_not_the_width_it_overrides(
     item = view.gscene.nodes[t2v]
     shown = [p.name for p in item.shown_params]
     assert "width" not in shown and "height" not in shown and "resolution" in shown
-    assert dict(item.summary_rows) == {"Size": "480 x 272", "Length": "33 frames, 2.06 s at 16 fps"}
+    assert dict(item.summary_rows) == {"Size": "480 x 272", "Length": "33 frames, 2.06 s"}
     preset_height = item.height
 
     doc.set_param(t2v, "aspect", "custom")  # as the inspector does

@@ -497,6 +497,27 @@ def test_inspector_with_the_real_document(qtbot, models_known):
     assert panel.field("steps").entry.text() == "30"
 
 
+def test_the_inspector_dims_what_a_preset_overrides_and_says_what_it_makes(qtbot, doc, models_known):
+    node = doc.graph.add_node("text_to_video", {"aspect": "custom", "width": 640, "height": 352,
+                                                "duration_unit": "frames", "frames": 33, "fps": 16.0})
+    panel = _inspector(qtbot, doc, node.id)
+    assert panel.inactive_reason("width") == "" and panel.inactive_reason("resolution") != ""
+    assert "640 x 352" in panel.summary_label.text() and "33 frames" in panel.summary_label.text()
+
+    combo = panel.field("aspect").combo
+    combo.setCurrentIndex(combo.findData("16:9"))  # as an artist picks the preset
+    assert doc.graph.nodes[node.id].params["aspect"] == "16:9"
+    assert panel.inactive_reason("width") == "used only when Aspect is custom"
+    assert "Not used now" in panel.rows["width"].note.text()
+    assert "832 x 480" in panel.summary_label.text()
+    _type_into(qtbot, panel.field("width").entry, "512")  # still editable for later
+    assert doc.graph.nodes[node.id].params["width"] == 512
+
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert panel.inactive_reason("width") == "" and "640 x 352" in panel.summary_label.text()
+
+
 # -- library ----------------------------------------------------------------------------------------
 def test_library_finds_text_to_video_by_tag_or_word_and_requests_it(qtbot):
     panel = NodeLibraryPanel(default_registry())
@@ -643,6 +664,24 @@ def test_viewer_shows_and_steps_the_frames_of_a_cached_video(qtbot, tmp_path):
     viewer.play()  # at the end, play starts again from the start
     assert viewer.frame == 0 and viewer.is_playing
     viewer.pause()
+
+
+def test_viewer_plays_the_sound_from_where_the_playhead_is(qtbot, tmp_path):
+    frames = np.repeat(_frames(count=10), 4, axis=0)  # 40 frames, 4 s at 10 fps
+    results = _cached(tmp_path, {"video": Video(frames, 10.0, Audio(_sine(seconds=4.0), 8000))})
+    viewer = ViewerPanel()
+    qtbot.addWidget(viewer)
+    viewer.show_result("text_to_video", results)
+    if not viewer.sound_available:
+        pytest.skip(viewer.sound.reason)  # no Qt Multimedia, libpulse or sound device on this machine
+    viewer.seek_frame(20)  # 2 s in
+    viewer.play()
+    stream = viewer.sound._stream
+    assert stream is not None and stream.position >= 2 * 8000
+    start = stream.position
+    qtbot.waitUntil(lambda: stream.position > start, timeout=5000)  # the sink pulls samples
+    viewer.pause()
+    assert viewer.sound._stream is None
 
 
 def test_viewer_shows_images_masks_sound_and_words(qtbot, tmp_path):

@@ -119,7 +119,8 @@ class NodeItem(QGraphicsItem):
             except Exception:  # a half-typed value must not break drawing; validation reports it
                 inactive = {}
             params = [p for p in params if p.name not in inactive]
-        room = max(0, MAX_PARAMS - len(self.summary_rows))
+        # The summary replaces about one parameter row: the values that make it stay visible.
+        room = MAX_PARAMS - 1 if self.summary_rows else MAX_PARAMS
         self.shown_params = params[:room]
         self.hidden_params = len(params) - len(self.shown_params)
 

@@ -47,9 +47,24 @@ class ParamRow:
     note: QLabel
     feedback: tuple[str, str] = ("", "")  # what the field said after the last edit
     problems: list[tuple[str, str]] = dc_field(default_factory=list)  # (message, level)
+    inactive: str = ""  # why the other values make this parameter irrelevant now
+
+    def set_inactive(self, reason: str) -> None:
+        """Dims the row and says why, as Blender does: still editable, so a width can be
+        typed before switching the aspect to custom."""
+        if reason == self.inactive:
+            return
+        self.inactive = reason
+        name = html.escape(self.param.display_name)
+        dot = f"<span style='color:{self.param.type.color}'>\u25cf</span>"
+        self.label.setText(f"{dot} <span style='color:{palette.DIM_COLOR}'>{name}</span>" if reason
+                           else f"{dot} {name}")
+        self.show()
 
     def messages(self) -> list[tuple[str, str]]:
         out = []
+        if self.inactive:
+            out.append((f"Not used now: {self.inactive}.", "info"))
         if self.feedback[0]:
             out.append(self.feedback)
         out.extend(self.problems)
@@ -188,6 +203,7 @@ class InspectorPanel(QWidget):
         self.node_id = node_id
         self.rows = {}
         self.sockets_label = None
+        self.summary_label = None
         if self._content is not None:
             self.scroll.takeWidget()
             self._content.deleteLater()
@@ -212,6 +228,7 @@ class InspectorPanel(QWidget):
         self._show_header(node, node_type)
         self._content = self._build_content(node, node_type)
         self.scroll.setWidget(self._content)
+        self._refresh_inactive()
         self._refresh_problems()
 
     def _show_header(self, node, node_type) -> None:
@@ -254,6 +271,12 @@ class InspectorPanel(QWidget):
         self.sockets_label.setTextFormat(Qt.RichText)
         column.addWidget(self.sockets_label)
         self._show_sockets()
+        # What the settings come to (the size an aspect preset gives), kept current as they change.
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextFormat(Qt.RichText)
+        self.summary_label.hide()
+        column.addWidget(self.summary_label)
 
         basic = [p for p in node_type.params.values() if not p.advanced]
         advanced = [p for p in node_type.params.values() if p.advanced]
@@ -485,6 +508,7 @@ class InspectorPanel(QWidget):
             row = self.rows.get(name)
             if row is not None:
                 row.field.set_value(value)
+            self._refresh_inactive()
             self._refresh_problems()
         elif self.node_id is not None and self._is_neighbour(node_id):
             self._refresh_problems()  # a reference's label may have changed
@@ -525,6 +549,30 @@ class InspectorPanel(QWidget):
     def _is_neighbour(self, node_id: str) -> bool:
         return any(node_id in (link.source, link.target) for link in self.graph.links
                    if self.node_id in (link.source, link.target))
+
+    # -- what the values silence and what they come to -------------------------------------------------
+    def _refresh_inactive(self) -> None:
+        if self.node_id is None or self.node_id not in self.graph.nodes:
+            return
+        node_type = self.graph.node_type(self.node_id)
+        values = {**node_type.default_params(), **self.graph.nodes[self.node_id].params}
+        try:
+            inactive = node_type.inactive_params(values)
+            summary = node_type.summary(values)
+        except Exception:  # a value being typed must not break the panel; validation reports it
+            inactive, summary = {}, []
+        for name, row in self.rows.items():
+            row.set_inactive(inactive.get(name, ""))
+        label = getattr(self, "summary_label", None)
+        if label is not None and shiboken6.isValid(label):
+            label.setText("Makes: " + " · ".join(f"{html.escape(k)} <b>{html.escape(v)}</b>"
+                                                  for k, v in summary))
+            label.setVisible(bool(summary))
+
+    def inactive_reason(self, name: str) -> str:
+        """Why a parameter is not used with the current values ("" when it is; for tests)."""
+        row = self.rows.get(name)
+        return row.inactive if row is not None else ""
 
     # -- what needs attention ---------------------------------------------------------------------------
     def _refresh_problems(self) -> None:

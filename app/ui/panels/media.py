@@ -183,9 +183,13 @@ class SoundOutput:
         self._stream: SampleStream | None = None
         try:
             from PySide6 import QtMultimedia  # noqa: F401
-        except ImportError:
+        except ModuleNotFoundError:
             self.reason = ("Sound playback is unavailable: this Qt has no Qt Multimedia "
                            "(install PySide6-Addons). The waveform shows the sound.")
+            return
+        except ImportError as exc:  # installed, but a system library is missing (libpulse on Linux)
+            self.reason = (f"Sound playback is unavailable: Qt Multimedia cannot load ({exc}). "
+                           "The waveform shows the sound.")
             return
         try:
             from PySide6.QtMultimedia import QMediaDevices
@@ -213,7 +217,7 @@ class SoundOutput:
             fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
             sink = QAudioSink(QMediaDevices.defaultAudioOutput(), fmt)
             sink.start(stream)
-        except Exception as exc:  # (untested here: this Qt has no Qt Multimedia) never break playback
+        except Exception as exc:  # a sink that cannot start must never break the viewer
             stream.close()
             self.available = False
             self.reason = f"Sound playback failed: {exc}"
