@@ -5,7 +5,11 @@ path) called directly and rendered by Weft (graph -> worker process ->
 executor -> cache), both warm (model resident), with a fresh seed per run so
 Weft's cache never answers. Prints the ratio Weft / bare. Target: <= 1.05.
 
-    .venv/bin/python bench/overhead.py [--width 320 --height 192 --frames 33 --steps 12 --repeats 3]
+    .venv/bin/python bench/overhead.py [--width 480 --height 272 --frames 33 --steps 30 --repeats 5]
+
+Both sides run with the thread settings the engine worker uses
+(OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS=1; see engines/client.py), so
+the ratio measures what Weft adds, not a difference in thread policy.
 """
 
 from __future__ import annotations
@@ -15,7 +19,13 @@ import asyncio
 import statistics
 import time
 
-from _common import fresh_cache_dir, t2v_graph
+import os
+
+# Before torch or numpy load: the same thread settings as the worker's.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from _common import fresh_cache_dir, t2v_graph  # noqa: E402
 
 PROMPT = "a lighthouse on a cliff in a storm, waves crashing"
 NEGATIVE = "blurry"
@@ -62,10 +72,11 @@ async def measure(args, folder) -> tuple[list[float], list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--height", type=int, default=192)
+    # Sized so that one render takes over 5 s on a 2-core CPU.
+    parser.add_argument("--width", type=int, default=480)
+    parser.add_argument("--height", type=int, default=272)
     parser.add_argument("--frames", type=int, default=33)
-    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 

@@ -80,11 +80,13 @@ def false_colour(frame: np.ndarray) -> np.ndarray:
     c, h, w = frame.shape
     flat = frame.reshape(c, -1).astype(np.float64)
     flat = flat - flat.mean(axis=1, keepdims=True)
+    # The principal directions from the C x C covariance (eigh of 16-128 channels),
+    # not an SVD of every latent pixel: this runs between two denoising steps.
     try:
-        u, _, _ = np.linalg.svd(flat, full_matrices=False)
+        _, vectors = np.linalg.eigh(flat @ flat.T)
     except np.linalg.LinAlgError:
         return np.zeros((h, w, 3), np.uint8)
-    comps = u[:, :3].T @ flat
+    comps = vectors[:, ::-1][:, :3].T @ flat
     if comps.shape[0] < 3:
         comps = np.concatenate([comps, np.zeros((3 - comps.shape[0], comps.shape[1]))])
     lo = np.percentile(comps, 2, axis=1, keepdims=True)
@@ -94,12 +96,15 @@ def false_colour(frame: np.ndarray) -> np.ndarray:
 
 
 def enlarge(rgb: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
-    """A latent-grid image scaled up so its longest side is about ``side``."""
-    import cv2
+    """A latent-grid image scaled up so its longest side is about ``side``.
 
+    Each latent pixel becomes a block (the viewer smooths when it draws). No
+    OpenCV here: its thread pool would wake between two denoising steps and
+    compete with torch for the cores.
+    """
     h, w = rgb.shape[:2]
     scale = max(1, side // max(h, w))
-    return cv2.resize(rgb, (w * scale, h * scale), interpolation=cv2.INTER_LINEAR)
+    return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
 
 
 # ---- getting (B, C, F, H, W) latents out of each pipeline's callback ------------

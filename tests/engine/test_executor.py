@@ -224,3 +224,18 @@ def test_changing_a_loaded_file_invalidates_its_cache(tmp_path):
     second, events = run(executor, g, **job)
     assert finished(events)["load"]["cached"] is False
     assert media.read_image(tmp_path / "out" / "untitled_save.png").pixels.mean() == 200
+
+
+def test_each_node_reports_its_own_peak_memory_even_when_it_freed_it():
+    from engines.executor import _MemorySampler
+
+    baseline = _MemorySampler()
+    with baseline:
+        pass
+    with _MemorySampler() as big:
+        scratch = np.ones(40_000_000)  # 320 MB, touched, then freed before the node ends
+        del scratch
+    with _MemorySampler() as small:  # the next node does not inherit the last one's peak
+        np.ones(1000).sum()
+    assert big.peak - baseline.peak > 250 * 2**20
+    assert small.peak < big.peak - 250 * 2**20
