@@ -451,6 +451,13 @@ def test_model_picker_says_installed_or_not_with_size_and_licence(qtbot, doc, mo
     details = picker.details.text()
     assert "Not installed" in details and "licence" in details and "Hugging Face login" in details
 
+    # With the tiny test models, the sizes are said to be the real model's, not the twin's.
+    panel.set_models_profile("tiny")
+    doc.select([video.id])
+    details = panel.field("model").details.text()
+    assert ">Tiny twin built (random weights) · the real model: 29 GB download" in details
+    assert "Installed (" not in details
+
 
 def test_model_picker_degrades_when_the_catalogue_cannot_be_read(qtbot, doc, monkeypatch):
     monkeypatch.setattr(models_info, "_is_installed", lambda model_id, profile: None)

@@ -28,6 +28,7 @@ class ModelInfo:
     gated: bool = False
     warning: str = ""  # what an artist must know before commercial use
     known: bool = True  # False: not in the catalogue (a typo, or a newer project)
+    tiny: bool = False  # the tiny test profile: "installed" means the random-weight twin is built
 
     def short_warning(self) -> str:
         """The licence warning in a few words (the whole of it goes in a tooltip)."""
@@ -56,7 +57,14 @@ class ModelInfo:
         if not self.known:
             return f"{self.id} is not a model this version of Weft knows."
         parts = []
-        if self.installed is True:
+        if self.tiny:
+            # The sizes below are the real model's; say so, or "Installed (29 GB)"
+            # would describe a twin of a few megabytes.
+            parts.append("Tiny twin built (random weights)" if self.installed
+                         else "Tiny twin: built offline on first run")
+            if self.download_gb is not None:
+                parts.append(f"the real model: {self.size_text()} download")
+        elif self.installed is True:
             parts.append("Installed" + (f" ({self.size_text()})" if self.download_gb is not None else ""))
         elif self.installed is False:
             parts.append("Not installed" + (f": {self.size_text()} download on first run"
@@ -65,7 +73,7 @@ class ModelInfo:
             parts.append(f"needs about {_gb(self.vram_gb)} of GPU memory")
         if self.licence:
             parts.append(f"licence {self.licence}")
-        if self.gated and self.installed is not True:
+        if self.gated and (self.installed is not True or self.tiny):
             parts.append("the download needs a Hugging Face login")
         return " \u00b7 ".join(parts)
 
@@ -118,7 +126,7 @@ def model_info(model_id: str, profile: str = "default") -> ModelInfo:
         id=spec.id, title=title, installed=installed(spec.id, profile),
         download_gb=getattr(spec, "download_gb", None), vram_gb=getattr(spec, "vram_gb", None),
         licence=getattr(spec, "licence", ""), non_commercial=bool(getattr(spec, "non_commercial", False)),
-        gated=bool(getattr(spec, "gated", False)), warning=warning,
+        gated=bool(getattr(spec, "gated", False)), warning=warning, tiny=profile == "tiny",
     )
 
 
