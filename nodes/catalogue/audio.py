@@ -67,6 +67,12 @@ class AddAudioToVideo(NodeType):
     original_gain = Param.float(0.0, min=-60.0, max=24.0, step=0.5,
                                 help="In mix mode, the loudness change of the video's own sound, in decibels.")
 
+    @classmethod
+    def inactive_params(cls, params: dict[str, Any]) -> dict[str, str]:
+        if params.get("mode", "replace") != "mix":
+            return {"original_gain": "used only when Mode is mix"}
+        return {}
+
     def run(self, ctx: RunContext, *, video: Video, audio: Audio, gain: float, offset: float, fit: str,
             mode: str = "replace", original_gain: float = 0.0, **_: Any) -> dict[str, Any]:
         track = fit_audio(audio, video.seconds, offset=offset, gain_db=gain, fit=fit)

@@ -50,3 +50,9 @@ def test_settings_the_model_cannot_take_give_no_summary_validation_names_them():
 def test_nodes_without_shape_settings_have_nothing_silenced():
     text, params = values("text")
     assert text.inactive_params(params) == {} and text.summary(params) == []
+
+
+def test_the_videos_own_gain_matters_only_when_mixing():
+    mux, params = values("add_audio_to_video", mode="replace")
+    assert mux.inactive_params(params) == {"original_gain": "used only when Mode is mix"}
+    assert mux.inactive_params({**params, "mode": "mix"}) == {}
