@@ -244,7 +244,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from engines.models.catalogue import CATALOGUE, UnknownModelError, get_spec
+    from engines.models.catalogue import CATALOGUE
     if args.action == "list":
         from engines.models.manager import ModelManager
         manager = ModelManager(profile="default")
@@ -263,12 +263,7 @@ def cmd_models(args: argparse.Namespace) -> int:
                 print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
         return EXIT_OK
     if args.action == "pull":
-        if not args.target:
-            raise UsageError("weft models pull: which model? (see weft models list)")
-        try:
-            get_spec(args.target)
-        except UnknownModelError as exc:
-            raise UsageError(str(exc)) from None
+        _known_model(args)
         from engines.models.manager import ModelManager
         path = ModelManager(profile="default").pull(args.target)
         print(f"{args.target}: {path}")
@@ -282,12 +277,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"tiny models written to {args.target}")
         return EXIT_OK
     if args.action == "calibrate-magcache":
-        if not args.target:
-            raise UsageError("weft models calibrate-magcache: which model? (see weft models list)")
-        try:
-            get_spec(args.target)
-        except UnknownModelError as exc:
-            raise UsageError(str(exc)) from None
+        _known_model(args)
         if args.models == "tiny":
             print(NOISE_WARNING, file=sys.stderr)
         # The calibration renders with torch: in its own process, as every render does.
@@ -301,6 +291,17 @@ def cmd_models(args: argparse.Namespace) -> int:
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         return EXIT_OK if subprocess.run(command, env=env).returncode == 0 else EXIT_FAILED
     raise UsageError(f"unknown action {args.action!r}")
+
+
+def _known_model(args: argparse.Namespace) -> None:
+    """`weft models ACTION ID`: the ID must name a catalogue model (exit 2 otherwise)."""
+    from engines.models.catalogue import UnknownModelError, get_spec
+    if not args.target:
+        raise UsageError(f"weft models {args.action}: which model? (see weft models list)")
+    try:
+        get_spec(args.target)
+    except UnknownModelError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
