@@ -34,6 +34,7 @@ class Worker:
         self._out = out
         self._write_lock = threading.Lock()
         self._jobs: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._finished = threading.Event()  # the job loop has returned
         self._cancel: dict[str, threading.Event] = {}
         self._models = None
         self.models_profile = models_profile
@@ -42,7 +43,6 @@ class Worker:
         self.model_options = dict(model_options or {})
         self.cache = ResultCache(cache_dir, memory_budget, disk_budget)
         self.executor = Executor(self.cache, None, self.emit, models_profile)
-        self._thread = threading.Thread(target=self._run_jobs, name="weft-jobs", daemon=True)
 
     # -- output ---------------------------------------------------------------
     def emit(self, event: dict[str, Any]) -> None:
@@ -62,9 +62,21 @@ class Worker:
 
     # -- the loops --------------------------------------------------------------
     def serve(self, commands: TextIO) -> None:
-        self._thread.start()
+        """Reads commands on a thread and runs jobs on this (the main) thread.
+
+        Jobs run on the main thread because that is where torch's thread pool
+        was set up: the denoiser ran a few percent slower when called from a
+        second thread (bench/overhead.py).
+        """
+        reader = threading.Thread(target=self._read_commands, args=(commands,), name="weft-commands",
+                                  daemon=True)
         self.emit({"event": "ready", "pid": os.getpid(), "models": self.models_profile,
                    "cache_dir": str(self.cache.root), "protocol": protocol.VERSION})
+        reader.start()
+        self._run_jobs()
+        self._finished.set()
+
+    def _read_commands(self, commands: TextIO) -> None:
         for line in commands:
             line = line.strip()
             if not line:
@@ -89,10 +101,13 @@ class Worker:
             else:
                 self.emit({"event": "error", "error": f"unknown command {name!r}"})
         # stdin closed or shutdown: cancel what runs and leave.
-        for event in self._cancel.values():
+        for event in list(self._cancel.values()):
             event.set()
         self._jobs.put(None)
-        self._thread.join(timeout=10)
+        # A job stuck where it cannot notice the cancel (loading a model) must
+        # not keep an orphaned worker holding memory: give it 10 s, then leave.
+        if not self._finished.wait(timeout=10):
+            os._exit(0)
 
     def _run_jobs(self) -> None:
         while True:
