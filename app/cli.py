@@ -285,11 +285,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         if args.steps:
             command += ["--steps", str(args.steps)]
         import subprocess
-        root = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": root + (os.pathsep + os.environ["PYTHONPATH"]
-                                                   if os.environ.get("PYTHONPATH") else "")}
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        return EXIT_OK if subprocess.run(command, env=env).returncode == 0 else EXIT_FAILED
+
+        from engines.client import engine_process_env
+        return EXIT_OK if subprocess.run(command, env=engine_process_env()).returncode == 0 else EXIT_FAILED
     raise UsageError(f"unknown action {args.action!r}")
 
 

@@ -44,6 +44,23 @@ class _JobState:
     finished: bool = False
 
 
+def engine_process_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process that runs models (the worker, a calibration):
+    ``base`` (default: this process's) with what such a process needs. Values
+    already set in ``base`` win."""
+    env = dict(os.environ if base is None else base)
+    # It must import this very checkout, wherever it runs from.
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    # OpenMP threads that spin while waiting steal the CPU from everything else
+    # on a shared machine (a tiny LTX-2 render went from 27 s to 5.6 s here).
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # numpy's BLAS only does small sums there (step previews); its own threads,
+    # spinning after each call, slowed the denoiser's by ~10% here.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return env
+
+
 class EngineClient:
     def __init__(self, *, models: str = "default", cache_dir: Path | None = None, models_dir: Path | None = None,
                  memory_budget: int = 2 << 30, disk_budget: int | None = None,
@@ -83,16 +100,7 @@ class EngineClient:
             args += ["--disk-budget", str(self.disk_budget)]
         if self.models_dir is not None:
             args += ["--models-dir", str(self.models_dir)]
-        env = dict(os.environ if self.env is None else self.env)
-        # The worker must import this very checkout, wherever it runs from.
-        root = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        # OpenMP threads that spin while waiting steal the CPU from everything else
-        # on a shared machine (a tiny LTX-2 render went from 27 s to 5.6 s here).
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        # numpy's BLAS only does small sums in the worker (step previews); its own
-        # threads, spinning after each call, slowed the denoiser's by ~10% here.
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        env = engine_process_env(self.env)
         self._proc = await asyncio.create_subprocess_exec(
             *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env, limit=64 << 20)

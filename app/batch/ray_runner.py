@@ -87,7 +87,6 @@ class RenderActor:
             if self.threads:
                 for var in THREAD_VARS:
                     env[var] = str(self.threads)
-            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as for local workers (local.worker_env)
             self._client = EngineClient(models=self.models, cache_dir=Path(self.cache_dir), env=env)
         await self._client.start()
         return self._client
