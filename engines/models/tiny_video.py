@@ -29,6 +29,13 @@ def _umt5(tokenizer):
     ).eval()  # eval: dropout would make renders non-deterministic
 
 
+def _t5(tokenizer):
+    from transformers import T5Config, T5EncoderModel
+
+    return T5EncoderModel(T5Config(vocab_size=len(tokenizer), d_model=TEXT_DIM, d_kv=8, d_ff=64, num_layers=2,
+                                   num_decoder_layers=2, num_heads=4, relative_attention_num_buckets=8)).eval()
+
+
 def _wan21_vae():
     """The Wan 2.1 VAE shrunk as in tiny.py: 8x spatial, 4x temporal, 16 channels."""
     from diffusers import AutoencoderKLWan
@@ -201,13 +208,9 @@ def _build_ltx_video():
         LTXConditionPipeline,
         LTXVideoTransformer3DModel,
     )
-    from transformers import T5Config, T5EncoderModel
-
     tokenizer = _train_t5_tokenizer(model_max_length=256)
     torch.manual_seed(0)
-    text_encoder = T5EncoderModel(T5Config(vocab_size=len(tokenizer), d_model=TEXT_DIM, d_kv=8, d_ff=64,
-                                           num_layers=2, num_decoder_layers=2, num_heads=4,
-                                           relative_attention_num_buckets=8)).eval()
+    text_encoder = _t5(tokenizer)
     latent_channels = 128
     torch.manual_seed(0)
     vae = AutoencoderKLLTXVideo(
@@ -253,13 +256,9 @@ def _build_cogvideox():
         CogVideoXPipeline,
         CogVideoXTransformer3DModel,
     )
-    from transformers import T5Config, T5EncoderModel
-
     tokenizer = _train_t5_tokenizer(model_max_length=226)
     torch.manual_seed(0)
-    text_encoder = T5EncoderModel(T5Config(vocab_size=len(tokenizer), d_model=TEXT_DIM, d_kv=8, d_ff=64,
-                                           num_layers=2, num_decoder_layers=2, num_heads=4,
-                                           relative_attention_num_buckets=8)).eval()
+    text_encoder = _t5(tokenizer)
     torch.manual_seed(0)
     vae = AutoencoderKLCogVideoX(
         in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
