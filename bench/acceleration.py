@@ -20,34 +20,13 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 from typing import Any
 
-from _common import ROOT  # noqa: F401  (puts the repo on sys.path, offline env)
+from _common import NodeRunContext  # (also puts the repo on sys.path, offline env)
 
 PROMPT = "a red fox runs through fresh snow at dawn, cinematic, slow motion"
 NEGATIVE = "blurry, low quality, still frame"
 BENCH_MODEL = "bench-wan-cpu"
-
-
-class Ctx:
-    """The RunContext a model node sees, without an executor."""
-
-    def __init__(self, node_type: Any, params: dict[str, Any]) -> None:
-        self.node_type = node_type
-        self.node_id = "bench"
-        self.models_profile = "tiny"
-        self.params = {**node_type.default_params(), **params}
-        self.stats: dict[str, Any] = {}
-
-    def progress(self, *_: Any, **__: Any) -> None:
-        pass
-
-    def check_cancelled(self) -> None:
-        pass
-
-    def resolve_path(self, path: str) -> Path:
-        return Path(path)
 
 
 def build_pipeline(layers: int, dim_heads: int, head_dim: int):
@@ -94,7 +73,7 @@ def render(pipe, args, params: dict[str, Any], *, steps: int | None = None, guid
 
     times = []
     for _ in range(args.repeats):
-        ctx = Ctx(TextToVideo, params)
+        ctx = NodeRunContext(TextToVideo, params)
         t0 = time.process_time()
         out = run_denoiser(ctx, pipe, steps=steps or args.steps, prompt=PROMPT, negative_prompt=NEGATIVE,
                            width=size or args.size, height=size or args.size, num_frames=args.frames,

@@ -28,28 +28,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
-from _common import ROOT  # noqa: F401  (puts the repo on sys.path, offline env)
-
-
-class Ctx:
-    def __init__(self, node_type: Any, params: dict[str, Any]) -> None:
-        self.node_type = node_type
-        self.node_id = "t2v"
-        self.models_profile = "default"
-        self.params = {**node_type.default_params(), **params}
-        self.stats: dict[str, Any] = {}
-
-    def progress(self, *_: Any, **__: Any) -> None:
-        pass
-
-    def check_cancelled(self) -> None:
-        pass
-
-    def resolve_path(self, path: str) -> Path:
-        return Path(path)
+from _common import NodeRunContext  # (also puts the repo on sys.path, offline env)
 
 
 def build(args: argparse.Namespace):
@@ -139,7 +120,7 @@ def main() -> None:
                     generator=generator(0), **call)
 
     def weft(params: dict[str, Any], steps: int, width: int, height: int):
-        ctx = Ctx(TextToVideo, params)
+        ctx = NodeRunContext(TextToVideo, params, node_id="t2v", profile="default")
 
         def go():
             run_denoiser(ctx, pipe, steps=steps, width=width, height=height, generator=generator(0), **call)
