@@ -139,20 +139,27 @@ def big(app) -> None:
         w.close_without_asking()
 
 
+def shrink_video(doc, *, steps: int) -> str | None:
+    """Makes the project's Text to Video small enough for the tiny models on a CPU
+    (the picture is noise: random weights); returns its node id."""
+    video = None
+    for node_id, node in doc.graph.nodes.items():
+        if node.type_id == "text_to_video":
+            for name, value in (("width", 128), ("height", 80), ("frames", 9), ("steps", steps)):
+                doc.set_param(node_id, name, value)
+            video = node_id
+    return video
+
+
 def after_run(app) -> None:
     from app.ui.runner import wait_for
     w = window(app)
     w.open_path(ROOT / "assets" / "examples" / "text_to_video.weft", ask=False)
     doc = w.document
-    # Small enough for the tiny models on a CPU; the picture is noise (random weights).
-    for node_id, node in doc.graph.nodes.items():
-        if node.type_id == "text_to_video":
-            for name, value in (("width", 128), ("height", 80), ("frames", 9), ("steps", 4)):
-                doc.set_param(node_id, name, value)
+    video = shrink_video(doc, steps=4)
     job = w.run()
     wait_for(lambda: not w.runner.busy, 600)
     print("render:", w.runner.jobs[job].status if job else "not run", file=sys.stderr)
-    video = next((n for n, node in doc.graph.nodes.items() if node.type_id == "text_to_video"), None)
     if video:
         doc.select([video])
     settle(app, 600)
@@ -169,11 +176,7 @@ def running(app) -> None:
     w = window(app)
     w.open_path(ROOT / "assets" / "examples" / "video_with_sound.weft", ask=False)
     doc = w.document
-    for node_id, node in doc.graph.nodes.items():
-        if node.type_id == "text_to_video":
-            for name, value in (("width", 128), ("height", 80), ("frames", 9), ("steps", 60)):
-                doc.set_param(node_id, name, value)
-            video = node_id
+    video = shrink_video(doc, steps=60)  # many steps: time to catch it mid-render
     w.run()
     wait_for(lambda: doc.node_status(video).state == "running" and doc.node_status(video).step >= 12, 600)
     settle(app, 400)
