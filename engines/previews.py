@@ -96,15 +96,17 @@ def false_colour(frame: np.ndarray) -> np.ndarray:
 
 
 def enlarge(rgb: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
-    """A latent-grid image scaled up so its longest side is about ``side``.
+    """A latent-grid image scaled up (bilinear) so its longest side is about ``side``.
 
-    Each latent pixel becomes a block (the viewer smooths when it draws). No
-    OpenCV here: its thread pool would wake between two denoising steps and
-    compete with torch for the cores.
+    Pillow, not OpenCV: OpenCV's thread pool would wake between two denoising
+    steps and compete with torch for the cores; Pillow resizes on this thread.
     """
+    from PIL import Image as PILImage
+
     h, w = rgb.shape[:2]
     scale = max(1, side // max(h, w))
-    return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    enlarged = PILImage.fromarray(np.ascontiguousarray(rgb)).resize((w * scale, h * scale), PILImage.BILINEAR)
+    return np.asarray(enlarged)
 
 
 # ---- getting (B, C, F, H, W) latents out of each pipeline's callback ------------
