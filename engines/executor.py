@@ -23,6 +23,7 @@ from typing import Any, Callable
 from engines.cache import ResultCache, cache_key
 from engines.planner import make_plan
 from engines.quality import effective_params
+from nodes import filenames
 from nodes.definition import Cancelled, NodeError, NodeType
 from nodes.graph import Graph
 from nodes.registry import UnknownNodeType
@@ -44,6 +45,9 @@ class Job:
     name_fields: dict[str, str] = field(default_factory=dict)
     # "final" renders as authored; "draft" runs model nodes fast (engines/quality.py).
     quality: str = "final"
+    # The project as rendered (nodes.project.to_dict), embedded in every saved
+    # file so the render can be opened and rendered again (engines/media/provenance.py).
+    project: dict[str, Any] | None = None
 
 
 class JobCancelled(Exception):
@@ -88,21 +92,39 @@ class _Context:
     def resolve_path(self, path: str) -> Path:
         return _resolve(self._job.project_dir, path)
 
-    def output_path(self, name: str) -> Path:
+    def output_path(self, name: str, ext: str = "") -> Path:
+        """Where a Save node writes: the pattern ``name`` (nodes.filenames) filled in,
+        with the next free version in its folder, unless the node's ``overwrite`` is on."""
         seed = self._params.get("seed", self._job.name_fields.get("seed", ""))
         fields = {"project": self._job.project_name, "node": self.node_id, "seed": str(seed),
                   **self._job.name_fields}
         try:
-            name = name.format(**fields)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise NodeError(f"parameter 'filename': {name!r} has an unknown field {exc}; "
-                            f"known: {', '.join('{' + k + '}' for k in fields)}") from None
-        path = (self._job.output_dir / name).resolve()
-        if self._job.output_dir.resolve() not in path.parents:
+            filled = filenames.fill(name, fields, ext=ext)
+        except filenames.FileNameError as exc:
+            raise NodeError(f"parameter 'filename': {exc}") from None
+        root = self._job.output_dir.resolve()
+        folder = (root / filled.folder).resolve() if filled.folder else root
+        if folder != root and root not in folder.parents:
             raise NodeError(f"parameter 'filename': {name!r} points outside the output folder")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        with self._executor.names_lock:
+            # Names other Save nodes of this engine took but have not written yet count as taken.
+            existing = {p.name for p in folder.iterdir()} | {
+                Path(p).name for p in self._executor.names_taken if Path(p).parent == folder}
+            path = folder / filled.choose(existing, overwrite=bool(self._params.get("overwrite", False)))
+            self._executor.names_taken.add(str(path))
         self.saved.append(str(path))
         return path
+
+    def provenance(self) -> str | None:
+        """The text a Save node embeds in its file: the project as rendered and how
+        (engines/media/provenance.py); None when the job did not bring its project."""
+        if self._job.project is None:
+            return None
+        from engines.media.provenance import make_payload
+        return make_payload(self._job.project, {
+            "project_name": self._job.project_name, "project_dir": str(self._job.project_dir.resolve()),
+            "node": self.node_id, "models": self.models_profile, "quality": self._job.quality})
 
 
 def _resolve(base: Path, path: str) -> Path:
@@ -195,6 +217,10 @@ class Executor:
         self.models = models
         self.models_profile = models_profile
         self.emit: Emit = emit or (lambda event: None)
+        # Output files chosen by Save nodes (engines run branches on threads):
+        # two nodes never pick the same new name.
+        self.names_lock = threading.Lock()
+        self.names_taken: set[str] = set()
 
     @staticmethod
     def encode_preview(preview: Any) -> str:

@@ -140,10 +140,11 @@ def load_sequence(pattern: str | os.PathLike, fps: float, *, start_frame: int = 
 
 
 def write_sequence(folder: str | os.PathLike, video: Video, *, stem: str = "frame", ext: str = ".png",
-                   first_number: int = 1) -> list[Path]:
+                   first_number: int = 1, provenance: str | None = None) -> list[Path]:
     """Every frame as ``<folder>/<stem>_0001.png`` (4 digits, more when needed).
 
     Each file is written atomically; the folder is created if missing.
+    ``provenance`` (engines.media.provenance) goes into every PNG and JPEG frame.
     """
     if ext not in SEQUENCE_EXTENSIONS:
         raise MediaError(f"cannot write an image sequence as {ext}; use one of {', '.join(SEQUENCE_EXTENSIONS)}")
@@ -153,6 +154,6 @@ def write_sequence(folder: str | os.PathLike, video: Video, *, stem: str = "fram
     written = []
     for i, frame in enumerate(video.frames):
         path = out / f"{stem}_{first_number + i:0{digits}d}{ext}"
-        media.write_image(path, Image(np.ascontiguousarray(frame)))
+        media.write_image(path, Image(np.ascontiguousarray(frame)), provenance=provenance)
         written.append(path)
     return written

@@ -143,6 +143,9 @@ class Worker:
             name_fields=dict(command.get("name_fields") or {}),
             # Draft / Final: the run's own choice (weft render --quality), else the project's.
             quality=quality_of(loaded.settings, command.get("quality")),
+            # What Save nodes embed: the project as loaded here (upgraded, every
+            # parameter filled in), so it reopens as exactly what rendered.
+            project=project.to_dict(loaded.graph, loaded.settings),
         )
         if cancel.is_set():
             self.emit({"event": "job_finished", "job": job.id, "status": "cancelled", "failed": {},

@@ -214,8 +214,13 @@ class RunContext(Protocol):
     def pipeline(self, model_id: str) -> Any:
         """The resident diffusers pipeline for a model of the catalogue."""
 
-    def output_path(self, name: str) -> Path:
-        """Where a saved file named ``name`` goes (inside the output folder)."""
+    def output_path(self, name: str, ext: str = "") -> Path:
+        """Where a Save node's file goes: the pattern ``name`` (``nodes.filenames``)
+        filled in and versioned, with ``ext`` after it, inside the output folder."""
+
+    def provenance(self) -> str | None:
+        """The text to embed in a saved file: the project as rendered
+        (``engines.media.provenance``), or None."""
 
     def resolve_path(self, path: str) -> Path:
         """An input file's path: relative paths are relative to the project file."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from app.batch.sweep import MAX_JOBS, BatchInputError, CsvTable, Sweep
+from nodes import filenames
 from nodes import types as T
 
 # A batch with more problems than this prints the first ones: the rest are
@@ -188,8 +189,8 @@ def build_jobs(project: Any, targets: list[str], *, sweeps: Iterable[Sweep] = ()
     return BatchPlan(jobs, varying)
 
 
-# The fields the executor fills in every save node's file name (engines/executor.py).
-ENGINE_NAME_FIELDS = ("project", "node", "seed")
+# The fields the executor fills in every save node's file name (nodes/filenames.py).
+ENGINE_NAME_FIELDS = filenames.ENGINE_FIELDS
 
 
 def _check_file_names(graph: Any, targets: list[str], jobs: list[JobSpec]) -> list[str]:
@@ -220,7 +221,8 @@ def _check_file_names(graph: Any, targets: list[str], jobs: list[JobSpec]) -> li
                     f"does not fill; known: {', '.join('{' + k + '}' for k in known)}")
                 continue
             try:
-                filled = value.format(**{"project": "p", "node": node_id, "seed": "0", **job.name_fields})
+                filled = value.format(**{"project": "p", "node": node_id, "seed": "0", "version": "0001",
+                                         **job.name_fields})
             except (KeyError, IndexError, ValueError, AttributeError):
                 continue  # the engine gives its own message for exotic format specs
             normal = os.path.normpath(filled) if filled else "x"

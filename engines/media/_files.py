@@ -56,7 +56,7 @@ def output_extension(path: PathLike, supported: Iterable[str], what: str) -> str
 
 
 @contextmanager
-def atomic_output(path: PathLike) -> Iterator[Path]:
+def atomic_output(path: PathLike, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success move it into place.
 
     The temporary file lives in the same folder so that ``os.replace`` is a
@@ -65,6 +65,10 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     and keeps the real extension so tools that sniff by extension agree with
     what is inside. On any error, KeyboardInterrupt included, the temporary
     file is removed and ``path`` is left as it was.
+
+    With ``overwrite=False`` a file that appeared at ``path`` meanwhile (another
+    render into the same folder) is never replaced: the move is a hard link,
+    which fails if the name is taken, and MediaError says so.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -78,10 +82,28 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
         # complete-looking name pointing at missing data.
         with open(temp, "rb+") as f:
             os.fsync(f.fileno())
-        os.replace(temp, final)
+        if overwrite:
+            os.replace(temp, final)
+        else:
+            _move_without_replacing(temp, final)
     except BaseException:
         try:
             os.unlink(temp)
         except FileNotFoundError:
             pass
         raise
+
+
+def _move_without_replacing(temp: Path, final: Path) -> None:
+    try:
+        os.link(temp, final)
+    except FileExistsError:
+        raise MediaError(f"{final} appeared while it was being rendered (another render into the same "
+                         "folder?); it was not replaced") from None
+    except OSError:
+        # File systems without hard links (FAT, some network shares): check, then rename.
+        if final.exists():
+            raise MediaError(f"{final} appeared while it was being rendered; it was not replaced") from None
+        os.replace(temp, final)
+        return
+    os.unlink(temp)

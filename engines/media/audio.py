@@ -14,6 +14,7 @@ import numpy as np
 
 from nodes.values import Audio
 
+from . import provenance as _provenance
 from ._files import MediaError, PathLike, atomic_output, existing_file, output_extension
 
 # 16-bit PCM is what every player, DAW and browser opens; float WAV is not.
@@ -37,11 +38,12 @@ def read_audio(path: PathLike) -> Audio:
     return audio
 
 
-def write_audio(path: PathLike, audio: Audio) -> None:
+def write_audio(path: PathLike, audio: Audio, *, provenance: str | None = None, overwrite: bool = True) -> None:
     """Write ``audio`` as 16-bit ``.wav`` or ``.flac``, atomically.
 
     Samples outside [-1, 1] are clipped (not wrapped); the rate and channel
-    count are kept as given.
+    count are kept as given. ``provenance`` (engines.media.provenance) goes
+    into the file's tags; ``overwrite=False`` refuses to replace a file.
     """
     ext = output_extension(path, AUDIO_FORMATS, "audio")
     container_format, codec = AUDIO_FORMATS[ext]
@@ -50,8 +52,10 @@ def write_audio(path: PathLike, audio: Audio) -> None:
     # rounding are explicit: round-to-nearest, symmetric scale, no wrap-around.
     pcm = np.round(np.clip(audio.samples, -1.0, 1.0) * 32767.0).astype(np.int16)
     interleaved = np.ascontiguousarray(pcm.T)  # packed s16 is (samples, channels)
-    with atomic_output(path) as temp:
+    with atomic_output(path, overwrite=overwrite) as temp:
         with av.open(str(temp), "w", format=container_format) as container:
+            if provenance is not None:
+                container.metadata.update(_provenance.container_tags(provenance, container_format))
             stream = container.add_stream(codec, rate=audio.rate)
             stream.layout = layout
             stream.format = "s16"

@@ -16,6 +16,7 @@ import numpy as np
 
 from nodes.values import Image, Mask
 
+from . import provenance as _provenance
 from ._files import MediaError, PathLike, atomic_output, existing_file, output_extension
 
 IMAGE_FORMATS = (".png", ".jpg", ".jpeg", ".webp")
@@ -74,11 +75,14 @@ def read_mask(path: PathLike) -> Mask:
     return Mask(values)
 
 
-def write_image(path: PathLike, image: Image | np.ndarray, *, quality: int = 95) -> None:
+def write_image(path: PathLike, image: Image | np.ndarray, *, quality: int = 95, provenance: str | None = None,
+                overwrite: bool = True) -> None:
     """Write ``.png`` (lossless), ``.jpg``/``.jpeg`` or ``.webp`` (lossy at
-    ``quality``, 1..100), atomically."""
+    ``quality``, 1..100), atomically. ``provenance`` (engines.media.provenance)
+    goes into a PNG text chunk or a JPEG comment (WebP keeps none);
+    ``overwrite=False`` refuses to replace a file."""
     pixels = image.pixels if isinstance(image, Image) else Image(np.asarray(image)).pixels
-    _write(path, cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), quality)
+    _write(path, cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), quality, provenance=provenance, overwrite=overwrite)
 
 
 def write_mask(path: PathLike, mask: Mask) -> None:
@@ -109,7 +113,8 @@ def preview_jpeg(pixels: np.ndarray, max_side: int = 192, quality: int = 80) -> 
 # --------------------------------------------------------------------------
 
 
-def _write(path: PathLike, array: np.ndarray, quality: int) -> None:
+def _write(path: PathLike, array: np.ndarray, quality: int, *, provenance: str | None = None,
+           overwrite: bool = True) -> None:
     ext = output_extension(path, IMAGE_FORMATS, "an image")
     quality = int(min(100, max(1, quality)))
     params = {
@@ -123,8 +128,13 @@ def _write(path: PathLike, array: np.ndarray, quality: int) -> None:
     ok, data = cv2.imencode(ext, array, params)
     if not ok:
         raise MediaError(f"could not encode {path} as {ext}")
-    with atomic_output(path) as temp:
-        temp.write_bytes(data.tobytes())
+    encoded = data.tobytes()
+    if provenance is not None and ext == ".png":
+        encoded = _provenance.png_with_payload(encoded, provenance)
+    elif provenance is not None and ext in (".jpg", ".jpeg"):
+        encoded = _provenance.jpeg_with_payload(encoded, provenance)
+    with atomic_output(path, overwrite=overwrite) as temp:
+        temp.write_bytes(encoded)
 
 
 def _decode(p) -> tuple[np.ndarray, float]:

@@ -19,6 +19,7 @@ from av.video.reformatter import ColorRange, Colorspace
 
 from nodes.values import Audio, Video
 
+from . import provenance as _provenance
 from ._files import MediaError, PathLike, atomic_output, existing_file, output_extension
 from .audio import decode_audio_stream, open_media, stream_duration
 
@@ -189,7 +190,8 @@ class VideoWriter:
     partial file. The first frame fixes the size; later frames must match.
     """
 
-    def __init__(self, path: PathLike, fps: float | Fraction, *, audio: Audio | None = None, quality: str = "high"):
+    def __init__(self, path: PathLike, fps: float | Fraction, *, audio: Audio | None = None, quality: str = "high",
+                 provenance: str | None = None, overwrite: bool = True):
         ext = output_extension(path, VIDEO_FORMATS, "video")
         if quality not in _QUALITY:
             raise ValueError(f"unknown video quality {quality!r}; use one of {', '.join(QUALITIES)}")
@@ -198,12 +200,16 @@ class VideoWriter:
         self.quality = quality
         self.audio = audio if audio is not None and audio.num_samples > 0 else None
         self._recipe = VIDEO_FORMATS[ext]
-        self._atomic = atomic_output(self.path)
+        self._atomic = atomic_output(self.path, overwrite=overwrite)
         temp = self._atomic.__enter__()
+        options = dict(self._recipe.container_options)
+        if provenance is not None:
+            for key, value in _provenance.container_options(self._recipe.container).items():
+                options[key] = options.get(key, "") + value
         try:
-            self._container = av.open(
-                str(temp), "w", format=self._recipe.container, container_options=self._recipe.container_options
-            )
+            self._container = av.open(str(temp), "w", format=self._recipe.container, container_options=options)
+            if provenance is not None:
+                self._container.metadata.update(_provenance.container_tags(provenance, self._recipe.container))
         except BaseException as error:
             self._atomic.__exit__(type(error), error, error.__traceback__)
             raise
@@ -318,7 +324,8 @@ class VideoWriter:
             self.abort()
 
 
-def write_video(path: PathLike, video: Video, *, quality: str = "high") -> None:
+def write_video(path: PathLike, video: Video, *, quality: str = "high", provenance: str | None = None,
+                overwrite: bool = True) -> None:
     """Encode ``video`` (and its audio, if any) to ``.mp4``/``.mov`` (H.264 +
     AAC) or ``.webm`` (VP9 + Opus), atomically.
 
@@ -326,8 +333,11 @@ def write_video(path: PathLike, video: Video, *, quality: str = "high") -> None:
     the audio track is as long as ``video.audio`` (fitting it to the picture
     is the caller's job). Odd sizes are padded to even by one replicated row
     or column. ``quality`` is ``"high"``, ``"medium"`` or ``"low"``.
+    ``provenance`` (engines.media.provenance) goes into the container's
+    metadata; ``overwrite=False`` refuses to replace a file already at ``path``.
     """
-    with VideoWriter(path, video.fps, audio=video.audio, quality=quality) as writer:
+    with VideoWriter(path, video.fps, audio=video.audio, quality=quality, provenance=provenance,
+                     overwrite=overwrite) as writer:
         for pixels in video.frames:
             writer.write(pixels)
 

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from nodes import filenames
 from nodes import types as T
 from nodes.definition import Input, NodeType, Param, RunContext
 from nodes.values import Audio, Image, Video
 
-_NAME_HELP = ("File name without extension, inside the output folder. Empty: the project's name and "
-              "this node's id. {project}, {node} and {seed} are filled in.")
+_NAME_HELP = ("File name without extension, inside the output folder (it may start with folders: "
+              "shots/{project}). Empty: {project}_{node}. {project}, {node}, {seed} and {version} are filled "
+              "in. Every render writes a new file: {version} is the render's number (0001, 0002, ...: one more "
+              "than the highest already in the folder under this name); a name without {version} is used as "
+              "written the first time, then _0002, _0003 ... is added. Nothing earlier is replaced unless "
+              "Overwrite is on.")
+_OVERWRITE_HELP = ("Replace the file of the last render instead of writing a new one (the name as written; with "
+                   "{version}, the highest number in the folder).")
+
+
+def _provenance(ctx: RunContext) -> str | None:
+    # A context without it (a bare test harness) saves files without their project.
+    provenance = getattr(ctx, "provenance", None)
+    return provenance() if callable(provenance) else None
 
 
 class _Save(NodeType):
@@ -18,8 +31,25 @@ class _Save(NodeType):
     # Saving is cheap next to generating, and the file must exist after every
     # render even if the artist deleted it, so a save node always runs.
     cacheable = False
+    # 2: versioned names (a new file each render) and the overwrite switch.
+    version = 2
 
     filename = Param.text("", help=_NAME_HELP)
+    overwrite = Param.bool(False, help=_OVERWRITE_HELP)
+
+    @classmethod
+    def migrate(cls, params: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """Version 1 replaced its file on every render; version 2 keeps every render.
+        Old projects get the new behaviour (overwrite off): nothing is lost by it."""
+        if from_version == 1:
+            return {**params, "overwrite": False}
+        return super().migrate(params, from_version)
+
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+        pattern = params.get("filename")
+        problem = filenames.pattern_problem(pattern) if isinstance(pattern, str) else None
+        return [("filename", problem)] if problem else []
 
 
 class SaveVideo(_Save):
@@ -38,16 +68,18 @@ class SaveVideo(_Save):
                                 "files.")
 
     def run(self, ctx: RunContext, *, video: Video, filename: str, format: str, quality: str = "high",
-            **_: Any) -> dict[str, Any]:
+            overwrite: bool = False, **_: Any) -> dict[str, Any]:
         from engines import media
-        media.write_video(ctx.output_path(f"{filename or '{project}_{node}'}.{format}"), video, quality=quality)
+        media.write_video(ctx.output_path(filename or filenames.DEFAULT_PATTERN, ext=f".{format}"), video,
+                          quality=quality, provenance=_provenance(ctx), overwrite=overwrite)
         return {}
 
 
 class SaveImageSequence(_Save):
     type_id = "save_image_sequence"
     title = "Save Image Sequence"
-    description = "Writes every frame of a video as a numbered still: <name>/<name>_0001.png, ... (no sound)."
+    description = ("Writes every frame of a video as a numbered still: <name>/<name>_0001.png, ... (no sound). "
+                   "Each render gets its own folder, named as the Save nodes name files.")
     tags = ("export", "frames", "png sequence", "stills")
 
     video = Input(T.VIDEO)
@@ -56,10 +88,11 @@ class SaveImageSequence(_Save):
     first_number = Param.int(1, min=0, max=10_000_000, help="The number of the first frame's file.")
 
     def run(self, ctx: RunContext, *, video: Video, filename: str, format: str, first_number: int,
-            **_: Any) -> dict[str, Any]:
+            overwrite: bool = False, **_: Any) -> dict[str, Any]:
         from engines import streams
-        folder = ctx.output_path(filename or "{project}_{node}")
-        streams.write_sequence(folder, video, stem=folder.name, ext=f".{format}", first_number=first_number)
+        folder = ctx.output_path(filename or filenames.DEFAULT_PATTERN)
+        streams.write_sequence(folder, video, stem=folder.name, ext=f".{format}", first_number=first_number,
+                               provenance=_provenance(ctx))
         return {}
 
 
@@ -72,9 +105,11 @@ class SaveImage(_Save):
     image = Input(T.IMAGE)
     format = Param.choice("png", ("png", "jpg", "webp"), help="File format.")
 
-    def run(self, ctx: RunContext, *, image: Image, filename: str, format: str, **_: Any) -> dict[str, Any]:
+    def run(self, ctx: RunContext, *, image: Image, filename: str, format: str, overwrite: bool = False,
+            **_: Any) -> dict[str, Any]:
         from engines import media
-        media.write_image(ctx.output_path(f"{filename or '{project}_{node}'}.{format}"), image)
+        media.write_image(ctx.output_path(filename or filenames.DEFAULT_PATTERN, ext=f".{format}"), image,
+                          provenance=_provenance(ctx), overwrite=overwrite)
         return {}
 
 
@@ -87,7 +122,9 @@ class SaveAudio(_Save):
     audio = Input(T.AUDIO)
     format = Param.choice("wav", ("wav", "flac"), help="File format.")
 
-    def run(self, ctx: RunContext, *, audio: Audio, filename: str, format: str, **_: Any) -> dict[str, Any]:
+    def run(self, ctx: RunContext, *, audio: Audio, filename: str, format: str, overwrite: bool = False,
+            **_: Any) -> dict[str, Any]:
         from engines import media
-        media.write_audio(ctx.output_path(f"{filename or '{project}_{node}'}.{format}"), audio)
+        media.write_audio(ctx.output_path(filename or filenames.DEFAULT_PATTERN, ext=f".{format}"), audio,
+                          provenance=_provenance(ctx), overwrite=overwrite)
         return {}

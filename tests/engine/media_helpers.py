@@ -24,8 +24,8 @@ class Ctx:
         p = Path(path)
         return p if p.is_absolute() else self.output_dir / p
 
-    def output_path(self, name: str) -> Path:
-        return self.output_dir / name
+    def output_path(self, name: str, ext: str = "") -> Path:
+        return self.output_dir / (name + ext)
 
     def check_cancelled(self) -> None:
         pass

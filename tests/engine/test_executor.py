@@ -223,7 +223,9 @@ def test_changing_a_loaded_file_invalidates_its_cache(tmp_path):
     media.write_image(picture, Img(np.full((8, 8, 3), 200, np.uint8)))
     second, events = run(executor, g, **job)
     assert finished(events)["load"]["cached"] is False
-    assert media.read_image(tmp_path / "out" / "untitled_save.png").pixels.mean() == 200
+    # Each render writes a new file (nodes.filenames): the second one is _0002.
+    assert media.read_image(tmp_path / "out" / "untitled_save.png").pixels.mean() == 50
+    assert media.read_image(tmp_path / "out" / "untitled_save_0002.png").pixels.mean() == 200
 
 
 def test_each_node_reports_its_own_peak_memory_even_when_it_freed_it():
