@@ -38,18 +38,63 @@ class Prepared:
     path: Path
     project: Any
     targets: list[str]
+    # Where relative input paths start and what {project} is: the project file's
+    # folder and name, or, for `--from RENDER`, the ones the render recorded.
+    project_dir: Path | None = None
+    name: str | None = None
+    # `--from RENDER`: the models profile the render was made with.
+    models: str | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.project_dir or self.path.parent
+
+    @property
+    def project_name(self) -> str:
+        return self.name or self.path.stem
 
 
 def prepare(path: str, overrides: Sequence[str]) -> Prepared:
-    from engines.planner import output_nodes
     from nodes import project as project_io
-    from nodes.graph import GraphError
-    from nodes.validation import validate
 
     try:
         project = project_io.load(path)
     except project_io.ProjectError as exc:
         raise UsageError(str(exc)) from None
+    return _checked(Prepared(Path(path), project, []), overrides)
+
+
+def prepare_render(path: str, overrides: Sequence[str]) -> Prepared:
+    """`weft render --from FILE`: the project a render carries (engines.media.provenance)."""
+    from engines.media.provenance import read_embedded
+    from nodes import project as project_io
+
+    if not Path(path).is_file():
+        raise UsageError(f"--from {path}: no such file")
+    embedded = read_embedded(path)
+    if embedded is None:
+        raise UsageError(f"--from {path}: the file carries no Weft project (only files that Weft's Save nodes "
+                         "wrote do); open its project file instead")
+    try:
+        project = project_io.from_dict(embedded.project, source=f"{path} (its embedded project)")
+    except project_io.ProjectError as exc:
+        raise UsageError(str(exc)) from None
+    item = Prepared(Path(path), project, [], project_dir=embedded.project_dir or Path(path).parent,
+                    name=embedded.project_name, models=embedded.models)
+    item = _checked(item, overrides)
+    node = embedded.render.get("node")
+    if isinstance(node, str) and node in item.targets:
+        item.targets = [node]  # the Save node that wrote this file, not every output of the project
+    return item
+
+
+def _checked(item: Prepared, overrides: Sequence[str]) -> Prepared:
+    from engines.planner import output_nodes
+    from nodes import project as project_io
+    from nodes.graph import GraphError
+    from nodes.validation import validate
+
+    path, project = item.path, item.project
     for assignment in overrides:
         try:
             project_io.apply_override(project.graph, assignment)
@@ -62,7 +107,8 @@ def prepare(path: str, overrides: Sequence[str]) -> Prepared:
     problems = validate(project.graph, targets)
     if problems:
         raise UsageError("\n".join(f"{path}: {p}" for p in problems))
-    return Prepared(Path(path), project, targets)
+    item.targets = targets
+    return item
 
 
 # -- weft render ---------------------------------------------------------------------
@@ -164,7 +210,7 @@ async def render_projects(prepared: list[Prepared], *, output_dir: Path | None, 
             out_dir = output_dir or Path("renders")
             job_id = await client.submit(project_io.to_dict(item.project.graph, item.project.settings),
                                          targets=item.targets, output_dir=out_dir,
-                                         project_dir=item.path.parent, project_name=item.path.stem)
+                                         project_dir=item.folder, project_name=item.project_name)
             waiter = asyncio.create_task(cancel_requested.wait())
             cancel_sent = False
             events = client.events(job_id).__aiter__()
@@ -195,10 +241,22 @@ async def render_projects(prepared: list[Prepared], *, output_dir: Path | None, 
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    sources = list(getattr(args, "from_files", None) or [])
+    if not args.projects and not sources:
+        raise UsageError("weft render: which project? (weft render PROJECT..., or --from RENDER to render a "
+                         "file Weft made again)")
     prepared = [prepare(p, args.set or []) for p in args.projects]
+    prepared += [prepare_render(p, args.set or []) for p in sources]
     if args.quality:
         for item in prepared:  # this render only: the project file keeps its own choice
             item.project.settings["quality"] = args.quality
+    if args.models is None:
+        # A render made again uses the models it was made with, unless told otherwise.
+        recorded = {item.models for item in prepared if item.models}
+        if len(recorded) > 1:
+            raise UsageError("the --from files were made with different models (tiny and default); "
+                             "choose with --models")
+        args.models = recorded.pop() if recorded else "default"
     if args.models == "tiny":
         print(NOISE_WARNING, file=sys.stderr)
     mode = "json" if args.json else ("bar" if sys.stderr.isatty() else "plain")
@@ -317,12 +375,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     render = sub.add_parser("render", help="render every output node of one or more projects")
-    render.add_argument("projects", nargs="+", metavar="PROJECT")
+    render.add_argument("projects", nargs="*", metavar="PROJECT")
+    render.add_argument("--from", dest="from_files", action="append", metavar="RENDER",
+                        help="render again the project embedded in a file Weft rendered (MP4, MOV, WebM, PNG, "
+                             "JPEG, WAV, FLAC), with the models it was made with (repeatable)")
     render.add_argument("--output-dir", type=Path, default=None, help="where files go (default: ./renders)")
     render.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE",
                         help="override a parameter for this render (repeatable)")
-    render.add_argument("--models", choices=("tiny", "default"), default="default",
-                        help="tiny: random-weight test models that make noise; default: the real models")
+    render.add_argument("--models", choices=("tiny", "default"), default=None,
+                        help="tiny: random-weight test models that make noise; default: the real models "
+                             "(the default, or with --from, what the file was made with)")
     render.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     render.add_argument("--previews", action="store_true", help="with --json, include step preview JPEGs")
     render.add_argument("--quality", choices=("draft", "final"), default=None,
