@@ -24,9 +24,12 @@ parses JSON and nothing else: no code from a file is ever executed.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
-import tempfile
+import stat
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -234,23 +237,64 @@ def dumps(graph: Graph, settings: dict[str, Any] | None = None) -> str:
     return json.dumps(to_dict(graph, settings), indent=2, ensure_ascii=False) + "\n"
 
 
+# A save's temporary file: hidden, next to the project, named after it.
+_TEMP_PREFIX, _TEMP_SUFFIX = ".", ".tmp"
+# A temporary file older than this was left by a save that was killed (a save
+# takes milliseconds); younger ones may belong to a save running right now.
+STALE_TEMP_SECONDS = 10.0
+
+
 def save(project: Project, path: str | os.PathLike | None = None) -> Path:
-    """Write atomically: a crash while saving never leaves half a project."""
+    """Write atomically: a crash while saving never leaves half a project.
+
+    The file keeps its permissions (a project shared as 0644 stays 0644; a new
+    one gets the usual 0666 less the umask), and hidden temporary files that a
+    killed save left next to it are removed.
+    """
     target = Path(path) if path is not None else project.path
     if target is None:
         raise ProjectError("the project has no file name yet")
     text = dumps(project.graph, project.settings)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    remove_stale_temp_files(target)
+    try:
+        mode: int | None = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    tmp = target.with_name(f"{_TEMP_PREFIX}{target.name}.{uuid.uuid4().hex[:12]}{_TEMP_SUFFIX}")
+    # O_EXCL with 0666: the umask applies, as for any new file (mkstemp would make it 0600).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     project.path = target
     return target
+
+
+def remove_stale_temp_files(target: Path, *, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove the temporary files that killed saves of ``target`` left behind; returns them."""
+    removed = []
+    now = time.time()
+    try:
+        candidates = list(target.parent.glob(f"{glob.escape(_TEMP_PREFIX + target.name)}.*{_TEMP_SUFFIX}"))
+    except OSError:
+        return removed
+    for candidate in candidates:
+        try:
+            if candidate.is_file() and now - candidate.stat().st_mtime > older_than:
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return removed
 
 
 def apply_override(graph: Graph, assignment: str) -> None:
@@ -272,4 +316,4 @@ def _first_error(exc: ValidationError) -> str:
 
 
 __all__ = ["Project", "ProjectError", "SCHEMA_VERSION", "SUFFIX", "apply_override", "dumps", "from_dict",
-           "load", "loads", "save", "to_dict", "GraphError"]
+           "load", "loads", "remove_stale_temp_files", "save", "to_dict", "GraphError"]
