@@ -66,6 +66,12 @@ class Document(QObject):
         self.graph = Graph(self.registry)
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
+        # An untitled project opened from a file it must not write back to (an
+        # example, a render): where it came from, where its relative input paths
+        # start, and its name for {project} in file names.
+        self.origin: Path | None = None
+        self._origin_dir: Path | None = None
+        self._origin_name: str | None = None
         self.settings: dict[str, Any] = {}
         self.migration_notes: list[str] = []
         self.status: dict[str, NodeStatus] = {}
@@ -108,7 +114,15 @@ class Document(QObject):
 
     @property
     def name(self) -> str:
-        return self.path.stem if self.path else "untitled"
+        return self.path.stem if self.path else (self._origin_name or "untitled")
+
+    @property
+    def base_dir(self) -> Path:
+        """Where the project's relative input paths start: its file's folder, or the
+        folder of the file an untitled copy came from."""
+        if self.path is not None:
+            return self.path.parent
+        return self._origin_dir or Path.cwd()
 
     # -- selection ----------------------------------------------------------------------
     def selected_nodes(self) -> list[str]:
@@ -462,6 +476,7 @@ class Document(QObject):
         self.migration_notes = list(project.migration_notes)
         self.undo_stack.clear()
         self.undo_stack.setClean()
+        self.origin = self._origin_dir = self._origin_name = None
         self._set_path(project.path)
         self.problems_changed.emit()
         self.reroutes_changed.emit()
@@ -476,6 +491,49 @@ class Document(QObject):
         project.path = Path(path).resolve()
         self.replace_project(project)
 
+    def load_copy(self, path: str | Path) -> None:
+        """Opens a .weft as an untitled copy (an example): Save asks where, and
+        renders never go next to the original."""
+        path = Path(path).resolve()
+        project = project_io.load(path, self.registry)
+        project.path = None
+        self.replace_project(project)
+        self._set_origin(path, path.parent, path.stem)
+
+    def open_file(self, path: str | Path, *, as_copy: bool = False) -> bool:
+        """Opens the project a file holds, as a drop on the studio does: a .weft
+        (an untitled copy with ``as_copy``), or the project a render carries
+        (engines.media.provenance), as a new untitled project. False for a
+        file without one (the caller makes a loader); ProjectError for one
+        that cannot be read."""
+        path = Path(path)
+        if path.suffix.lower() == project_io.SUFFIX:
+            if as_copy:
+                self.load_copy(path)
+            else:
+                self.load(path)
+            return True
+        from engines.media.provenance import read_embedded
+        embedded = read_embedded(path)
+        if embedded is None:
+            return False
+        project = project_io.from_dict(embedded.project, self.registry, source=f"{path} (its embedded project)")
+        self.replace_project(project)
+        self._set_origin(path.resolve(), embedded.project_dir or path.resolve().parent, embedded.project_name)
+        return True
+
+    @staticmethod
+    def holds_project(path: str | Path) -> bool:
+        """A .weft, or a render that carries the project that made it."""
+        if Path(path).suffix.lower() == project_io.SUFFIX:
+            return True
+        from engines.media.provenance import read_embedded
+        return read_embedded(path) is not None
+
+    def _set_origin(self, origin: Path, folder: Path, name: str) -> None:
+        self.origin, self._origin_dir, self._origin_name = origin, folder, name
+        self.path_changed.emit()
+
     def load_dict(self, data: dict[str, Any], path: Path | None = None, *, dirty: bool = False) -> None:
         project = project_io.from_dict(data, self.registry, source=str(path or "project"))
         project.path = path
@@ -489,10 +547,36 @@ class Document(QObject):
             raise project_io.ProjectError("the project has no file name yet")
         if target.suffix != project_io.SUFFIX:
             target = target.with_suffix(project_io.SUFFIX)
+        self._keep_input_paths(target.resolve().parent)
         saved = project_io.save(project_io.Project(self.graph, self.settings), target).resolve()
         self.undo_stack.setClean()
         self._set_path(saved)
         return saved
+
+    def _keep_input_paths(self, folder: Path) -> None:
+        """Saving into another folder than the one relative input paths start from
+        (an example's copy saved in the artist's folder): they become absolute, so
+        the saved project still finds its pictures and clips. One undoable step."""
+        base = self.base_dir.resolve()
+        if base == folder:
+            return
+        from nodes import types as T
+        changes = []
+        for node in self.graph.nodes.values():
+            if node.type_id not in self.registry:
+                continue
+            for name, param in self.graph.node_type(node.id).params.items():
+                value = node.params.get(name)
+                if param.type == T.PATH and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                    changes.append((node.id, name, str(base / value)))
+        if not changes:
+            return
+        self.undo_stack.beginMacro("Keep input paths")
+        try:
+            for node_id, name, value in changes:
+                self.set_param(node_id, name, value)
+        finally:
+            self.undo_stack.endMacro()
 
     def _set_path(self, path: Path | None) -> None:
         if path != self.path:

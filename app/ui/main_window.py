@@ -307,6 +307,7 @@ class MainWindow(QMainWindow):
         self.view.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.view.node_activated.connect(self._on_node_activated)
         self.view.run_node_requested.connect(lambda node_id: self.run([node_id]))
+        self.view.project_dropped.connect(self.open_path)
         library = self._api(self.library)
         if hasattr(library, "node_requested") and not isinstance(library, _Missing):
             library.node_requested.connect(
@@ -366,7 +367,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         doc = self.document
-        name = doc.path.name if doc.path else "untitled"
+        name = doc.path.name if doc.path else (f"{doc.name} (untitled copy)" if doc.origin else "untitled")
         tiny = f" — {TINY_NOTE}" if self.models == "tiny" else ""
         self.setWindowTitle(f"{name}[*] — Weft{tiny}")
         self.setWindowModified(doc.dirty)
@@ -464,10 +465,16 @@ class MainWindow(QMainWindow):
             self.open_path(path, ask=False)
 
     def open_path(self, path: str | Path, *, ask: bool = True) -> bool:
+        """Opens a project file, or the project a render carries (as an untitled
+        project); an example opens as an untitled copy, so nothing writes into
+        the install folder."""
         if ask and not self.maybe_save():
             return False
+        example = self.is_example(Path(path))
         try:
-            self.document.load(path)
+            opened = self.document.open_file(path, as_copy=example)
+            if not opened:
+                raise project_io.ProjectError(f"{path} carries no Weft project (only files Weft rendered do)")
         except project_io.ProjectError as exc:
             self.log(f"Cannot open {path}: {exc}", "error")
             if self.interactive:
@@ -479,9 +486,13 @@ class MainWindow(QMainWindow):
         self._api(self.viewer).clear()
         for note in self.document.migration_notes:
             self.log(note, "info")
-        if not self.is_example(Path(path)):
+        if self.document.path is not None:
             self.settings.add_recent_file(path)
-        self.log(f"Opened {path}", "info")
+        if self.document.origin is not None:
+            self.log(f"Opened {path} as an untitled copy: Save asks where to keep it, and renders go to "
+                     "the studio's own folder", "info")
+        else:
+            self.log(f"Opened {path}", "info")
         QTimer.singleShot(0, self.view.frame_all)
         return True
 
@@ -499,15 +510,20 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        start = str(self.document.path.parent / self.document.path.name) if self.document.path else "untitled.weft"
-        if self.is_example(self.document.path):
-            start = str(Path.home() / self.document.path.name)
+        doc = self.document
+        start = str(doc.path.parent / doc.path.name) if doc.path else str(Path.home() / f"{doc.name}.weft")
+        if self.is_example(doc.path):
+            start = str(Path.home() / doc.path.name)
         path, _ = QFileDialog.getSaveFileName(self, "Save project", start, "Weft projects (*.weft)")
         if not path:
             return False
         return self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
+        if self.is_example(path):
+            QMessageBox.critical(self, "Cannot save", f"{path} is one of the examples Weft ships; save your "
+                                 "project somewhere else")
+            return False
         try:
             saved = self.document.save(path)
         except (OSError, project_io.ProjectError) as exc:

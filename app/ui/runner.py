@@ -137,7 +137,9 @@ class Runner(QObject):
         info = JobInfo(job_id, title, targets)
         self.jobs[job_id] = info
         project = doc.to_dict()
-        project_dir = doc.path.parent if doc.path else Path.cwd()
+        # An untitled copy (an example, a dropped render) reads its inputs where it
+        # came from but renders into the studio's own folder, never next to it.
+        project_dir = doc.base_dir
         output_dir = self.output_dir or (project_dir / "renders" if doc.path else _default_output_dir())
         self.job_added.emit(job_id, title)
         self.job_updated.emit(job_id, QUEUED, "waiting for the engine")

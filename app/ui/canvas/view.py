@@ -60,6 +60,8 @@ class GraphView(QGraphicsView):
     status_message = Signal(str)
     node_activated = Signal(str)       # double-click on a node's body
     run_node_requested = Signal(str)   # "Run to here" in a node's menu
+    # A dropped .weft, or a render that carries its project: the window opens it.
+    project_dropped = Signal(str)
 
     def __init__(self, document: Document, *, keymap: str = "vfx",
                  recent_nodes: Callable[[], list[str]] | None = None,
@@ -712,7 +714,9 @@ class GraphView(QGraphicsView):
     def _accepts(self, mime: QMimeData) -> bool:
         if mime.hasFormat(NODE_TYPE_MIME):
             return True
-        return mime.hasUrls() and any(u.isLocalFile() and loader_for(u.toLocalFile()) for u in mime.urls())
+        return mime.hasUrls() and any(u.isLocalFile() and (loader_for(u.toLocalFile()) or
+                                                           u.toLocalFile().lower().endswith(".weft"))
+                                      for u in mime.urls())
 
     def dragEnterEvent(self, event) -> None:
         if self._accepts(event.mimeData()):
@@ -746,7 +750,16 @@ class GraphView(QGraphicsView):
         event.ignore()
 
     def drop_files(self, paths: list[str], scene_pos: QPointF) -> list[str]:
-        """Each image, video or sound file becomes a loader node with its path set."""
+        """Each image, video or sound file becomes a loader node with its path set;
+        a .weft, or a render that carries its project, is opened instead
+        (``project_dropped``; the other files of that drop are left alone)."""
+        carrier = next((p for p in paths if self.document.holds_project(p)), None)
+        if carrier is not None:
+            if len(paths) > 1:
+                self.show_status(f"Opening the project in {Path(carrier).name}; the other dropped files were "
+                                 "left out")
+            self.project_dropped.emit(str(carrier))
+            return []
         usable = [(p, loader_for(p)) for p in paths if loader_for(p)]
         if not usable:
             return []
