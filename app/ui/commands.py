@@ -103,7 +103,8 @@ class Connect(QUndoCommand):
     """Links an output to an input; the link the input held before comes back on undo."""
 
     def __init__(self, doc: "Document", link: Link):
-        super().__init__(f"Connect {link.source}.{link.source_socket} to {link.target}.{link.target_socket}")
+        super().__init__(f"Connect {doc.node_title(link.source)} {link.source_socket} to "
+                         f"{doc.node_title(link.target)} {link.target_socket}")
         self.doc, self.link = doc, link
         self._replaced: Link | None = None
         self._link_order: list[Link] = []
@@ -175,7 +176,8 @@ class SetParam(QUndoCommand):
 
 class SetTitle(QUndoCommand):
     def __init__(self, doc: "Document", node_id: str, old: str, new: str):
-        super().__init__(f"Rename {old or node_id} to {new or doc.type_title(doc.graph.node(node_id).type_id)}")
+        type_title = doc.type_title(doc.graph.node(node_id).type_id)
+        super().__init__(f"Rename {old or type_title} to {new or type_title}")
         self.doc, self.node_id, self.old, self.new = doc, node_id, old, new
 
     def redo(self) -> None:
@@ -257,3 +259,31 @@ class SetReroutes(QUndoCommand):
 
     def undo(self) -> None:
         self.doc._set_reroute_points(self.key, self.old)
+
+
+class SetSeedControl(QUndoCommand):
+    """What a seed does after each run (fixed, increment, randomise): kept in the
+    project's settings (``settings.seed_control``, {"node.param": mode}), saved with it."""
+
+    def __init__(self, doc: "Document", key: str, old: str, new: str):
+        node_id, _, param = key.rpartition(".")
+        super().__init__(f"{doc.node_title(node_id)} {param}: {new} after each run")
+        self.doc, self.key, self.old, self.new = doc, key, old, new
+
+    def _apply(self, mode: str) -> None:
+        table = dict(self.doc.settings.get("seed_control") or {})
+        if mode == "fixed":
+            table.pop(self.key, None)
+        else:
+            table[self.key] = mode
+        if table:
+            self.doc.settings["seed_control"] = table
+        else:
+            self.doc.settings.pop("seed_control", None)
+        self.doc.seed_control_changed.emit(self.key.rpartition(".")[0])
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)

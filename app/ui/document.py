@@ -29,6 +29,8 @@ from nodes.registry import Registry, UnknownNodeType, default_registry
 from nodes.validation import Problem, validate
 
 CLIPBOARD_MIME = "application/x-weft-nodes"
+# What a seed does after each run (ComfyUI's "control after generate").
+SEED_MODES = {"fixed": "Fixed", "increment": "+1 after each run", "randomise": "Random after each run"}
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Document(QObject):
     reroutes_changed = Signal()
     # Emitted after a file was opened or a new project started (the graph was refilled).
     project_replaced = Signal()
+    # A node's seed control (fixed / increment / randomise) changed.
+    seed_control_changed = Signal(str)
 
     def __init__(self, registry: Registry | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -217,6 +221,86 @@ class Document(QObject):
             entries[node_id] = (before, (float(new[0]), float(new[1])))
         if entries:
             self.undo_stack.push(C.MoveNodes(self, entries, text))
+
+    # -- seeds after a run --------------------------------------------------------------------
+    def seed_control(self, node_id: str, name: str = "seed") -> str:
+        mode = (self.settings.get("seed_control") or {}).get(f"{node_id}.{name}", "fixed")
+        return mode if mode in SEED_MODES else "fixed"
+
+    def set_seed_control(self, node_id: str, name: str, mode: str) -> None:
+        if mode not in SEED_MODES:
+            raise GraphError(f"a seed is one of {', '.join(SEED_MODES)} after a run, not {mode!r}")
+        node_type = self.graph.node_type(node_id)
+        param = node_type.params.get(name)
+        if param is None or param.type.name != "Seed":
+            raise GraphError(f"{self.node_title(node_id)}: {name!r} is not a seed")
+        old = self.seed_control(node_id, name)
+        if old != mode:
+            self.undo_stack.push(C.SetSeedControl(self, f"{node_id}.{name}", old, mode))
+
+    def seed_params(self) -> list[tuple[str, str]]:
+        """(node, parameter) for every seed in the graph."""
+        out = []
+        for node_id in self.graph.nodes:
+            try:
+                node_type = self.graph.node_type(node_id)
+            except Exception:
+                continue
+            out.extend((node_id, p.name) for p in node_type.params.values() if p.type.name == "Seed")
+        return out
+
+    def advance_seeds(self, rng: Any = None) -> dict[str, tuple[int, int]]:
+        """After a run: each seed set to increment or randomise moves on (as undoable
+        edits); returns {"node.param": (old, new)}."""
+        import random
+        rng = rng or random
+        changed = {}
+        for node_id, name in self.seed_params():
+            mode = self.seed_control(node_id, name)
+            if mode == "fixed":
+                continue
+            param = self.graph.node_type(node_id).params[name]
+            lo = int(param.min if param.min is not None else 0)
+            hi = int(param.max if param.max is not None else 2**32 - 1)
+            old = int(self.graph.nodes[node_id].params.get(name, param.default))
+            if mode == "increment":
+                new = old + 1 if old < hi else lo
+            else:
+                new = rng.randint(lo, hi)
+                while new == old and hi > lo:
+                    new = rng.randint(lo, hi)
+            self.set_param(node_id, name, new)
+            changed[f"{node_id}.{name}"] = (old, new)
+        return changed
+
+    # -- restoring a graph from the history ------------------------------------------------------
+    def restore_graph(self, data: dict[str, Any], *, text: str = "Restore graph from history") -> None:
+        """Puts a project's graph (a history entry's) on the canvas, as one undoable step:
+        the nodes, links, positions, backdrops and seed controls it had. The file name stays."""
+        project = project_io.from_dict(data, self.registry, source="history")
+        src = project.graph
+        self.undo_stack.beginMacro(text)
+        try:
+            if self.graph.nodes:
+                self.undo_stack.push(C.RemoveNodes(self, list(self.graph.nodes)))
+            for node in src.nodes.values():
+                self.undo_stack.push(C.AddNode(self, copy.deepcopy(node), src.positions.get(node.id)))
+            for link in src.links:
+                self.undo_stack.push(C.AddLink(self, link))
+            for key, points in src.reroutes.items():
+                self.undo_stack.push(C.SetReroutes(self, key, self._reroute_points(key),
+                                                   [[float(x), float(y)] for x, y in points], "Reroutes"))
+            if [(b.title, tuple(b.rect), b.color) for b in self.graph.backdrops] != \
+                    [(b.title, tuple(b.rect), b.color) for b in src.backdrops]:
+                self.undo_stack.push(C.SetBackdrops(self, self.graph.backdrops, src.backdrops, "Backdrops"))
+            wanted = dict(project.settings.get("seed_control") or {})
+            for key in set(wanted) | set(self.settings.get("seed_control") or {}):
+                node_id, _, name = key.rpartition(".")
+                old, new = self.seed_control(node_id, name), wanted.get(key, "fixed")
+                if old != new and new in SEED_MODES:
+                    self.undo_stack.push(C.SetSeedControl(self, key, old, new))
+        finally:
+            self.undo_stack.endMacro()
 
     # -- links ------------------------------------------------------------------------------
     def connection_problem(self, src: str, src_socket: str, dst: str, dst_socket: str) -> str | None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sys
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, QPointF, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStyle, QToolBar,
-                               QUndoView, QWidget)
+                               QSpinBox, QUndoView, QWidget)
 
 from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, find_recoveries
@@ -24,6 +25,7 @@ from app.ui.canvas.view import GraphView
 from app.ui.document import Document
 from app.ui.runner import Runner
 from app.ui.settings import Settings, SettingsDialog
+from app.history import History
 from nodes import project as project_io
 
 ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
@@ -58,7 +60,10 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.setWindowIcon(QIcon(str(ICON)))
         self.panel_errors: dict[str, str] = {}
+        # Every run's result, kept across restarts and crashes (app.history; SQLite in the data folder).
+        self.history_store = History()
         self.runner = Runner(self.document, models=models, engine_kwargs=self.settings.engine_kwargs(),
+                             history=self.history_store,
                              client_factory=client_factory, parent=self)
         self._build_panels()
         self._build_actions()
@@ -139,6 +144,11 @@ class MainWindow(QMainWindow):
         self.viewer = self._panel("viewer", viewer)
         self.queue = self._panel("queue", queue)
         self.log_panel = self._panel("log", log)
+        def results():
+            from app.ui.panels.history import HistoryPanel
+            return HistoryPanel(self.history_store, titles=self.document.node_title)
+
+        self.results_panel = self._panel("history", results)
         self.history = QUndoView(self.document.undo_stack)
         self.history.setEmptyLabel("Opened")
         self.history.setObjectName("undoHistory")
@@ -149,9 +159,11 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.viewer_dock, self.inspector_dock, Qt.Vertical)
         self.queue_dock = self._dock("Queue", "queue", self.queue, Qt.BottomDockWidgetArea)
         self.log_dock = self._dock("Log", "log", self.log_panel, Qt.BottomDockWidgetArea)
-        self.history_dock = self._dock("History", "history", self.history, Qt.BottomDockWidgetArea)
+        self.results_dock = self._dock("History", "results", self.results_panel, Qt.BottomDockWidgetArea)
+        self.history_dock = self._dock("Undo", "history", self.history, Qt.BottomDockWidgetArea)
         self.tabifyDockWidget(self.queue_dock, self.log_dock)
         self.tabifyDockWidget(self.log_dock, self.history_dock)
+        self.tabifyDockWidget(self.queue_dock, self.results_dock)
         self.queue_dock.raise_()
         self.resizeDocks([self.library_dock], [210], Qt.Horizontal)
         self.resizeDocks([self.viewer_dock], [400], Qt.Horizontal)
@@ -249,7 +261,7 @@ class MainWindow(QMainWindow):
         view.addAction(va["minimap"])
         view.addSeparator()
         for dock in (self.library_dock, self.viewer_dock, self.inspector_dock, self.queue_dock, self.log_dock,
-                     self.history_dock):
+                     self.results_dock, self.history_dock):
             view.addAction(dock.toggleViewAction())
 
         run = bar.addMenu("&Run")
@@ -276,6 +288,13 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addAction(self.run_action)
         bar.addAction(self.cancel_action)
+        self.runs_spin = QSpinBox()
+        self.runs_spin.setRange(1, 64)
+        self.runs_spin.setPrefix("\u00d7 ")
+        self.runs_spin.setToolTip("How many runs one Run queues: each is a variation (seeds set to +1 or "
+                                  "random move on after each) and its own entry in the History")
+        self.runs_spin.setObjectName("runCount")
+        bar.addWidget(self.runs_spin)
         self.addToolBar(Qt.TopToolBarArea, bar)
         self.toolbar = bar
 
@@ -318,9 +337,17 @@ class MainWindow(QMainWindow):
         runner.job_updated.connect(lambda job_id, status, detail: queue.update_job(job_id, status, detail))
         runner.log.connect(self.log)
         runner.result.connect(self._on_result)
-        runner.preview.connect(lambda node_id, data: viewer.show_preview(node_id, data))
+        runner.preview.connect(self._on_preview)
+        runner.job_updated.connect(self._on_job_updated)
         runner.busy_changed.connect(self._on_busy)
         runner.worker_died.connect(self._on_worker_died)
+        results = self._api(self.results_panel)
+        if not isinstance(results, _Missing):
+            results.play_requested.connect(self.play_entry)
+            results.restore_requested.connect(self.restore_entry)
+            results.compare_requested.connect(self.compare_entries)
+            runner.job_finished.connect(lambda job_id: results.reload())
+            runner.job_added.connect(lambda job_id, title: results.reload())
         if hasattr(queue, "cancel_requested") and not isinstance(queue, _Missing):
             try:
                 queue.cancel_requested.connect(lambda job_id: runner.cancel(job_id))
@@ -331,8 +358,12 @@ class MainWindow(QMainWindow):
         self._api(self.log_panel).append(text, level)
 
     def _on_selection(self, ids: list) -> None:
-        # Show the selected node's last result (a Save node shows what feeds it).
+        # Show the selected node's last result (a Save node shows what feeds it), unless the
+        # viewer is pinned, or shows the live preview of the render in progress.
         if len(ids) != 1:
+            return
+        viewer = self._api(self.viewer)
+        if getattr(viewer, "pinned", False) or (getattr(viewer, "kind", None) == "preview" and self.runner.busy):
             return
         node_id = ids[0]
         results = self.runner.results.get(node_id)
@@ -348,8 +379,28 @@ class MainWindow(QMainWindow):
         feeds_selected = any(l.source == node_id and l.target in selected for l in self.document.graph.links)
         media = any(r.get("kind") in ("Video", "Image", "Audio", "Mask") for r in results.values()
                     if isinstance(r, dict))
-        if node_id in selected or feeds_selected or (media and not selected):
-            self._api(self.viewer).show_result(node_id, results)
+        viewer = self._api(self.viewer)
+        if getattr(viewer, "pinned", False):
+            viewer.pinned_result(node_id, results)  # a pinned node still shows its new result
+            return
+        if node_id in selected or feeds_selected or (media and not selected) or \
+                (getattr(viewer, "kind", None) == "preview" and getattr(viewer, "node_id", None) == node_id):
+            viewer.show_result(node_id, results)
+
+    def _on_preview(self, node_id: str, data: bytes) -> None:
+        viewer = self._api(self.viewer)
+        if getattr(viewer, "pinned", False) and getattr(viewer, "pinned_node", None) != node_id:
+            return
+        status = self.document.node_status(node_id)
+        viewer.show_preview(node_id, data, step=status.step or None, total=status.total or None,
+                            title=self.document.node_title(node_id))
+
+    def _on_job_updated(self, job_id: str, status: str, detail: str) -> None:
+        # A live preview left on screen by a run that ended without a result says how it ended.
+        if status in ("cancelled", "failed"):
+            viewer = self._api(self.viewer)
+            if getattr(viewer, "kind", None) == "preview":
+                viewer.end_preview("Cancelled" if status == "cancelled" else "Failed")
 
     def _on_node_activated(self, node_id: str) -> None:
         self.inspector_dock.show()
@@ -410,7 +461,25 @@ class MainWindow(QMainWindow):
         if all_outputs:
             from engines.planner import output_nodes
             targets = output_nodes(self.document.graph)
-        job_id = self.runner.run(targets)
+        count = self.runs_spin.value()
+        group = uuid.uuid4().hex[:12] if count > 1 else ""
+        job_id = None
+        doc = self.document
+        moving = any(doc.seed_control(n, p) != "fixed" for n, p in doc.seed_params())
+        if moving:  # the seeds' moves are one undo step, whatever the count
+            doc.undo_stack.beginMacro(f"Seeds after {count} run{'s' if count > 1 else ''}")
+        try:
+            for i in range(count):
+                queued = self.runner.run(targets, variation=i + 1 if count > 1 else 0,
+                                         variations=count if count > 1 else 0, group_id=group)
+                if queued is None:
+                    break
+                job_id = job_id or queued
+                # Seeds set to +1 or random move on after each queued run (the run took a copy).
+                doc.advance_seeds()
+        finally:
+            if moving:
+                doc.undo_stack.endMacro()
         if job_id is None:
             self.statusBar().showMessage("Not run: see the log and the marked nodes", 8000)
             self.log_dock.show()
@@ -419,6 +488,36 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Queued", 3000)
             self.queue_dock.raise_()
         return job_id
+
+    # -- the history of results ------------------------------------------------------------------------------
+    def play_entry(self, entry) -> None:
+        """Shows a history entry's result in the viewer, pinned to it (selection no longer moves it)."""
+        viewer = self._api(self.viewer)
+        if not entry.main_node:
+            where = f": {entry.outputs[0]}" if entry.outputs else ""
+            self.statusBar().showMessage(f"{entry.title} has no result to play in the viewer{where}", 8000)
+            return
+        viewer.show_result(entry.main_node, entry.main_results, title=entry.title)
+        viewer.set_pinned(True, f"history: {entry.title}")
+        self.viewer_dock.show()
+        self.viewer_dock.raise_()
+        viewer.play()
+
+    def restore_entry(self, entry) -> None:
+        """Puts a history entry's graph on the canvas (one undoable step)."""
+        try:
+            self.document.restore_graph(entry.project, text=f"Restore graph of {entry.title}")
+        except (project_io.ProjectError, ValueError) as exc:
+            self.log(f"Cannot restore {entry.title}: {exc}", "error")
+            return
+        self.statusBar().showMessage(f"Restored the graph of {entry.title} (Ctrl+Z puts yours back)", 8000)
+        QTimer.singleShot(0, self.view.frame_all)
+
+    def compare_entries(self, a, b) -> None:
+        viewer = self._api(self.viewer)
+        viewer.compare(a.main_results, b.main_results, title_a=a.title, title_b=b.title)
+        self.viewer_dock.show()
+        self.viewer_dock.raise_()
 
     def cancel_run(self) -> None:
         if not self.runner.cancel():

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from app.ui.document import Document
+from app.ui.thumbnails import has_media, save_thumbnail
 from engines.planner import output_nodes
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
@@ -42,6 +43,10 @@ class JobInfo:
     started: float = field(default_factory=time.monotonic)
     outputs: list[str] = field(default_factory=list)
     error: str = ""
+    project: dict[str, Any] = field(default_factory=dict)   # as it was sent
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # node -> results of this run
+    main_node: str = ""   # the node whose media the history shows for this run
+    seconds: float | None = None
 
 
 class Runner(QObject):
@@ -52,11 +57,14 @@ class Runner(QObject):
     preview = Signal(str, bytes)          # node id, JPEG bytes
     busy_changed = Signal(bool)
     worker_died = Signal(str)             # what the artist should know
+    job_finished = Signal(str)            # job id, once its history entry is complete
 
     def __init__(self, document: Document, *, models: str = "default", engine_kwargs: dict[str, Any] | None = None,
                  client_factory: Callable[..., Any] | None = None, output_dir: Path | None = None,
-                 parent: QObject | None = None):
+                 history: Any = None, parent: QObject | None = None):
         super().__init__(parent)
+        # app.history.History: every run is written there as it is queued, runs and ends.
+        self.history = history
         self.document = document
         self.models = models
         self.engine_kwargs = dict(engine_kwargs or {})
@@ -116,7 +124,8 @@ class Runner(QObject):
             return selected
         return output_nodes(self.document.graph)
 
-    def run(self, targets: list[str] | None = None) -> str | None:
+    def run(self, targets: list[str] | None = None, *, variation: int = 0, variations: int = 0,
+            group_id: str = "") -> str | None:
         """Checks the graph and queues a job; returns its id, or None when nothing was sent."""
         doc = self.document
         targets = list(targets) if targets is not None else self.default_targets()
@@ -134,9 +143,15 @@ class Runner(QObject):
         job_id = uuid.uuid4().hex[:12]
         names = [doc.node_title(t) for t in targets]
         title = f"{doc.name}: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
-        info = JobInfo(job_id, title, targets)
-        self.jobs[job_id] = info
+        if variations > 1:
+            title += f" ({variation}/{variations})"
         project = doc.to_dict()
+        info = JobInfo(job_id, title, targets, project=project)
+        self.jobs[job_id] = info
+        self._history("record_queued", job_id, project_name=doc.name,
+                      project_path=str(doc.path) if doc.path else "", title=title, models=self.models,
+                      project=project, targets=targets, variation=variation, variations=variations,
+                      group_id=group_id)
         # An untitled copy (an example, a dropped render) reads its inputs where it
         # came from but renders into the studio's own folder, never next to it.
         project_dir = doc.base_dir
@@ -147,6 +162,15 @@ class Runner(QObject):
         self.busy_changed.emit(True)
         self._spawn(self._run_job(info, project, output_dir, project_dir, doc.name))
         return job_id
+
+    def _history(self, method: str, *args: Any, **kwargs: Any) -> None:
+        """Best effort: a full disk or a locked file must not stop a render."""
+        if self.history is None:
+            return
+        try:
+            getattr(self.history, method)(*args, **kwargs)
+        except Exception as exc:  # sqlite3.Error, OSError
+            self.log.emit(f"The history could not be written ({exc})", "warning")
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_event_loop().create_task(coro)
@@ -173,10 +197,12 @@ class Runner(QObject):
             info.error = str(exc)
             self.log.emit(f"The engine could not run {info.title}: {exc}", "error")
             self.job_updated.emit(info.id, FAILED, str(exc).splitlines()[0] if str(exc) else "engine error")
+            self._history("record_finished", info.id, FAILED, detail=str(exc))
         finally:
             if info.status in (QUEUED, RUNNING):
                 info.status = FAILED
                 self.job_updated.emit(info.id, FAILED, "the engine stopped answering")
+                self._history("record_finished", info.id, FAILED, detail="the engine stopped answering")
             self.busy_changed.emit(self.busy)
             if self._restart_pending and not self.busy:
                 await self._drop_client()
@@ -210,6 +236,7 @@ class Runner(QObject):
         if kind == "job_started":
             info.status = RUNNING
             info.nodes = list(event.get("nodes", []))
+            self._history("record_started", info.id)
             for node_id in info.nodes:
                 doc.set_status(node_id, state="queued", step=0, total=0, message="")
             self.job_updated.emit(info.id, RUNNING, f"{len(info.nodes)} nodes")
@@ -247,6 +274,9 @@ class Runner(QObject):
             results = event.get("results") or {}
             if results:
                 self.results[node] = results
+                info.results[node] = results
+                if has_media(results):
+                    info.main_node = node
                 self.result.emit(node, results)
             for path in event.get("outputs", []):
                 self.log.emit(f"{doc.node_title(node)} wrote {path}", "info")
@@ -285,6 +315,23 @@ class Runner(QObject):
             self.job_updated.emit(info.id, info.status, detail)
             level = {DONE: "info", CANCELLED: "warning"}.get(info.status, "error")
             self.log.emit(f"{info.title}: {info.status}{' (' + detail + ')' if detail else ''}", level)
+            info.seconds = seconds if isinstance(seconds, (int, float)) else None
+            self._finish_history(info, detail)
+
+    def _finish_history(self, info: JobInfo, detail: str) -> None:
+        if self.history is not None:
+            self._history("record_results", info.id, info.results, info.main_node)
+            if info.main_node:
+                folder = Path(self.history.path).parent / "thumbnails"
+                try:
+                    thumb = save_thumbnail(info.results[info.main_node], folder / f"{info.id}.png")
+                except Exception:  # a thumbnail is a nicety
+                    thumb = None
+                if thumb is not None:
+                    self._history("set_thumbnail", info.id, thumb)
+            self._history("record_finished", info.id, info.status, seconds=info.seconds, outputs=info.outputs,
+                          detail=detail)
+        self.job_finished.emit(info.id)
 
     def _drop_preview(self, node: str) -> None:
         """A finished node's result must not be covered by a late step preview."""

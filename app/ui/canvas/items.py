@@ -410,6 +410,8 @@ class NodeItem(QGraphicsItem):
             text = format_value(value)
             if p.type.name == "File" and text and text != "—":
                 text = text.replace("\\", "/").rsplit("/", 1)[-1]
+            if p.type.name == "Seed":
+                text += self.seed_mark(p.name)
             is_bad = f"parameter {p.name!r}" in bad
             painter.setPen(theme.WARNING if is_bad else theme.PARAM_VALUE)
             painter.drawText(QRectF(10 + label_w + 4, y, self.w - label_w - 24, PARAM_ROW),
@@ -427,6 +429,12 @@ class NodeItem(QGraphicsItem):
             painter.setPen(theme.NODE_TEXT_DIM)
             painter.drawText(QRectF(10, y, self.w - 20, PARAM_ROW), Qt.AlignVCenter | Qt.AlignLeft,
                              f"+ {self.hidden_params} more in the inspector")
+
+    def seed_mark(self, name: str) -> str:
+        """What the face adds to a seed's value: what the seed does after each run."""
+        doc = self.gscene.document
+        mode = doc.seed_control(self.node_id, name) if hasattr(doc, "seed_control") else "fixed"
+        return {"increment": "  (+1 after run)", "randomise": "  (random after run)"}.get(mode, "")
 
     def _paint_footer(self, painter: QPainter, status) -> None:
         if status is None or not status.state:

@@ -59,6 +59,8 @@ class GraphScene(QGraphicsScene):
         document.node_status_changed.connect(self._on_status)
         document.problems_changed.connect(self._on_problems)
         document.reroutes_changed.connect(self._on_reroutes_changed)
+        if hasattr(document, "seed_control_changed"):
+            document.seed_control_changed.connect(self._on_status)  # the seed row shows +1 or random
         self.selectionChanged.connect(self._push_selection)
         self.rebuild()
         self._on_document_selection(document.selected_nodes())

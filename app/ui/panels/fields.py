@@ -273,10 +273,20 @@ class SeedField(NumberField):
     """A seed: the exact number, a button for a new random one, and a lock."""
 
     lock_changed = Signal(bool)
+    after_run_changed = Signal(str)  # "fixed", "increment", "randomise"
 
     def __init__(self, param: Param, parent: QWidget | None = None):
         super().__init__(param, parent, slider=False)
+        from app.ui.document import SEED_MODES
         layout = self.layout()
+        self.after_run = QComboBox()
+        for mode, text in SEED_MODES.items():
+            self.after_run.addItem(text, mode)
+        self.after_run.setToolTip("What this seed does after each run: stays (the same result again), "
+                                  "+1, or a random one (a new variation each run)")
+        self.after_run.currentIndexChanged.connect(
+            lambda i: self.after_run_changed.emit(self.after_run.itemData(i)))
+        layout.addWidget(self.after_run)
         self.randomise_button = QToolButton()
         self.randomise_button.setText("\u2684 Random")
         self.randomise_button.setToolTip("A new random seed: the same settings, a different result")
@@ -291,6 +301,13 @@ class SeedField(NumberField):
     @property
     def locked(self) -> bool:
         return self.lock_button.isChecked()
+
+    def set_after_run(self, mode: str) -> None:
+        index = self.after_run.findData(mode)
+        if index >= 0 and index != self.after_run.currentIndex():
+            self.after_run.blockSignals(True)
+            self.after_run.setCurrentIndex(index)
+            self.after_run.blockSignals(False)
 
     def set_locked(self, locked: bool) -> None:
         self.lock_button.setChecked(bool(locked))

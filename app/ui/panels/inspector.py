@@ -181,6 +181,8 @@ class InspectorPanel(QWidget):
             signal = getattr(self.document, name, None)
             if signal is not None:
                 signal.connect(self._on_document_changed)
+        if hasattr(self.document, "seed_control_changed"):
+            self.document.seed_control_changed.connect(self._on_seed_control_changed)
         self.destroyed.connect(self._disconnect_model_later)
 
     def _disconnect_model_later(self, *_: Any) -> None:
@@ -330,6 +332,9 @@ class InspectorPanel(QWidget):
             if isinstance(field, SeedField):
                 field.set_locked((node.id, param.name) in self._seed_locks)
                 field.lock_changed.connect(lambda on, name=param.name: self._seed_lock_toggled(name, on))
+                field.set_after_run(self.document.seed_control(node.id, param.name))
+                field.after_run_changed.connect(
+                    lambda mode, name=param.name, node_id=node.id: self.document.set_seed_control(node_id, name, mode))
             help_label = None
             if r:
                 grid.setRowMinimumHeight(r, 6)  # air between parameters
@@ -473,6 +478,14 @@ class InspectorPanel(QWidget):
             self.document.set_title(self.node_id, text)
             # The document may normalise it (a type's own name means "no title").
             self.title_edit.setText(self.graph.nodes[self.node_id].title)
+
+    @_alive
+    def _on_seed_control_changed(self, node_id: str) -> None:
+        if node_id != self.node_id:
+            return
+        for name, row in self.rows.items():
+            if isinstance(row.field, SeedField):
+                row.field.set_after_run(self.document.seed_control(node_id, name))
 
     def _seed_lock_toggled(self, name: str, locked: bool) -> None:
         if self.node_id is None:

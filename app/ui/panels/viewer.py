@@ -184,6 +184,101 @@ class WaveformView(QWidget):
         return float(np.max(np.abs(np.concatenate([self.mins[:, b], self.maxs[:, b]]))))
 
 
+class CompareView(QWidget):
+    """Two results, A and B, over each other with a wipe (drag it) or side by side."""
+
+    wipe_moved = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.image_a: QImage | None = None
+        self.image_b: QImage | None = None
+        self.title_a, self.title_b = "A", "B"
+        self.mode = "wipe"   # or "side"
+        self.wipe = 0.5      # where the wipe is, 0..1 of the picture's width
+        self.setMinimumSize(160, 90)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setCursor(Qt.SplitHCursor)
+
+    def set_images(self, a: QImage | None, b: QImage | None) -> None:
+        self.image_a, self.image_b = a, b
+        self.update()
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in ("wipe", "side"):
+            raise ValueError(f"compare mode is 'wipe' or 'side', not {mode!r}")
+        self.mode = mode
+        self.setCursor(Qt.SplitHCursor if mode == "wipe" else Qt.ArrowCursor)
+        self.update()
+
+    def _fit(self, image: QImage | None, area: QRectF) -> QRectF:
+        if image is None or image.isNull():
+            return QRectF()
+        size = QSize(image.width(), image.height()).scaled(area.size().toSize(), Qt.KeepAspectRatio)
+        return QRectF(area.x() + (area.width() - size.width()) / 2, area.y() + (area.height() - size.height()) / 2,
+                      size.width(), size.height())
+
+    def picture_rect(self) -> QRectF:
+        return self._fit(self.image_a or self.image_b, QRectF(self.rect()))
+
+    def set_wipe(self, fraction: float) -> None:
+        self.wipe = max(0.0, min(1.0, float(fraction)))
+        self.wipe_moved.emit(self.wipe)
+        self.update()
+
+    def _wipe_from(self, x: float) -> None:
+        rect = self.picture_rect()
+        if self.mode == "wipe" and rect.width() > 0:
+            self.set_wipe((x - rect.x()) / rect.width())
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self._wipe_from(event.position().x())
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if event.buttons() & Qt.LeftButton:
+            self._wipe_from(event.position().x())
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#111214"))
+        labels = []
+        if self.mode == "side":
+            half = self.width() / 2
+            for image, area, title in ((self.image_a, QRectF(0, 0, half - 2, self.height()), self.title_a),
+                                       (self.image_b, QRectF(half + 2, 0, half - 2, self.height()), self.title_b)):
+                target = self._fit(image, area)
+                if not target.isNull():
+                    painter.drawImage(target, image)
+                labels.append((title, area.topLeft() + QPointF(6, 6)))
+        else:
+            rect = self.picture_rect()
+            if self.image_a is not None and not self.image_a.isNull():
+                painter.drawImage(rect, self.image_a)
+            split = rect.x() + rect.width() * self.wipe
+            if self.image_b is not None and not self.image_b.isNull():
+                painter.save()
+                painter.setClipRect(QRectF(split, rect.y(), rect.right() - split, rect.height()))
+                painter.drawImage(rect, self.image_b)
+                painter.restore()
+            painter.setPen(QPen(QColor("#f0c674"), 2))
+            painter.drawLine(QPointF(split, rect.top()), QPointF(split, rect.bottom()))
+            labels.append((self.title_a, rect.topLeft() + QPointF(6, 6)))
+            labels.append((self.title_b, QPointF(rect.right() - 6, rect.top() + 6)))
+        metrics = painter.fontMetrics()
+        for i, (text, at) in enumerate(labels):
+            box = metrics.boundingRect(text).adjusted(-6, -3, 6, 3)
+            if self.mode == "wipe" and i == 1:
+                box.moveTopRight(at.toPoint())
+            else:
+                box.moveTopLeft(at.toPoint())
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(0, 0, 0, 170))
+            painter.drawRoundedRect(box, 3, 3)
+            painter.setPen(QColor("#e8e8e8"))
+            painter.drawText(box, Qt.AlignCenter, text)
+        painter.end()
+
+
 def _icon_button(icon: QStyle.StandardPixmap, tip: str, parent: QWidget) -> QToolButton:
     button = QToolButton(parent)
     button.setIcon(parent.style().standardIcon(icon))
@@ -202,8 +297,14 @@ class ViewerPanel(QWidget):
         self.node_id: str | None = None
         self.results: dict[str, dict[str, Any]] = {}
         self.output: str | None = None
-        self.kind: str | None = None  # "Video", "Image", "Mask", "Audio", "scalar", "preview"
+        self.kind: str | None = None  # "Video", "Image", "Mask", "Audio", "scalar", "preview", "compare"
         self.frames: FrameSource | None = None
+        self.frames_b: FrameSource | None = None  # B, while comparing (A is ``frames``)
+        # Pinned: the viewer stays on what it shows while the selection moves;
+        # ``pinned_node`` is the node it follows (None when pinned to a history entry).
+        self.pinned = False
+        self.pinned_node: str | None = None
+        self.pin_label = ""
         self.samples: np.ndarray | None = None
         self.rate = 0
         self.fps = 0.0
@@ -243,10 +344,24 @@ class ViewerPanel(QWidget):
         self.output_combo.currentIndexChanged.connect(self._output_picked)
         top.addWidget(self.output_combo)
         top.addStretch(1)
+        self.compare_mode = QComboBox()
+        self.compare_mode.addItem("Wipe", "wipe")
+        self.compare_mode.addItem("Side by side", "side")
+        self.compare_mode.setToolTip("How A and B are shown: a wipe to drag across, or side by side")
+        self.compare_mode.currentIndexChanged.connect(
+            lambda i: self.set_compare_mode(self.compare_mode.itemData(i)))
+        top.addWidget(self.compare_mode)
         self.info_label = QLabel()
         self.info_label.setStyleSheet(f"color: {palette.DIM_COLOR}")
         self.info_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         top.addWidget(self.info_label)
+        self.pin_button = QToolButton()
+        self.pin_button.setText("Pin")
+        self.pin_button.setCheckable(True)
+        self.pin_button.setAutoRaise(True)
+        self.pin_button.setToolTip("Pin the viewer to what it shows: clicking other nodes no longer changes it")
+        self.pin_button.toggled.connect(lambda on: self.set_pinned(on))
+        top.addWidget(self.pin_button)
         column.addWidget(self.top_bar)
 
         self.stack = QStackedWidget()
@@ -275,6 +390,8 @@ class ViewerPanel(QWidget):
         self.text_view.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.text_view.setStyleSheet("background: #111214; padding: 20px; font-size: 14pt")
         self.stack.addWidget(self.text_view)
+        self.compare_view = CompareView()
+        self.stack.addWidget(self.compare_view)
         column.addWidget(self.stack, 1)
 
         self.transport = QWidget()
@@ -324,6 +441,73 @@ class ViewerPanel(QWidget):
             shortcut.activated.connect(action)
 
     # -- public API ----------------------------------------------------------------------------------------
+    def set_pinned(self, on: bool, label: str = "") -> None:
+        """Pins the viewer to what it shows now (a node, or a history entry when ``label`` says so)."""
+        on = bool(on)
+        self.pinned = on
+        self.pinned_node = (self.node_id if not label else None) if on else None
+        self.pin_label = (label or (f"node {self.title_label.text() or self.node_id}" if self.node_id else "")) \
+            if on else ""
+        if self.pin_button.isChecked() != on:
+            self.pin_button.blockSignals(True)
+            self.pin_button.setChecked(on)
+            self.pin_button.blockSignals(False)
+        self.pin_button.setText("Pinned" if on else "Pin")
+        self.pin_button.setToolTip(f"Pinned to {self.pin_label}: click to follow the selection again" if on else
+                                   "Pin the viewer to what it shows: clicking other nodes no longer changes it")
+
+    def pinned_result(self, node_id: str, results: dict[str, dict[str, Any]]) -> None:
+        """A new result while pinned: shown only when it is the pinned node's."""
+        if self.pinned and self.pinned_node == node_id:
+            self.show_result(node_id, results, title=self.title_label.text())
+
+    def end_preview(self, word: str = "Cancelled") -> None:
+        """The render behind a live preview stopped without a result: the picture stays, marked."""
+        if self.kind != "preview":
+            return
+        self.info_label.setText(word.lower())
+        self.picture.set_image(self.picture.image, badge=f"{word}: no result", caption="")
+
+    def compare(self, results_a: dict[str, dict[str, Any]], results_b: dict[str, dict[str, Any]], *,
+                title_a: str = "A", title_b: str = "B") -> None:
+        """A/B: two results' pictures, over each other with a wipe or side by side; videos play in step."""
+        self.pause()
+        self._release()
+        entry_a, entry_b = _picture_entry(results_a), _picture_entry(results_b)
+        if entry_a is None or entry_b is None:
+            self._message("Compare shows two pictures or videos; one of these has neither.")
+            return
+        try:
+            self.frames = _frame_source(entry_a)
+            self.frames_b = _frame_source(entry_b)
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            self._release()
+            self._message(f"Cannot compare: a result's files are gone ({exc}). Run it again.")
+            return
+        self.node_id, self.results, self.output, self.kind = None, {}, None, "compare"
+        self.fps = float(entry_a.get("fps") or entry_b.get("fps") or 24.0)
+        count = max(self.frames.count, self.frames_b.count)
+        self.duration = count / self.fps if count > 1 else 0.0
+        self.top_bar.show()
+        self.output_combo.hide()
+        self.title_label.setText("A/B")
+        self.compare_view.title_a, self.compare_view.title_b = f"A: {title_a}", f"B: {title_b}"
+        self.info_label.setText(f"A {self.frames.width}\u00d7{self.frames.height} \u00b7 "
+                                f"B {self.frames_b.width}\u00d7{self.frames_b.height}")
+        self.compare_mode.show()
+        self.stack.setCurrentWidget(self.compare_view)
+        self._show_transport(count > 1)
+        self.set_pinned(True, f"A/B {title_a} | {title_b}")
+        self._seek(0.0, frame=0)
+
+    def set_compare_mode(self, mode: str) -> None:
+        self.compare_view.set_mode(mode)
+        index = self.compare_mode.findData(mode)
+        if index >= 0 and self.compare_mode.currentIndex() != index:
+            self.compare_mode.blockSignals(True)
+            self.compare_mode.setCurrentIndex(index)
+            self.compare_mode.blockSignals(False)
+
     def clear(self) -> None:
         """Shows nothing (and lets go of the files)."""
         self.pause()
@@ -340,11 +524,14 @@ class ViewerPanel(QWidget):
         self.stack.setCurrentWidget(self.empty_label)
         self.transport.hide()
         self.sound_note.hide()
+        self.compare_mode.hide()
+        self.set_pinned(False)
 
     def show_result(self, node_id: str, results: dict[str, dict[str, Any]], *, title: str = "",
                     output: str | None = None) -> None:
         """Shows what a node made (the ``results`` of its ``node_finished`` event)."""
         self.pause()
+        self.compare_mode.hide()
         self.node_id = node_id
         self.top_bar.show()
         self.title_label.setText(title or node_id)
@@ -373,6 +560,7 @@ class ViewerPanel(QWidget):
         if self.kind != "preview" or node_id != self.node_id:
             self.pause()
             self._release()
+            self.compare_mode.hide()
             self.node_id, self.results, self.output, self.kind = node_id, {}, None, "preview"
             self.output_combo.hide()
             self.transport.hide()
@@ -410,6 +598,8 @@ class ViewerPanel(QWidget):
 
     @property
     def frame_count(self) -> int:
+        if self.kind == "compare" and self.frames is not None and self.frames_b is not None:
+            return max(self.frames.count, self.frames_b.count)
         return self.frames.count if self.frames is not None else 0
 
     @property
@@ -424,7 +614,7 @@ class ViewerPanel(QWidget):
         return self.picture.image
 
     def play(self) -> None:
-        if self.duration <= 0 or self.kind not in ("Video", "Audio", "Mask"):
+        if self.duration <= 0 or self.kind not in ("Video", "Audio", "Mask", "compare"):
             return
         if self.position >= self.duration - 1e-9 or (self.frames and self.frame >= self.frame_count - 1
                                                       and self.kind != "Audio"):
@@ -481,6 +671,7 @@ class ViewerPanel(QWidget):
     def _release(self) -> None:
         self.sound.stop()
         self.frames = None
+        self.frames_b = None
         self.samples = None
         self.rate = 0
         self.fps = 0.0
@@ -490,6 +681,7 @@ class ViewerPanel(QWidget):
         self.picture.set_image(None, badge="", caption="")
         self.track.set_samples(None)
         self.waveform.set_samples(None)
+        self.compare_view.set_images(None, None)
 
     def _message(self, text: str) -> None:
         self.empty_label.setText(text)
@@ -583,8 +775,14 @@ class ViewerPanel(QWidget):
         if self.frames is not None:
             if frame is None:
                 frame = int(self.position * self.fps + 1e-6) if self.fps else 0
-            self.frame = max(0, min(frame, self.frame_count - 1))
-            self.picture.set_image(self.frames.image(self.frame), badge="", caption="")
+            if self.kind == "compare" and self.frames_b is not None:
+                # Both play in step: frame n of A beside frame n of B (a shorter one holds its last).
+                self.frame = max(0, min(frame, max(self.frames.count, self.frames_b.count) - 1))
+                self.compare_view.set_images(self.frames.image(min(self.frame, self.frames.count - 1)),
+                                             self.frames_b.image(min(self.frame, self.frames_b.count - 1)))
+            else:
+                self.frame = max(0, min(frame, self.frame_count - 1))
+                self.picture.set_image(self.frames.image(self.frame), badge="", caption="")
         self.track.set_position(self.position)
         self.waveform.set_position(self.position)
         self.scrubber.blockSignals(True)
@@ -630,8 +828,25 @@ class ViewerPanel(QWidget):
             self.sound.play(self.samples, self.rate, self.position)
 
 
+def _picture_entry(results: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    for kind in ("Video", "Image", "Mask"):
+        for entry in (results or {}).values():
+            if isinstance(entry, dict) and entry.get("kind") == kind:
+                return entry
+    return None
+
+
+def _frame_source(entry: dict[str, Any]) -> FrameSource:
+    files = entry.get("files", {})
+    if entry["kind"] == "Video":
+        return FrameSource(load_array(files["frames"]))
+    if entry["kind"] == "Image":
+        return FrameSource(load_array(files["pixels"]))
+    return FrameSource(load_array(files["values"]), mask=True)
+
+
 def _channels(n: int) -> str:
     return {1: "mono", 2: "stereo"}.get(int(n), f"{n} channels")
 
 
-__all__ = ["PictureView", "ViewerPanel", "WaveformView", "timecode"]
+__all__ = ["CompareView", "PictureView", "ViewerPanel", "WaveformView", "timecode"]
