@@ -42,8 +42,10 @@ class Prepared:
     # folder and name, or, for `--from RENDER`, the ones the render recorded.
     project_dir: Path | None = None
     name: str | None = None
-    # `--from RENDER`: the models profile the render was made with.
+    # `--from RENDER`: the models profile the render was made with, and the
+    # file-name fields it filled beyond the engine's own (a batch job's {job}...).
     models: str | None = None
+    name_fields: dict[str, str] | None = None
 
     @property
     def folder(self) -> Path:
@@ -80,7 +82,7 @@ def prepare_render(path: str, overrides: Sequence[str]) -> Prepared:
     except project_io.ProjectError as exc:
         raise UsageError(str(exc)) from None
     item = Prepared(Path(path), project, [], project_dir=embedded.project_dir or Path(path).parent,
-                    name=embedded.project_name, models=embedded.models)
+                    name=embedded.project_name, models=embedded.models, name_fields=embedded.name_fields)
     item = _checked(item, overrides)
     node = embedded.render.get("node")
     if isinstance(node, str) and node in item.targets:
@@ -210,7 +212,8 @@ async def render_projects(prepared: list[Prepared], *, output_dir: Path | None, 
             out_dir = output_dir or Path("renders")
             job_id = await client.submit(project_io.to_dict(item.project.graph, item.project.settings),
                                          targets=item.targets, output_dir=out_dir,
-                                         project_dir=item.folder, project_name=item.project_name)
+                                         project_dir=item.folder, project_name=item.project_name,
+                                         name_fields=item.name_fields or {})
             waiter = asyncio.create_task(cancel_requested.wait())
             cancel_sent = False
             events = client.events(job_id).__aiter__()

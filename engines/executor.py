@@ -124,7 +124,9 @@ class _Context:
         from engines.media.provenance import make_payload
         return make_payload(self._job.project, {
             "project_name": self._job.project_name, "project_dir": str(self._job.project_dir.resolve()),
-            "node": self.node_id, "models": self.models_profile, "quality": self._job.quality})
+            "node": self.node_id, "models": self.models_profile, "quality": self._job.quality,
+            # A batch job's own file-name fields ({job}, the swept values), to name the file again.
+            "name_fields": dict(self._job.name_fields)})
 
 
 def _resolve(base: Path, path: str) -> Path:

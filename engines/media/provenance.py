@@ -41,7 +41,7 @@ class Embedded:
     """What a render says about itself."""
 
     project: dict[str, Any]   # a project file's dict (nodes.project.to_dict)
-    render: dict[str, Any]    # project_name, project_dir, node, models, quality
+    render: dict[str, Any]    # project_name, project_dir, node, models, quality, name_fields
     source: Path              # the file it was read from
 
     @property
@@ -56,6 +56,14 @@ class Embedded:
         if isinstance(folder, str) and folder and Path(folder).is_dir():
             return Path(folder)
         return None
+
+    @property
+    def name_fields(self) -> dict[str, str]:
+        """The file-name fields the render filled beyond the engine's own (a batch job's)."""
+        fields = self.render.get("name_fields")
+        if not isinstance(fields, dict):
+            return {}
+        return {str(k): str(v) for k, v in fields.items() if isinstance(v, (str, int, float))}
 
     @property
     def models(self) -> str | None:

@@ -162,3 +162,27 @@ def test_a_bad_file_name_is_refused_before_rendering(engine_env, tmp_path):
     assert (f"weft: {p}: node Save Video (save): parameter 'filename': '../{{project}}' climbs out of the "
             "output folder ('..'); give a name inside it") in done.stderr
     assert not (tmp_path / "renders").exists()
+
+
+def test_a_batch_jobs_file_renders_again_under_its_own_name(engine_env, tmp_path):
+    """A batch job fills fields of its own ({job}, the swept values): they ride along in the file."""
+    from engines.cache import ResultCache
+    from engines.executor import Executor, Job
+
+    source = tmp_path / "project"
+    source.mkdir()
+    p = stills_and_sounds(source)
+    loaded = project_io.load(p)
+    loaded.graph.set_param("png", "filename", "shot_{job}_{take}")
+    job = Job("j", loaded.graph, targets=["png"], output_dir=tmp_path / "batch" / "0002", project_dir=source,
+              project_name="stills", name_fields={"job": "0002", "take": "b"},
+              project=project_io.to_dict(loaded.graph, loaded.settings))  # as the batch's worker runs it
+    result = Executor(ResultCache(tmp_path / "cache")).run(job)
+    assert result["status"] == "ok", result
+    made = tmp_path / "batch" / "0002" / "shot_0002_b.png"
+    assert made.is_file()
+    again = weft("render", "--from", str(made), "--output-dir", str(tmp_path / "again"), env=engine_env,
+                 cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert names(tmp_path / "again") == ["shot_0002_b.png"]
+    assert digest(tmp_path / "again" / "shot_0002_b.png") == digest(made)
