@@ -1,5 +1,6 @@
 """Running diffusers pipelines for nodes: seeds, progress, previews,
-cancellation between steps, and counting transformer evaluations."""
+cancellation between steps and inside them (between transformer blocks),
+and counting transformer evaluations."""
 
 from __future__ import annotations
 
@@ -33,6 +34,62 @@ def latent_preview(latents: Any) -> np.ndarray | None:
     return np.repeat(np.repeat(rgb, 8, axis=0), 8, axis=1)
 
 
+# ModuleLists whose members are where a cancel is noticed inside a step: the
+# transformer's blocks (engines.accel.counting.BLOCK_LISTS) and a UNet's or a
+# VAE decoder's stages, so a long step or a long decode stops within a block.
+CANCEL_LISTS = ("down_blocks", "up_blocks", "resnets")
+
+
+class CancelInsideSteps:
+    """Forward pre-hooks that call ``ctx.check_cancelled()`` before every transformer
+    block and each of its parts (and every UNet / VAE stage) of a pipeline: a cancel raises ``Cancelled``
+    out of the pipeline mid-step, instead of after the step's last block. A step of
+    a real model takes seconds; a block, a small fraction of that."""
+
+    def __init__(self, ctx: RunContext, pipe: Any):
+        self.ctx, self.pipe = ctx, pipe
+        self.handles: list[Any] = []
+
+    def modules(self) -> list[Any]:
+        import torch
+
+        from engines.accel.counting import BLOCK_LISTS
+
+        found: list[Any] = []
+        roots = denoisers(self.pipe) + [m for m in (getattr(self.pipe, "vae", None),) if m is not None]
+        for root in roots:
+            if not isinstance(root, torch.nn.Module):
+                continue
+            found.append(root)
+            for name, module in root.named_modules():
+                if isinstance(module, torch.nn.ModuleList) and name.rpartition(".")[2] in BLOCK_LISTS + CANCEL_LISTS:
+                    for block in module:
+                        # The block, and its parts (self-attention, cross-attention, feed-forward):
+                        # one block of a small model on a CPU can take a good part of a second.
+                        found.append(block)
+                        found.extend(block.children())
+        return found
+
+    def __enter__(self) -> "CancelInsideSteps":
+        check = self.ctx.check_cancelled
+
+        def before_block(_module: Any, _args: Any) -> None:
+            check()
+
+        for module in self.modules():
+            # A compiled block (GPU option ``compile``) would break its graph on
+            # the check: there the cancel waits for the transformer's next call.
+            if getattr(module, "_compiled_call_impl", None) is not None:
+                continue
+            self.handles.append(module.register_forward_pre_hook(before_block))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+
 def generator(seed: int) -> Any:
     import torch
     # A CPU generator gives the same noise on every device, so a seed means
@@ -46,7 +103,9 @@ def run_denoiser(ctx: RunContext, pipe: Any, *, steps: int, legacy_callback: boo
 
     Reports each step (with a preview of the latents) to the engine, which
     is also where a cancel request is noticed: ``ctx.progress`` raises
-    Cancelled, which unwinds out of the pipeline between two steps. Applies
+    Cancelled, which unwinds out of the pipeline between two steps, and
+    ``CancelInsideSteps`` checks before every transformer block, so a cancel
+    stops a step half-way (within a block, not a step). Applies
     the node's speed switches (``ctx.params``: adaptive guidance, a block
     cache, a LoRA; see engines/accel) for this call only, and reports what
     ran in ``ctx.stats``: ``nfe`` (transformer evaluations), ``block_evals``,
@@ -74,7 +133,8 @@ def run_denoiser(ctx: RunContext, pipe: Any, *, steps: int, legacy_callback: boo
 
                 call.update(callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
             try:
-                result = pipe(num_inference_steps=total, **accel.call)
+                with CancelInsideSteps(ctx, pipe):
+                    result = pipe(num_inference_steps=total, **accel.call)
             except Exception as exc:
                 if attempt == 2 or not _is_out_of_memory(exc):
                     raise

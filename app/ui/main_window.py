@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, QPointF, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStyle, QToolBar,
-                               QSpinBox, QUndoView, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStyle,
+                               QToolBar, QSpinBox, QUndoView, QWidget)
 
 from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, find_recoveries
@@ -32,6 +32,8 @@ ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
 EXAMPLES_DIR = ROOT / "assets" / "examples"
 ICON = ROOT / "assets" / "icons" / "weft.svg"
 TINY_NOTE = "Tiny test models: random weights, the output is noise"
+# Quit while a render runs: how long the engine has to stop before it is killed.
+QUIT_ENGINE_SECONDS = 0.8
 
 
 class _Missing:
@@ -707,7 +709,21 @@ class MainWindow(QMainWindow):
             self.settings.q.setValue("window/geometry", self.saveGeometry())
             self.settings.q.setValue("window/state", self.saveState())
             self.settings.sync()
-        self.runner.shutdown()
+        self.quit_message = ""
+        if self.runner.busy:
+            # Quit while rendering: say what is happening, cancel, and give the engine a
+            # second to stop on its own before it is killed (the window never hangs).
+            job = self.runner.current_job()
+            self.quit_message = (f"Quitting: cancelling {job.title} and stopping the engine…" if job is not None
+                                 else "Quitting: stopping the engine…")
+            self.statusBar().showMessage(self.quit_message)
+            self.engine_label.setText("engine: stopping")
+            self.log(self.quit_message, "warning")
+            QApplication.processEvents()
+            self.runner.cancel_all()
+            self.runner.shutdown(timeout=QUIT_ENGINE_SECONDS)
+        else:
+            self.runner.shutdown()
         if self.autosaver is not None:
             self.autosaver.stop()
             self.autosaver.discard()

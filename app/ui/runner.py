@@ -383,11 +383,12 @@ class Runner(QObject):
             loop = asyncio.get_event_loop()
         except RuntimeError:
             return
+        client = self.client  # aclose() lets go of it before it has stopped
         task = loop.create_task(self.aclose())
         wait_for(task.done, timeout)
         if not task.done():
-            if self.client is not None:
-                self.client.kill()
+            for stuck in {id(c): c for c in (client, self.client) if c is not None}.values():
+                stuck.kill()
             task.cancel()
 
 

@@ -361,3 +361,37 @@ def test_live_preview_stays_while_clicking_nodes_and_cancel_says_so(studio, qtbo
     entry = panel(w).entries[-1]
     qtbot.waitUntil(lambda: panel(w).entries[-1].status == "cancelled", timeout=3000)
     assert json.loads(json.dumps(entry.project))["nodes"][t2v]
+
+
+# -- quitting while a render runs ---------------------------------------------------------------------------
+class StubbornEngine(PaintingEngine):
+    """An engine that neither cancels nor shuts down when asked (a model loading, a stuck decode)."""
+
+    async def cancel(self, job_id):
+        pass
+
+    async def close(self):
+        await asyncio.sleep(30)
+
+
+def test_quit_while_rendering_closes_within_a_second_and_says_what_it_does(make_window, qtbot, tmp_path):
+    import time
+
+    FakeEngine.instances.clear()
+    PaintingEngine.folder = tmp_path
+    w = make_window(client_factory=StubbornEngine)
+    prompt, t2v, save = build(w.document)
+    w.document.undo_stack.setClean()
+    job = w.run()
+    qtbot.waitUntil(lambda: bool(FakeEngine.instances), timeout=3000)
+    FakeEngine.instances[0].steps, FakeEngine.instances[0].step_delay = 10000, 0.02
+    qtbot.waitUntil(lambda: w.runner.jobs[job].status == "running", timeout=3000)
+    messages = []
+    w.statusBar().messageChanged.connect(messages.append)
+    t0 = time.monotonic()
+    w.quit_action.trigger()
+    took = time.monotonic() - t0
+    assert not w.isVisible()
+    assert took < 1.0, f"quit took {took:.2f} s"
+    assert any("Quitting: cancelling" in m and "stopping the engine" in m for m in messages)
+    assert not FakeEngine.instances[0].alive  # killed, not left behind
