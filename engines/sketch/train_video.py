@@ -1,0 +1,523 @@
+"""Train sketch-video: a Wan 2.1-architecture text-to-video model of the sketch world.
+
+    python -m engines.sketch.train_video --run RUN_DIR --out engines/sketch/weights/sketch-video
+        [--minutes M] [--threads N] [--stage vae|latents|dit|all]
+
+Three stages, each resumable (a stopped run continues exactly where it was;
+run the same command again):
+
+1. **vae**: a small `AutoencoderKLWan` (8x spatial, 4x temporal, 8 latent
+   channels) learns to reconstruct 5-frame windows of sketch clips (the
+   causal VAE sees a first frame and one 4-frame chunk). The world is flat
+   colour, so the encoder can be narrower than the decoder.
+2. **latents**: a fixed set of captioned 17-frame clips is encoded once; the
+   per-channel mean and spread become the VAE's `latents_mean` /
+   `latents_std`, exactly where WanPipeline reads them.
+3. **dit**: a `WanTransformer3DModel` and a small `UMT5EncoderModel` (word-
+   level tokenizer over the sketch vocabulary) learn rectified flow on those
+   latents, with 10% of captions dropped to the empty prompt so classifier-
+   free guidance works through the pipeline's negative prompt. Every
+   `eval_every` steps the current weights are saved as a pipeline, 16 fresh
+   prompts are rendered through `WanPipeline`, and the judge's score is
+   written to scores.csv.
+
+WanPipeline pads every prompt to 512 tokens with zeros. Those padding rows
+are all the same vector after the text projection, so training attends to
+one of them weighted by how many there are (a log-count bias on its
+attention logit): the same numbers as the 512-token pass at a fraction of
+its cost, and the shipped model runs in plain diffusers with its defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engines.sketch import world
+from engines.sketch.training import TrainingRun
+
+PROMPT_TOKENS = 512  # WanPipeline's default max_sequence_length
+TRAIN_TOKENS = 32  # longest sketch caption is ~26 tokens with </s>
+
+
+@dataclass(frozen=True)
+class Recipe:
+    size: int = 64
+    frames: int = 17
+    fps: float = 8.0
+    # VAE
+    z_dim: int = 8
+    vae_encoder_dim: int = 8
+    vae_decoder_dim: int = 12
+    vae_crop: int = 32
+    vae_batch: int = 8
+    vae_steps: int = 700
+    vae_lr: float = 2e-3
+    decoder_steps: int = 2000
+    # latents
+    clips: int = 12000
+    # DiT
+    dim_heads: int = 4
+    head_dim: int = 32
+    layers: int = 6
+    ffn: int = 512
+    text_dim: int = 64
+    text_layers: int = 2
+    dit_batch: int = 64
+    dit_steps: int = 4000
+    dit_lr: float = 1e-3
+    warmup: int = 200
+    drop_caption: float = 0.1
+    flow_shift: float = 2.0
+    eval_every: int = 500
+    eval_prompts: int = 16
+    eval_steps: int = 20
+    guidance: float = 5.0
+
+
+# Seeds: training clips use 0..clips-1 (scenes from rng seed 1); evaluation during
+# training uses scenes from rng seed 7 and clip seeds from 1_000_000; the judge
+# tests draw from their own (see tests/sketch/test_sketch_video_judge.py).
+TRAIN_SCENES_SEED = 1
+EVAL_SCENES_SEED = 7
+
+
+# --- components ---------------------------------------------------------------------
+
+
+def make_tokenizer():
+    """A word-level tokenizer over the sketch vocabulary (lower-cased, punctuation dropped)."""
+    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    words = ["<pad>", "</s>", "<unk>"] + sorted(world.VOCABULARY)
+    tok = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.normalizer = normalizers.Sequence([normalizers.Lowercase(), normalizers.Replace(Regex(r"[^a-z0-9]+"), " "),
+                                           normalizers.Replace("gray", "grey")])
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                   model_max_length=PROMPT_TOKENS)
+
+
+def make_vae(r: Recipe):
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(base_dim=r.vae_encoder_dim, decoder_base_dim=r.vae_decoder_dim, z_dim=r.z_dim,
+                            dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True],
+                            latents_mean=[0.0] * r.z_dim, latents_std=[1.0] * r.z_dim)
+
+
+def make_text_encoder(r: Recipe, vocab: int):
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    return UMT5EncoderModel(UMT5Config(vocab_size=vocab, d_model=r.text_dim, d_kv=16, d_ff=r.text_dim * 2,
+                                       num_layers=r.text_layers, num_heads=4, relative_attention_num_buckets=16,
+                                       dropout_rate=0.0))
+
+
+def make_transformer(r: Recipe):
+    from diffusers import WanTransformer3DModel
+
+    return WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=r.dim_heads, attention_head_dim=r.head_dim,
+                                 in_channels=r.z_dim, out_channels=r.z_dim, text_dim=r.text_dim, freq_dim=64,
+                                 ffn_dim=r.ffn, num_layers=r.layers, cross_attn_norm=True,
+                                 qk_norm="rms_norm_across_heads", rope_max_seq_len=64)
+
+
+def make_scheduler(r: Recipe):
+    from diffusers import UniPCMultistepScheduler
+
+    return UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=r.flow_shift,
+                                   num_train_timesteps=1000, solver_order=2, solver_type="bh2",
+                                   final_sigmas_type="zero", lower_order_final=True)
+
+
+def to_unit(frames: np.ndarray):
+    """uint8 (B, F, H, W, 3) -> float tensor (B, 3, F, H, W) in [-1, 1], as WanPipeline's VAE sees video."""
+    import torch
+
+    return torch.from_numpy(frames).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)
+
+
+# --- stage 1: the VAE ---------------------------------------------------------------
+
+
+def train_vae(r: Recipe, run_dir: Path, minutes: float | None) -> None:
+    import torch
+
+    folder = run_dir / "vae"
+    if (folder / "done").exists():
+        return
+    torch.manual_seed(0)
+    vae = make_vae(r)
+    opt = torch.optim.AdamW(vae.parameters(), lr=r.vae_lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (
+        1 + math.cos(math.pi * min(s, r.vae_steps) / r.vae_steps)))
+    rng = np.random.default_rng(0)
+    run = TrainingRun(folder, {"vae": vae, "opt": opt, "sched": sched}, total_steps=r.vae_steps, rng=rng,
+                      title="sketch-video VAE")
+    run.resume()
+    vae.train()
+    for step in run.steps(save_every=50, minutes=minutes):
+        x = _vae_batch(r, rng)
+        # The posterior's mean plus a fixed small noise, not its sample: at
+        # initialisation the predicted spread is ~1 and would drown the signal
+        # for hundreds of steps. The noise teaches the decoder to forgive the
+        # small errors a diffusion model makes; the penalty keeps the scale put.
+        mu = vae.encode(x).latent_dist.mode()
+        rec = vae.decode(mu + 0.1 * torch.randn_like(mu)).sample
+        mse = (rec - x).pow(2).mean()
+        l1 = (rec - x).abs().mean()
+        kl = mu.pow(2).mean()
+        loss = mse + 0.5 * l1 + 1e-4 * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % 10 == 0:
+            psnr = 10 * math.log10(4.0 / max(mse.item(), 1e-10))
+            run.record_loss(loss=loss.item(), mse=mse.item(), kl=kl.item(), psnr=psnr)
+            run.show_loss(f"psnr {psnr:.1f} dB")
+    if run.step >= r.vae_steps:
+        vae.eval().save_pretrained(folder / "model")
+        (folder / "done").write_text(json.dumps({"seconds": run.elapsed()}))
+        run.log(f"VAE done in {run.elapsed() / 60:.1f} min")
+
+
+def train_decoder(r: Recipe, run_dir: Path, minutes: float | None) -> None:
+    """Stage 1b: the encoder is frozen (it defines the latents the DiT learns), the decoder trains on.
+
+    Runs beside the DiT stage: a better decoder never changes the latents, so
+    the two can improve at the same time on two cores.
+    """
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    folder = run_dir / "decoder"
+    vae = AutoencoderKLWan.from_pretrained(run_dir / "vae" / "model")
+    for p in vae.encoder.parameters():
+        p.requires_grad_(False)
+    for p in vae.quant_conv.parameters():
+        p.requires_grad_(False)
+    trained = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+    opt = torch.optim.AdamW(trained, lr=r.vae_lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(
+        0.1, 0.5 * (1 + math.cos(math.pi * min(s, r.decoder_steps) / r.decoder_steps))))
+    rng = np.random.default_rng(2)
+    run = TrainingRun(folder, {"vae": vae, "opt": opt, "sched": sched}, total_steps=r.decoder_steps, rng=rng,
+                      title="sketch-video decoder")
+    run.resume()
+    vae.decoder.train()
+    for step in run.steps(save_every=50, minutes=minutes):
+        x = _vae_batch(r, rng)
+        with torch.no_grad():
+            mu = vae.encode(x).latent_dist.mode()
+        rec = vae.decode(mu + 0.1 * torch.randn_like(mu)).sample
+        mse = (rec - x).pow(2).mean()
+        loss = mse + 0.5 * (rec - x).abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        opt.step()
+        sched.step()
+        if step % 10 == 0:
+            psnr = 10 * math.log10(4.0 / max(mse.item(), 1e-10))
+            run.record_loss(loss=loss.item(), mse=mse.item(), psnr=psnr)
+            run.show_loss(f"psnr {psnr:.1f} dB")
+        if (step + 1) % 50 == 0:
+            _save_atomic(vae, folder / "model")
+
+
+def _save_atomic(model, out: Path) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+
+
+def current_vae(run_dir: Path):
+    """The VAE as it stands: the frozen encoder with the newest decoder."""
+    from diffusers import AutoencoderKLWan
+
+    latest = run_dir / "decoder" / "model"
+    return AutoencoderKLWan.from_pretrained(latest if latest.exists() else run_dir / "vae" / "model").eval()
+
+
+def _vae_batch(r: Recipe, rng: np.random.Generator):
+    """Windows of sketch clips: a first frame and one or two 4-frame chunks (so the
+    decoder learns to carry its causal cache from chunk to chunk), cropped to
+    `vae_crop` pixels. The VAE is convolutional, so crops teach it the same
+    edges and colours at a quarter of the cost, and a step is what the
+    optimisation lacks, not pixels per step."""
+    window = int(rng.choice([5, 9]))
+    batch = []
+    for _ in range(r.vae_batch):
+        scene = world.random_scene(rng)
+        start = int(rng.integers(0, r.frames - window + 1))
+        clip = world.render(scene, int(rng.integers(1 << 30)), frames=r.frames, size=r.size,
+                            only=range(start, start + window))
+        y, x = (int(v) for v in rng.integers(0, r.size - r.vae_crop + 1, 2))
+        batch.append(clip.frames[:, y:y + r.vae_crop, x:x + r.vae_crop])
+    return to_unit(np.stack(batch))
+
+
+# --- stage 2: encode the training clips ---------------------------------------------
+
+
+def training_scenes(r: Recipe) -> list[world.Scene]:
+    rng = np.random.default_rng(TRAIN_SCENES_SEED)
+    return [world.random_scene(rng) for _ in range(r.clips)]
+
+
+def encode_latents(r: Recipe, run_dir: Path, minutes: float | None) -> None:
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    out = run_dir / "latents.npz"
+    if out.exists():
+        return
+    vae = AutoencoderKLWan.from_pretrained(run_dir / "vae" / "model").eval()
+    scenes = training_scenes(r)
+    part = run_dir / "latents_part.npy"
+    done = np.load(part) if part.exists() else np.zeros((0,), np.float32)
+    latents = list(done) if len(done) else []
+    started = time.monotonic()
+    batch = 16
+    with torch.no_grad():
+        for i in range(len(latents), r.clips, batch):
+            clips = np.stack([world.render(s, j, frames=r.frames, size=r.size).frames
+                              for j, s in zip(range(i, i + batch), scenes[i:i + batch])])
+            z = vae.encode(to_unit(clips)).latent_dist.mode()
+            latents.extend(z.numpy().astype(np.float16))
+            if (i // batch) % 50 == 0:
+                np.save(part, np.stack(latents))
+                print(f"encoded {len(latents)}/{r.clips} clips", flush=True)
+            if minutes is not None and time.monotonic() - started > minutes * 60:
+                np.save(part, np.stack(latents))
+                print("stopped (time limit); run again to continue", flush=True)
+                raise SystemExit(0)
+    z = np.stack(latents)
+    np.savez(out, latents=z, captions=np.array([s.caption() for s in scenes]))
+    part.unlink(missing_ok=True)
+
+
+# --- stage 3: the transformer and text encoder --------------------------------------
+
+
+class _PaddingAwareCrossAttention:
+    """Cross-attention whose key rows carry a log-count bias (see the module docstring)."""
+
+    bias = None  # (B, 1, 1, K) float, set before each forward
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None):
+        import torch.nn.functional as F
+        from diffusers.models.transformers.transformer_wan import _get_qkv_projections
+
+        q, k, v = _get_qkv_projections(attn, hidden_states, encoder_hidden_states)
+        q, k = attn.norm_q(q), attn.norm_k(k)
+        q, k, v = (t.unflatten(2, (attn.heads, -1)).transpose(1, 2) for t in (q, k, v))
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias)
+        out = out.transpose(1, 2).flatten(2, 3).type_as(q)
+        return attn.to_out[1](attn.to_out[0](out))
+
+
+def _text_batch(tokenizer, text_encoder, captions: list[str]):
+    """Prompt embeddings as WanPipeline makes them, cut to TRAIN_TOKENS rows, plus the padding bias."""
+    import torch
+
+    tokens = tokenizer(captions, padding="max_length", max_length=TRAIN_TOKENS, truncation=True,
+                       add_special_tokens=True, return_attention_mask=True, return_tensors="pt")
+    mask = tokens.attention_mask
+    emb = text_encoder(tokens.input_ids, mask).last_hidden_state * mask[..., None]
+    lengths = mask.sum(1)
+    # Keys: the real tokens, then one zero row standing for all 512 - length padding rows.
+    bias = torch.full(mask.shape, float("-inf"))
+    bias[mask.bool()] = 0.0
+    rows = torch.arange(len(captions))
+    bias[rows, lengths] = torch.log((PROMPT_TOKENS - lengths).float())
+    return emb, bias[:, None, None, :]
+
+
+def build_pipeline(r: Recipe, vae, text_encoder, tokenizer, transformer):
+    from diffusers import WanPipeline
+
+    return WanPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
+                       scheduler=make_scheduler(r))
+
+
+def evaluation_prompts(r: Recipe) -> list[world.Scene]:
+    from engines.sketch.scorecard import judge_scenes
+
+    return judge_scenes(EVAL_SCENES_SEED, r.eval_prompts)
+
+
+def evaluate(r: Recipe, pipe, scenes: list[world.Scene], steps: int) -> dict[str, float]:
+    """Render the scenes through the pipeline and ask the judge."""
+    import torch
+
+    from engines.sketch.scorecard import VideoScorecard
+
+    card = VideoScorecard()
+    for i, scene in enumerate(scenes):
+        g = torch.Generator().manual_seed(1_000_000 + i)
+        frames = pipe(prompt=scene.caption(), height=r.size, width=r.size, num_frames=r.frames,
+                      num_inference_steps=steps, guidance_scale=r.guidance, generator=g, output_type="np").frames[0]
+        card.add(scene, np.clip(np.rint(frames * 255), 0, 255).astype(np.uint8))
+    print(card.report(), flush=True)
+    return {"judge": card.accuracy(), "colours": card.colour_accuracy(), "shapes": card.shape_accuracy()}
+
+
+def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> None:
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    from engines.sketch.training import TrainingRun
+
+    data = np.load(run_dir / "latents.npz")
+    latents = torch.from_numpy(data["latents"].astype(np.float32))
+    captions = [str(c) for c in data["captions"]]
+    mean = latents.mean(dim=(0, 2, 3, 4))
+    std = latents.std(dim=(0, 2, 3, 4))
+    latents = (latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
+
+    vae = AutoencoderKLWan.from_pretrained(run_dir / "vae" / "model").eval()
+    stats = dict(latents_mean=[round(float(m), 5) for m in mean], latents_std=[round(float(s), 5) for s in std])
+    vae.register_to_config(latents_mean=[round(float(m), 5) for m in mean],
+                           latents_std=[round(float(s), 5) for s in std])
+    tokenizer = make_tokenizer()
+    torch.manual_seed(0)
+    text_encoder = make_text_encoder(r, len(tokenizer))
+    torch.manual_seed(0)
+    transformer = make_transformer(r)
+    params = list(transformer.parameters()) + list(text_encoder.parameters())
+    opt = torch.optim.AdamW(params, lr=r.dit_lr, weight_decay=0.01, betas=(0.9, 0.99))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / r.warmup) * max(
+        0.05, 0.5 * (1 + math.cos(math.pi * min(s, r.dit_steps) / r.dit_steps))))
+    rng = np.random.default_rng(1)
+    folder = run_dir / "dit"
+    run = TrainingRun(folder, {"transformer": transformer, "text_encoder": text_encoder, "opt": opt, "sched": sched},
+                      total_steps=r.dit_steps, rng=rng, title="sketch-video DiT")
+    run.resume()
+    cross = _PaddingAwareCrossAttention()
+    eval_scenes = evaluation_prompts(r)
+    for step in run.steps(save_every=100, minutes=minutes):
+        transformer.train()
+        text_encoder.train()
+        for block in transformer.blocks:
+            block.attn2.set_processor(cross)
+        idx = rng.integers(0, len(latents), r.dit_batch)
+        x0 = latents[idx]
+        batch_captions = ["" if rng.random() < r.drop_caption else captions[i] for i in idx]
+        emb, cross.bias = _text_batch(tokenizer, text_encoder, batch_captions)
+        noise = torch.randn_like(x0)
+        # Logit-normal times (SD3), shifted as the sampler shifts them.
+        u = torch.sigmoid(torch.randn(len(idx)))
+        sigma = r.flow_shift * u / (1 + (r.flow_shift - 1) * u)
+        s = sigma.view(-1, 1, 1, 1, 1)
+        xt = (1 - s) * x0 + s * noise
+        pred = transformer(hidden_states=xt, timestep=sigma * 1000, encoder_hidden_states=emb,
+                           return_dict=False)[0]
+        loss = (pred - (noise - x0)).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        if step % 10 == 0:
+            run.record_loss(loss=loss.item(), lr=sched.get_last_lr()[0])
+            run.show_loss(f"loss {loss.item():.4f}")
+        if (step + 1) % r.eval_every == 0 or step + 1 == r.dit_steps:
+            transformer.eval()
+            text_encoder.eval()
+            for block in transformer.blocks:
+                block.attn2.set_processor(_default_processor())
+            vae = current_vae(run_dir)
+            vae.register_to_config(**stats)
+            pipe = build_pipeline(r, vae, text_encoder, tokenizer, transformer)
+            scores = evaluate(r, pipe, eval_scenes, r.eval_steps)
+            run.record_score(**scores)
+            save_model(r, pipe, run_dir / "latest", run)
+    if run.step >= r.dit_steps:
+        transformer.eval()
+        text_encoder.eval()
+        for block in transformer.blocks:
+            block.attn2.set_processor(_default_processor())
+        vae = current_vae(run_dir)
+        vae.register_to_config(**stats)
+        save_model(r, build_pipeline(r, vae, text_encoder, tokenizer, transformer), out, run)
+        run.log(f"DiT done in {run.elapsed() / 60:.1f} min; saved to {out}")
+
+
+def _default_processor():
+    from diffusers.models.transformers.transformer_wan import WanAttnProcessor
+
+    return WanAttnProcessor()
+
+
+def save_model(r: Recipe, pipe, out: Path, run: TrainingRun) -> None:
+    """Save the pipeline in half precision (a few MB), with the recipe beside it."""
+    import torch
+
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name in ("transformer", "text_encoder", "vae"):
+        getattr(pipe, name).to(torch.float16)
+    try:
+        pipe.save_pretrained(tmp, safe_serialization=True)
+    finally:
+        for name in ("transformer", "text_encoder", "vae"):
+            getattr(pipe, name).to(torch.float32)
+    (tmp / "sketch_recipe.json").write_text(json.dumps({"recipe": asdict(r), "dit_step": run.step,
+                                                        "dit_seconds": round(run.elapsed())}, indent=1))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import torch
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--run", type=Path, required=True, help="folder for checkpoints and logs")
+    p.add_argument("--out", type=Path, default=Path(__file__).parent / "weights" / "sketch-video")
+    p.add_argument("--minutes", type=float, default=None, help="stop (resumably) after this long")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--stage", choices=["vae", "decoder", "latents", "dit", "all"], default="all")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a recipe field")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    recipe_file = args.run / "recipe.json"
+    if recipe_file.exists():
+        r = Recipe(**json.loads(recipe_file.read_text()))
+    else:
+        fields = {}
+        for item in args.set:
+            k, v = item.split("=", 1)
+            fields[k] = type(getattr(Recipe(), k))(v)
+        r = Recipe(**fields)
+        args.run.mkdir(parents=True, exist_ok=True)
+        recipe_file.write_text(json.dumps(asdict(r), indent=1))
+    if args.stage in ("vae", "all"):
+        train_vae(r, args.run, args.minutes)
+        if not (args.run / "vae" / "done").exists():
+            return
+    if args.stage == "decoder":
+        train_decoder(r, args.run, args.minutes)
+    if args.stage in ("latents", "all"):
+        encode_latents(r, args.run, args.minutes)
+    if args.stage in ("dit", "all"):
+        train_dit(r, args.run, args.out, args.minutes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""What every sketch-model training program shares: resumable runs, a loss log, a progress bar.
+
+A run lives in one folder:
+
+    checkpoint.pt   the models' and optimisers' state, the step, the random
+                    generators' states (torch and numpy): a stopped run
+                    continues exactly where it was, with the same batches
+    loss.csv        step, seconds of training so far, and the losses
+    scores.csv      what an evaluation measured (the judge's score) by step
+    log.txt         what the run printed
+
+Checkpoints are written atomically (a temporary file renamed over the old
+one), so a run killed while saving keeps its previous checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class TrainingRun:
+    """One training run's folder: checkpoint, logs and progress.
+
+    `objects` maps names to things with `state_dict()` / `load_state_dict()`
+    (models, optimisers, schedulers); they are saved and restored together.
+    """
+
+    def __init__(self, folder: str | Path, objects: Mapping[str, Any], *, total_steps: int,
+                 rng: np.random.Generator, title: str = "training"):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.objects = dict(objects)
+        self.total_steps = total_steps
+        self.rng = rng
+        self.title = title
+        self.step = 0
+        self.seconds = 0.0  # training time over every session of this run
+        self.extra: dict[str, Any] = {}
+        self._started = time.monotonic()
+        self._seconds_at_start = 0.0
+
+    # --- state ---------------------------------------------------------------------
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.folder / "checkpoint.pt"
+
+    def resume(self) -> bool:
+        """Load the checkpoint if there is one; True when the run continues an earlier one."""
+        import torch
+
+        if not self.checkpoint_path.exists():
+            return False
+        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        for name, obj in self.objects.items():
+            obj.load_state_dict(state["objects"][name])
+        self.step = int(state["step"])
+        self.seconds = float(state["seconds"])
+        self.extra = dict(state.get("extra", {}))
+        torch.set_rng_state(state["torch_rng"])
+        self.rng.bit_generator.state = state["numpy_rng"]
+        self._seconds_at_start = self.seconds
+        self._started = time.monotonic()
+        self.log(f"resumed at step {self.step} after {self.seconds / 60:.1f} min of training")
+        return True
+
+    def save(self) -> None:
+        import torch
+
+        self.seconds = self.elapsed()
+        state = {
+            "objects": {name: obj.state_dict() for name, obj in self.objects.items()},
+            "step": self.step,
+            "seconds": self.seconds,
+            "extra": self.extra,
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": self.rng.bit_generator.state,
+        }
+        tmp = self.checkpoint_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.checkpoint_path)
+
+    def elapsed(self) -> float:
+        return self._seconds_at_start + (time.monotonic() - self._started)
+
+    # --- logs ----------------------------------------------------------------------
+
+    def log(self, message: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {self.title}: {message}"
+        print(line, flush=True)
+        with open(self.folder / "log.txt", "a") as f:
+            f.write(line + "\n")
+
+    def _append(self, name: str, row: Mapping[str, Any]) -> None:
+        path = self.folder / name
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def record_loss(self, **losses: float) -> None:
+        self._append("loss.csv", {"step": self.step, "seconds": round(self.elapsed(), 1),
+                                  **{k: round(float(v), 6) for k, v in losses.items()}})
+
+    def record_score(self, **scores: float) -> None:
+        self._append("scores.csv", {"step": self.step, "seconds": round(self.elapsed(), 1),
+                                    **{k: round(float(v), 4) for k, v in scores.items()}})
+        self.log(f"step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+
+    # --- the loop ------------------------------------------------------------------
+
+    def steps(self, *, save_every: int = 100, minutes: float | None = None) -> Iterator[int]:
+        """Yield the remaining step numbers, showing progress and saving every `save_every`.
+
+        `minutes` stops early (with a checkpoint) after that much wall time in
+        this session, so a run can be spread over several sessions.
+        """
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        session_start = time.monotonic()
+        columns = (TextColumn(f"{self.title}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[loss]}"))
+        with Progress(*columns, refresh_per_second=1, transient=False) as bar:
+            task = bar.add_task(self.title, total=self.total_steps, completed=self.step, loss="")
+            self._bar = (bar, task)
+            while self.step < self.total_steps:
+                yield self.step
+                self.step += 1
+                bar.update(task, completed=self.step)
+                if self.step % save_every == 0 or self.step == self.total_steps:
+                    self.save()
+                if minutes is not None and time.monotonic() - session_start > minutes * 60:
+                    self.save()
+                    self.log(f"stopped at step {self.step} (time limit); run again to continue")
+                    break
+            self._bar = None
+
+    def show_loss(self, text: str) -> None:
+        bar = getattr(self, "_bar", None)
+        if bar:
+            bar[0].update(bar[1], loss=text)
