@@ -332,7 +332,8 @@ class InspectorPanel(QWidget):
             if isinstance(field, SeedField):
                 field.set_locked((node.id, param.name) in self._seed_locks)
                 field.lock_changed.connect(lambda on, name=param.name: self._seed_lock_toggled(name, on))
-                field.set_after_run(self.document.seed_control(node.id, param.name))
+                if hasattr(self.document, "seed_control"):
+                    field.set_after_run(self.document.seed_control(node.id, param.name))
                 field.after_run_changed.connect(
                     lambda mode, name=param.name, node_id=node.id: self.document.set_seed_control(node_id, name, mode))
             help_label = None
