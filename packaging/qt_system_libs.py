@@ -4,8 +4,9 @@ PySide6's wheels bring Qt itself but not the X11/XCB libraries its xcb
 platform plugin (the one the studio uses on X11 and XWayland) links against.
 On a fresh Debian or Ubuntu some are missing (libxcb-cursor0, libxcb-icccm4,
 libxcb-keysyms1 are the usual ones), and the studio then dies at start with
-"could not load the Qt platform plugin xcb". This asks the dynamic linker
-(``ldd``) what the plugin cannot find, names the Debian/Ubuntu packages that
+"could not load the Qt platform plugin xcb"; Qt Multimedia (the viewer's
+sound) needs PulseAudio's client library the same way. This asks the dynamic
+linker (``ldd``) what those plugins cannot find, names the Debian/Ubuntu packages that
 hold those libraries, and installs them where it may (as root, with apt-get)
 or prints the one command that does.
 
@@ -48,6 +49,10 @@ PACKAGES = {
     "libX11.so.6": "libx11-6",
     "libXau.so.6": "libxau6",
     "libXdmcp.so.6": "libxdmcp6",
+    "libXext.so.6": "libxext6",
+    "libXrandr.so.2": "libxrandr2",
+    "libXrender.so.1": "libxrender1",
+    "libdrm.so.2": "libdrm2",
     "libGLdispatch.so.0": "libglvnd0",
     "libEGL.so.1": "libegl1",
     "libGL.so.1": "libgl1",
@@ -58,6 +63,9 @@ PACKAGES = {
     "libdbus-1.so.3": "libdbus-1-3",
     "libglib-2.0.so.0": "libglib2.0-0",
     "libgthread-2.0.so.0": "libglib2.0-0",
+    "libpulse.so.0": "libpulse0",
+    "libpulse-mainloop-glib.so.0": "libpulse-mainloop-glib0",
+    "libasound.so.2": "libasound2",
 }
 EXIT_MISSING = 3
 
@@ -68,10 +76,22 @@ def xcb_plugin() -> Path:
     return Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms" / "libqxcb.so"
 
 
-def missing_libraries(plugin: Path) -> list[str]:
-    """The libraries ``plugin`` needs that the dynamic linker cannot find (ldd's "not found")."""
-    out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, check=True).stdout
-    missing = [line.split("=>")[0].strip() for line in out.splitlines() if "not found" in line]
+def plugins(xcb: Path | None = None) -> list[Path]:
+    """What the studio loads: the xcb platform plugin, and Qt Multimedia's FFmpeg plugin where it is installed."""
+    xcb = xcb or xcb_plugin()
+    found = [xcb]
+    sound = xcb.parent.parent / "multimedia" / "libffmpegmediaplugin.so"
+    if sound.is_file():
+        found.append(sound)
+    return found
+
+
+def missing_libraries(*binaries: Path) -> list[str]:
+    """The libraries ``binaries`` need that the dynamic linker cannot find (ldd's "not found")."""
+    missing = []
+    for binary in binaries:
+        out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
+        missing += [line.split("=>")[0].strip() for line in out.splitlines() if "not found" in line]
     return list(dict.fromkeys(missing))
 
 
@@ -101,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if not plugin.is_file():
         print(f"weft: Qt's xcb platform plugin is not at {plugin}; is PySide6 installed?", file=sys.stderr)
         return EXIT_MISSING
-    missing = missing_libraries(plugin)
+    checked = plugins(plugin)
+    missing = missing_libraries(*checked)
     if not missing:
         print("weft: Qt's system libraries for the studio are all installed", file=sys.stderr)
         return 0
@@ -121,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if done.returncode != 0:  # a fresh container has no package lists yet
             subprocess.run(["apt-get", "update"])
             done = subprocess.run(command)
-        left = missing_libraries(plugin)
+        left = missing_libraries(*checked)
         if done.returncode == 0 and not left:
             return 0
         print(f"weft: still missing after apt-get: {', '.join(left) or '(apt-get failed)'}", file=sys.stderr)

@@ -16,15 +16,20 @@ import qt_system_libs  # noqa: E402
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the xcb plugin is Linux's")
 
 
-def ldd_not_found(plugin: Path) -> list[str]:
-    out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, check=True).stdout
-    return sorted({line.split()[0] for line in out.splitlines() if "not found" in line})
+def ldd_not_found(*binaries: Path) -> list[str]:
+    found = []
+    for binary in binaries:
+        out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
+        found += [line.split()[0] for line in out.splitlines() if "not found" in line]
+    return list(dict.fromkeys(found))
 
 
 def test_it_names_what_ldd_cannot_find_and_the_one_command_that_installs_it():
     plugin = qt_system_libs.xcb_plugin()
     assert plugin.is_file()
-    missing = ldd_not_found(plugin)
+    checked = qt_system_libs.plugins()
+    assert checked[0] == plugin  # and Qt Multimedia's plugin, for the viewer's sound, where installed
+    missing = ldd_not_found(*checked)
     done = subprocess.run([sys.executable, str(ROOT / "packaging" / "qt_system_libs.py"), "--print"],
                           capture_output=True, text=True, timeout=60)
     if not missing:
@@ -53,8 +58,10 @@ def test_the_usual_missing_libraries_map_to_their_packages():
 
 def test_every_library_the_plugin_links_has_a_package():
     """So that whatever a fresh machine lacks, the command names it (checked against the real plugin)."""
-    out = subprocess.run(["ldd", str(qt_system_libs.xcb_plugin())], capture_output=True, text=True).stdout
-    linked = {line.split()[0] for line in out.splitlines() if "=>" in line}
+    linked = set()
+    for binary in qt_system_libs.plugins():
+        out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+        linked |= {line.split()[0] for line in out.splitlines() if "=>" in line}
     xcb_family = {lib for lib in linked if lib.startswith(("libxcb", "libxkb", "libX", "libEGL", "libGL",
-                                                           "libfontconfig", "libdbus"))}
+                                                           "libfontconfig", "libdbus", "libpulse", "libasound"))}
     assert xcb_family and xcb_family <= set(qt_system_libs.PACKAGES), xcb_family - set(qt_system_libs.PACKAGES)
