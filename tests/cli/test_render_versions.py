@@ -153,6 +153,10 @@ def test_render_from_a_file_without_a_project_says_so(engine_env, tmp_path):
     assert done.stderr.strip() == (f"weft: --from {plain}: the file carries no Weft project (only files that "
                                    "Weft's Save nodes wrote do); open its project file instead")
     assert not (tmp_path / "renders").exists()
+    project = stills_and_sounds(tmp_path)  # a project file given to --from renders as itself
+    done = weft("render", "--from", str(project), env=engine_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert names(tmp_path / "renders") == ["stills_flac_0001.flac", "stills_png_0001.png", "stills_wav_0001.wav"]
 
 
 def test_a_bad_file_name_is_refused_before_rendering(engine_env, tmp_path):
