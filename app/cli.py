@@ -371,7 +371,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(f"the studio cannot start: {exc}") from None
     return run_gui(getattr(args, "project", None), screenshot=getattr(args, "screenshot", None),
-                   models=getattr(args, "models", "default"))
+                   models=getattr(args, "models", None))
 
 
 # -- argument parsing ---------------------------------------------------------------------
@@ -419,7 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the studio")
     gui.add_argument("project", nargs="?")
     gui.add_argument("--screenshot", type=Path, help="draw the window, save a PNG and exit")
-    gui.add_argument("--models", choices=("tiny", "default"), default="default")
+    gui.add_argument("--models", choices=("tiny", "default"), default=None,
+                     help="the models profile for this session (default: the one chosen in Settings, else default)")
     gui.set_defaults(func=cmd_gui)
 
     extend = _extensions()

@@ -87,7 +87,12 @@ class _Context:
     def pipeline(self, model_id: str) -> Any:
         if self._executor.models is None:
             raise NodeError("this engine has no model manager")
-        return self._executor.models.pipeline(model_id)
+        # Loading is reported apart, so the studio's render-time estimates
+        # (engines/estimate.py) learn the rendering, not a first run's load.
+        started = time.perf_counter()
+        pipe = self._executor.models.pipeline(model_id)
+        self.stats["load_seconds"] = round(self.stats.get("load_seconds", 0.0) + time.perf_counter() - started, 4)
+        return pipe
 
     def resolve_path(self, path: str) -> Path:
         return _resolve(self._job.project_dir, path)

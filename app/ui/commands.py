@@ -287,3 +287,24 @@ class SetSeedControl(QUndoCommand):
 
     def undo(self) -> None:
         self._apply(self.old)
+
+
+class SetQuality(QUndoCommand):
+    """Draft / Final, the project's ``settings.quality`` (what the engine reads: engines/quality.py)."""
+
+    def __init__(self, doc: "Document", old: str, new: str):
+        super().__init__("Draft quality" if new == "draft" else "Final quality")
+        self.doc, self.old, self.new = doc, old, new
+
+    def _apply(self, quality: str) -> None:
+        if quality == "draft":
+            self.doc.settings["quality"] = "draft"
+        else:
+            self.doc.settings.pop("quality", None)
+        self.doc.quality_changed.emit(quality)
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)

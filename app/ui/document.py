@@ -63,6 +63,8 @@ class Document(QObject):
     project_replaced = Signal()
     # A node's seed control (fixed / increment / randomise) changed.
     seed_control_changed = Signal(str)
+    # Draft / Final changed ("draft" or "final").
+    quality_changed = Signal(str)
 
     def __init__(self, registry: Registry | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -81,6 +83,10 @@ class Document(QObject):
         self.status: dict[str, NodeStatus] = {}
         self.problems: dict[str, list[Problem]] = {}
         self._selection: list[str] = []
+        # Set by the window: (node type, params, quality) -> Estimate | None, and
+        # type id -> parameter values this machine starts new nodes with.
+        self.estimator: Any = None
+        self.machine_defaults: Any = None
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         # Once problems are shown, every edit re-checks, so a fixed problem's mark goes away.
         self._check_targets: list[str] | None = None
@@ -159,7 +165,9 @@ class Document(QObject):
         except UnknownNodeType as exc:
             raise GraphError(str(exc)) from None
         values = node_type.default_params()
-        for name, value in params.items():
+        # This machine's defaults (Text to Video sized for a CPU), under what the caller gave.
+        machine = self.machine_defaults(type_id) if self.machine_defaults is not None else {}
+        for name, value in {**machine, **params}.items():
             values[name] = self._coerce(node_type, name, value, title or node_type.title)
         return Node(node_id or self.graph.new_id(type_id), type_id, values, title, False, node_type.version)
 
@@ -221,6 +229,28 @@ class Document(QObject):
             entries[node_id] = (before, (float(new[0]), float(new[1])))
         if entries:
             self.undo_stack.push(C.MoveNodes(self, entries, text))
+
+    # -- how long a node will take (set by the window: engines.estimate with this machine's figures) --
+    def estimate_for(self, node_id: str) -> Any:
+        """An ``engines.estimate.Estimate`` for a model node at the project's quality, or None."""
+        if self.estimator is None or node_id not in self.graph.nodes:
+            return None
+        try:
+            return self.estimator(self.graph.node_type(node_id), self.graph.nodes[node_id].params, self.quality)
+        except Exception:  # a half-typed value: validation says what is wrong
+            return None
+
+    # -- Draft / Final ---------------------------------------------------------------------------
+    @property
+    def quality(self) -> str:
+        return "draft" if self.settings.get("quality") == "draft" else "final"
+
+    def set_quality(self, quality: str) -> None:
+        """Draft (fast settings for every model node: engines/quality.py) or Final; one undoable step."""
+        if quality not in ("draft", "final"):
+            raise GraphError(f"quality is 'draft' or 'final', not {quality!r}")
+        if quality != self.quality:
+            self.undo_stack.push(C.SetQuality(self, self.quality, quality))
 
     # -- seeds after a run --------------------------------------------------------------------
     def seed_control(self, node_id: str, name: str = "seed") -> str:

@@ -74,7 +74,7 @@ def take_screenshot(window, path: Path, app) -> None:
 
 
 def run_gui(project: str | Path | None = None, screenshot: str | Path | None = None,
-            models: str = "default") -> int:
+            models: str | None = None) -> int:
     headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
                                                           or os.environ.get("WAYLAND_DISPLAY"))
     if screenshot is not None and headless:
@@ -86,6 +86,9 @@ def run_gui(project: str | Path | None = None, screenshot: str | Path | None = N
         return 2
     app = make_app()
     loop = install_loop(app)
+    if models is None:  # no --models: the profile chosen in Settings
+        from app.ui.settings import Settings
+        models = Settings().get("models") or "default"
     from app.ui.main_window import MainWindow
 
     try:

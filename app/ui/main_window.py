@@ -26,12 +26,18 @@ from app.ui.document import Document
 from app.ui.runner import Runner
 from app.ui.settings import Settings, SettingsDialog
 from app.history import History
+from engines import estimate as estimates
 from nodes import project as project_io
 
 ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
 EXAMPLES_DIR = ROOT / "assets" / "examples"
 ICON = ROOT / "assets" / "icons" / "weft.svg"
 TINY_NOTE = "Tiny test models: random weights, the output is noise"
+# The models profiles (weft --models): what each means to an artist.
+MODEL_PROFILES = {"default": "real models (downloaded weights), else the sketch models",
+                  "real": "real models only (downloaded weights)",
+                  "sketch": "sketch models (small, trained on a drawn world; shipped)",
+                  "tiny": "tiny test models (random weights: the output is noise)"}
 # Quit while a render runs: how long the engine has to stop before it is killed.
 QUIT_ENGINE_SECONDS = 0.8
 
@@ -67,6 +73,7 @@ class MainWindow(QMainWindow):
         self.runner = Runner(self.document, models=models, engine_kwargs=self.settings.engine_kwargs(),
                              history=self.history_store,
                              client_factory=client_factory, parent=self)
+        self._setup_estimates()
         self._build_panels()
         self._build_actions()
         self._build_menus()
@@ -78,6 +85,11 @@ class MainWindow(QMainWindow):
             note = QLabel(f"  {TINY_NOTE}  ")
             note.setStyleSheet("color: #1b1b1b; background: #e0a24f; border-radius: 3px;")
             self.statusBar().addPermanentWidget(note)
+        # The models profile is always on screen (and in Settings), not only a --models flag.
+        self.models_label = QLabel(f"  models: {models}  ")
+        self.models_label.setToolTip(self.models_words())
+        self.models_label.setStyleSheet("color: #9aa0a6;")
+        self.statusBar().addPermanentWidget(self.models_label)
         self.engine_label = QLabel("engine: not started")
         self.engine_label.setStyleSheet("color: #9aa0a6;")
         self.statusBar().addPermanentWidget(self.engine_label)
@@ -85,6 +97,75 @@ class MainWindow(QMainWindow):
         if interactive:
             self._restore_geometry()
         self._update_title()
+
+    # -- how long renders take here ---------------------------------------------------------------
+    def _setup_estimates(self) -> None:
+        """Estimates (engines.estimate) from this machine's device and its own measured timings;
+        a new Text to Video on a CPU starts at a size that finishes within a minute."""
+        from app.ui.settings import data_dir
+        from engines.quality import effective_params
+
+        self.device = estimates.detect_device(self.settings.get("device"))
+        self.timings = estimates.Timings(data_dir() / "timings.json")
+        self.runner.timings, self.runner.device = self.timings, self.device
+
+        def estimator(node_type, params, quality):
+            values = effective_params(node_type, {**node_type.default_params(), **params}, quality)
+            return estimates.estimate(node_type, values, profile=self.models, device=self.device,
+                                      timings=self.timings)
+
+        def machine_defaults(type_id):
+            if self.device != "cpu" or type_id != "text_to_video":
+                return {}
+            return estimates.cpu_defaults(self.document.registry.get(type_id), {}, profile=self.models,
+                                          timings=self.timings)
+
+        self.document.estimator = estimator
+        self.document.machine_defaults = machine_defaults
+
+    def run_estimate(self, targets: list[str] | None = None):
+        """How long Run would take now (the model nodes it would render), or None."""
+        from engines.planner import make_plan
+        doc = self.document
+        try:
+            targets = targets if targets is not None else self.runner.default_targets()
+            order = make_plan(doc.graph, targets).order if targets else []
+        except Exception:
+            return None
+        return estimates.total(doc.estimate_for(n) for n in order if not doc.graph.nodes[n].bypassed)
+
+    def _update_run_estimate(self, *_: Any) -> None:
+        tip = "Run the selected nodes, or every output node (Ctrl+Enter)"
+        guess = self.run_estimate()
+        if guess is not None:
+            tip += f"\nEstimated: {guess.text()}"
+            if guess.long:
+                tip += "\nThat is long: Draft (toolbar) or fewer steps, frames or pixels make it quicker."
+        tip += f"\nModels: {self.models_words()}; quality: {self.document.quality.capitalize()}"
+        self.run_action.setToolTip(tip)
+        self.run_action.setStatusTip(tip.splitlines()[0])
+
+    def set_models(self, models: str) -> None:
+        """Another models profile: the engine restarts with it (now if idle, else after the run)."""
+        self.models = models
+        self.runner.models = models
+        self.runner.set_engine_kwargs(dict(self.runner.engine_kwargs))
+        inspector = self._api(self.inspector)
+        if hasattr(inspector, "set_models_profile"):
+            inspector.set_models_profile(models)
+        self.models_label.setText(f"  models: {models}  ")
+        self.models_label.setToolTip(self.models_words())
+        self._update_title()
+        self._refresh_estimates()
+        self.log(f"Models: {self.models_words()} (from the next run)", "info")
+
+    def models_words(self) -> str:
+        return MODEL_PROFILES.get(self.models, self.models)
+
+    def _refresh_estimates(self) -> None:
+        for item in self.view.gscene.nodes.values():
+            item.refresh()
+        self._update_run_estimate()
 
     # -- panels -------------------------------------------------------------------------------
     def _panel(self, name: str, factory: Callable[[], QWidget]) -> Any:
@@ -221,6 +302,12 @@ class MainWindow(QMainWindow):
         self.kill_action = self._action("&Restart Engine", self.restart_engine, None, None,
                                         "Kill the engine process now; the next run starts a new one")
         self.keys_action = self._action("&Keys and Mouse", self.show_keys, QKeySequence.HelpContents)
+        self.draft_action = QAction("Draft", self)
+        self.draft_action.setCheckable(True)
+        self.draft_action.setToolTip("Draft: every model node runs fast (fewer steps, half the size, caches) "
+                                     "for trying ideas; off: Final, as set. Saved with the project.")
+        self.draft_action.toggled.connect(
+            lambda on: self.document.set_quality("draft" if on else "final"))
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -297,6 +384,8 @@ class MainWindow(QMainWindow):
                                   "random move on after each) and its own entry in the History")
         self.runs_spin.setObjectName("runCount")
         bar.addWidget(self.runs_spin)
+        bar.addSeparator()
+        bar.addAction(self.draft_action)
         self.addToolBar(Qt.TopToolBarArea, bar)
         self.toolbar = bar
 
@@ -325,6 +414,11 @@ class MainWindow(QMainWindow):
         doc.dirty_changed.connect(lambda dirty: self._update_title())
         doc.path_changed.connect(self._update_title)
         doc.selection_changed.connect(self._on_selection)
+        doc.quality_changed.connect(self._on_quality)
+        doc.project_replaced.connect(lambda: self._on_quality(doc.quality))
+        doc.selection_changed.connect(self._update_run_estimate)
+        doc.undo_stack.indexChanged.connect(self._update_run_estimate)
+        runner.job_finished.connect(lambda job_id: self._refresh_estimates())
         self.view.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.view.node_activated.connect(self._on_node_activated)
         self.view.run_node_requested.connect(lambda node_id: self.run([node_id]))
@@ -404,6 +498,13 @@ class MainWindow(QMainWindow):
             if getattr(viewer, "kind", None) == "preview":
                 viewer.end_preview("Cancelled" if status == "cancelled" else "Failed")
 
+    def _on_quality(self, quality: str) -> None:
+        if self.draft_action.isChecked() != (quality == "draft"):
+            self.draft_action.blockSignals(True)
+            self.draft_action.setChecked(quality == "draft")
+            self.draft_action.blockSignals(False)
+        self._update_run_estimate()
+
     def _on_node_activated(self, node_id: str) -> None:
         self.inspector_dock.show()
         self.inspector_dock.raise_()
@@ -465,6 +566,13 @@ class MainWindow(QMainWindow):
             targets = output_nodes(self.document.graph)
         count = self.runs_spin.value()
         group = uuid.uuid4().hex[:12] if count > 1 else ""
+        guess = self.run_estimate(targets)
+        warning = ""
+        if guess is not None and guess.seconds * count >= estimates.LONG_SECONDS:
+            what = f"{count} runs of " if count > 1 else ""
+            warning = (f"A long render: {what}{guess.text()}"
+                       + (f" each, {estimates.duration_words(guess.seconds * count)} in all" if count > 1 else "")
+                       + ". Draft (toolbar) or fewer steps, frames or pixels make it quicker; Esc cancels.")
         job_id = None
         doc = self.document
         moving = any(doc.seed_control(n, p) != "fixed" for n, p in doc.seed_params())
@@ -487,7 +595,14 @@ class MainWindow(QMainWindow):
             self.log_dock.show()
             self.log_dock.raise_()
         else:
-            self.statusBar().showMessage("Queued", 3000)
+            summary = (f"Queued {count} run{'s' if count > 1 else ''}: models {self.models} "
+                       f"({self.models_words()}), {doc.quality.capitalize()}"
+                       + (f", {guess.text()}" + (" each" if count > 1 else "") if guess is not None else ""))
+            self.log(summary, "info")
+            if warning:
+                # Said as it starts, before any step ran: the artist can stop it or make it a Draft.
+                self.log(warning, "warning")
+            self.statusBar().showMessage(warning or summary, 12000 if warning else 4000)
             self.queue_dock.raise_()
         return job_id
 
@@ -687,6 +802,9 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self) -> None:
         self.view.set_keymap(self.settings.keymap)
+        models = self.settings.get("models")
+        if models and models != self.models:
+            self.set_models(models)
         if self.autosaver is not None:
             self.autosaver.set_interval(self.settings.autosave_seconds)
         kwargs = self.settings.engine_kwargs()

@@ -65,6 +65,9 @@ class Runner(QObject):
         super().__init__(parent)
         # app.history.History: every run is written there as it is queued, runs and ends.
         self.history = history
+        # engines.estimate.Timings: what each model node took here, for the next estimates.
+        self.timings: Any = None
+        self.device = "cpu"
         self.document = document
         self.models = models
         self.engine_kwargs = dict(engine_kwargs or {})
@@ -270,6 +273,8 @@ class Runner(QObject):
                 state = "done"
             doc.set_status(node, state=state, seconds=stats.get("seconds"), memory=stats.get("peak_memory_bytes"),
                            outputs=list(event.get("outputs", [])), message="", step=0, total=0)
+            if state == "done" and self.timings is not None and stats.get("seconds"):
+                self._record_timing(info, node, float(stats["seconds"]) - float(stats.get("load_seconds") or 0.0))
             info.outputs.extend(event.get("outputs", []))
             results = event.get("results") or {}
             if results:
@@ -332,6 +337,19 @@ class Runner(QObject):
             self._history("record_finished", info.id, info.status, seconds=info.seconds, outputs=info.outputs,
                           detail=detail)
         self.job_finished.emit(info.id)
+
+    def _record_timing(self, info: JobInfo, node: str, seconds: float) -> None:
+        """A model node rendered: its seconds teach the estimates (at the values it ran with)."""
+        try:
+            from engines.quality import effective_params
+            entry = info.project["nodes"][node]
+            node_type = self.document.registry.get(entry["type"])
+            params = {**node_type.default_params(), **entry.get("params", {})}
+            quality = (info.project.get("settings") or {}).get("quality") or "final"
+            self.timings.record(node_type, effective_params(node_type, params, quality), seconds,
+                                profile=self.models, device=self.device)
+        except Exception:  # an estimate is a nicety; never break a run over it
+            pass
 
     def _drop_preview(self, node: str) -> None:
         """A finished node's result must not be covered by a late step preview."""

@@ -20,6 +20,10 @@ from app.ui.canvas.keymap import PRESET_NAMES
 
 DEVICES = {"auto": "Automatic (GPU if there is one)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
            "cpu": "CPU only (slow)"}
+# The models profiles, in an artist's words (Settings, the window's command summary).
+MODEL_PROFILE_WORDS = {"default": "Real models (where downloaded; sketch models otherwise)",
+                       "tiny": "Tiny test models (random weights: the output is noise)",
+                       "sketch": "Sketch models (small, trained on a drawn world)"}
 MAX_RECENT_FILES = 10
 MAX_RECENT_NODES = 12
 
@@ -42,6 +46,7 @@ class Settings:
         "device": "auto",
         "keymap": "vfx",
         "autosave_seconds": 60,
+        "models": "",   # the models profile; "" leaves it to `weft --models` (default: "default")
     }
 
     def __init__(self, path: Path | None = None):
@@ -162,6 +167,16 @@ class SettingsDialog(QDialog):
         self.device.setCurrentIndex(max(0, self.device.findData(settings.get("device"))))
         form.addRow("Device", self.device)
 
+        from engines.models.manager import PROFILES
+        self.models = QComboBox()
+        for key in PROFILES:
+            self.models.addItem(MODEL_PROFILE_WORDS.get(key, key), key)
+        current = settings.get("models") or getattr(parent, "models", "") or "default"
+        self.models.setCurrentIndex(max(0, self.models.findData(current)))
+        self.models.setToolTip("Which weights the engine loads: the real models where they are downloaded "
+                               "(weft models pull), or the tiny test twins (random weights: noise, for tests)")
+        form.addRow("Models", self.models)
+
         self.keymap = QComboBox()
         for key, label in PRESET_NAMES.items():
             self.keymap.addItem(label, key)
@@ -198,4 +213,5 @@ class SettingsDialog(QDialog):
         s.set("device", self.device.currentData())
         s.set("keymap", self.keymap.currentData())
         s.set("autosave_seconds", self.autosave.value())
+        s.set("models", self.models.currentData())
         s.sync()

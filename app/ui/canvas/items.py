@@ -56,6 +56,17 @@ def format_value(value: Any) -> str:
     return first if text else "—"
 
 
+def choice_label(param: Any, value: str) -> str:
+    """What a choice reads as on the face: a model's title, other keys as words ("trim or pad")."""
+    if param.name == "model":
+        try:
+            from engines.models.catalogue import get_spec
+            return get_spec(value).title
+        except Exception:
+            return value
+    return value.replace("_", " ")
+
+
 def format_bytes(n: int) -> str:
     if n >= 1 << 30:
         return f"{n / (1 << 30):.1f} GiB"
@@ -110,6 +121,9 @@ class NodeItem(QGraphicsItem):
         """Which parameter rows the face shows: those the other values leave in play
         (never a width an aspect preset overrides), then what they come to (Size, Length)."""
         params = self._face_params
+        doc = self.gscene.document
+        # How long it will take here (model nodes; engines.estimate), shown in the footer while idle.
+        self.estimate = doc.estimate_for(self.node_id) if hasattr(doc, "estimate_for") else None
         self.summary_rows: list[tuple[str, str]] = []
         if self.known:
             values = {**self.node_type.default_params(), **self.node.params}
@@ -222,6 +236,10 @@ class NodeItem(QGraphicsItem):
             if 0 <= i < len(self.shown_params):
                 p = self.shown_params[i]
                 tip = f"<b>{p.display_name}</b> = {format_value(self.node.params.get(p.name))}<br>{p.help}"
+        elif pos.y() >= self.footer_top and self.estimate is not None:
+            tip = f"Estimated: {self.estimate.text()}"
+            if self.estimate.long:
+                tip += "<br>Draft (toolbar) or fewer steps, frames or pixels make it quicker."
         if tip != self.toolTip():
             self.setToolTip(tip)
         if socket != self.hover_socket:
@@ -412,6 +430,8 @@ class NodeItem(QGraphicsItem):
                 text = text.replace("\\", "/").rsplit("/", 1)[-1]
             if p.type.name == "Seed":
                 text += self.seed_mark(p.name)
+            elif p.type.name == "Choice" and isinstance(value, str):
+                text = choice_label(p, value)
             is_bad = f"parameter {p.name!r}" in bad
             painter.setPen(theme.WARNING if is_bad else theme.PARAM_VALUE)
             painter.drawText(QRectF(10 + label_w + 4, y, self.w - label_w - 24, PARAM_ROW),
@@ -436,12 +456,24 @@ class NodeItem(QGraphicsItem):
         mode = doc.seed_control(self.node_id, name) if hasattr(doc, "seed_control") else "fixed"
         return {"increment": "  (+1 after run)", "randomise": "  (random after run)"}.get(mode, "")
 
+    def estimate_text(self) -> str:
+        e = self.estimate
+        if e is None:
+            return ""
+        from engines.estimate import duration_words
+        return f"\u2248 {duration_words(e.seconds)}{'' if e.measured else ' (guess)'}" + \
+            (" \u2014 long" if e.long else "")
+
     def _paint_footer(self, painter: QPainter, status) -> None:
-        if status is None or not status.state:
-            return
         rect = QRectF(8, self.footer_top + 2, self.w - 16, FOOTER - 6)
         font = theme.font(7.5)
         painter.setFont(font)
+        if (status is None or not status.state or status.state == "queued") and self.estimate is not None:
+            # Before it runs: how long it will take on this machine (amber when long).
+            painter.setPen(theme.WARNING if self.estimate.long else theme.NODE_TEXT_DIM)
+            painter.drawText(rect, Qt.AlignVCenter | Qt.AlignLeft, self.estimate_text())
+        if status is None or not status.state:
+            return
         if status.state == "running":
             painter.setPen(Qt.NoPen)
             painter.setBrush(QColor("#15171a"))

@@ -61,6 +61,8 @@ class GraphScene(QGraphicsScene):
         document.reroutes_changed.connect(self._on_reroutes_changed)
         if hasattr(document, "seed_control_changed"):
             document.seed_control_changed.connect(self._on_status)  # the seed row shows +1 or random
+        if hasattr(document, "quality_changed"):
+            document.quality_changed.connect(lambda quality: self._on_problems())  # estimates follow Draft
         self.selectionChanged.connect(self._push_selection)
         self.rebuild()
         self._on_document_selection(document.selected_nodes())
