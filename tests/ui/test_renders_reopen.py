@@ -102,7 +102,16 @@ def test_dropping_a_weft_opens_it(window, tmp_path):
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+    """The shipped files (git's) under ``folder``: size and modification time."""
+    tracked = subprocess.run(["git", "ls-files", str(folder)], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    return {name: ((ROOT / name).stat().st_size, (ROOT / name).stat().st_mtime_ns) for name in tracked}
+
+
+def written_into(folder: Path, outputs: list[str]) -> list[Path]:
+    """Files under ``folder`` named like a render's outputs (or a renders folder next to the examples)."""
+    names = {Path(p).name for p in outputs}
+    return [p for p in folder.rglob("*") if p.name in names or p.name == "renders"]
 
 
 @pytest.mark.slow
@@ -121,7 +130,7 @@ def test_an_example_renders_outside_the_install_folder_and_saves_elsewhere(windo
     info = window.runner.jobs[job]
     assert info.status == "done", info.error
     assert info.outputs and all(Path(p).is_relative_to(data_dir / "renders") for p in info.outputs)
-    assert snapshot(ASSETS) == before  # nothing written into the install folder
+    assert snapshot(ASSETS) == before and written_into(ASSETS, info.outputs) == []  # nothing in the install folder
 
     # Save (Ctrl+S) asks where; the shipped file can not be chosen.
     asked = []
@@ -140,4 +149,4 @@ def test_an_example_renders_outside_the_install_folder_and_saves_elsewhere(windo
     reopened = project_io.load(mine)
     clips = [n.params["path"] for n in reopened.graph.nodes.values() if n.type_id == "load_video"]
     assert clips and all(Path(c).is_absolute() and Path(c).is_file() for c in clips)
-    assert snapshot(ASSETS) == before
+    assert snapshot(ASSETS) == before and written_into(ASSETS, info.outputs + [str(mine)]) == []
