@@ -87,6 +87,8 @@ class Document(QObject):
         # type id -> parameter values this machine starts new nodes with.
         self.estimator: Any = None
         self.machine_defaults: Any = None
+        # Runtime only: node id -> a QImage of its last result (the face shows it).
+        self.thumbnails: dict[str, Any] = {}
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         # Once problems are shown, every edit re-checks, so a fixed problem's mark goes away.
         self._check_targets: list[str] | None = None
@@ -147,6 +149,7 @@ class Document(QObject):
     def _on_node_removed(self, node: Node) -> None:
         self.status.pop(node.id, None)
         self.problems.pop(node.id, None)
+        self.thumbnails.pop(node.id, None)
         if node.id in self._selection:
             self.select([n for n in self._selection if n != node.id])
 
@@ -541,6 +544,11 @@ class Document(QObject):
             setattr(status, name, value)
         self.node_status_changed.emit(node_id)
 
+    def set_thumbnail(self, node_id: str, image: Any) -> None:
+        if node_id in self.graph.nodes:
+            self.thumbnails[node_id] = image
+            self.node_status_changed.emit(node_id)
+
     def clear_status(self, node_ids: Iterable[str] | None = None) -> None:
         ids = list(self.status) if node_ids is None else [n for n in node_ids if n in self.status]
         for node_id in ids:
@@ -574,6 +582,7 @@ class Document(QObject):
         self.select([])
         self.status.clear()
         self.problems.clear()
+        self.thumbnails.clear()
         for node_id in list(graph.nodes):
             graph.remove_node(node_id)
         for link in list(graph.links):  # links to nodes that were never there

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from app.ui.document import Document
-from app.ui.thumbnails import has_media, save_thumbnail
+from app.ui.thumbnails import has_media, save_thumbnail, thumbnail
 from engines.planner import output_nodes
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
@@ -282,6 +282,7 @@ class Runner(QObject):
                 info.results[node] = results
                 if has_media(results):
                     info.main_node = node
+                    self._show_thumbnail(node, results)
                 self.result.emit(node, results)
             for path in event.get("outputs", []):
                 self.log.emit(f"{doc.node_title(node)} wrote {path}", "info")
@@ -337,6 +338,23 @@ class Runner(QObject):
             self._history("record_finished", info.id, info.status, seconds=info.seconds, outputs=info.outputs,
                           detail=detail)
         self.job_finished.emit(info.id)
+
+    def _show_thumbnail(self, node: str, results: dict[str, Any]) -> None:
+        """The node's face shows its new result; so do the Save nodes it feeds."""
+        from PySide6.QtCore import QSize
+        image = thumbnail(results, QSize(256, 144))
+        if image is None:
+            return
+        doc = self.document
+        doc.set_thumbnail(node, image)
+        for link in doc.graph.links:
+            if link.source == node and doc.graph.nodes.get(link.target) is not None:
+                try:
+                    is_output = doc.graph.node_type(link.target).is_output
+                except Exception:
+                    is_output = False
+                if is_output:
+                    doc.set_thumbnail(link.target, image)
 
     def _record_timing(self, info: JobInfo, node: str, seconds: float) -> None:
         """A model node rendered: its seconds teach the estimates (at the values it ran with)."""

@@ -395,3 +395,50 @@ def test_quit_while_rendering_closes_within_a_second_and_says_what_it_does(make_
     assert took < 1.0, f"quit took {took:.2f} s"
     assert any("Quitting: cancelling" in m and "stopping the engine" in m for m in messages)
     assert not FakeEngine.instances[0].alive  # killed, not left behind
+
+
+# -- thumbnails on the nodes -------------------------------------------------------------------------------
+def test_result_and_save_nodes_show_a_thumbnail_of_the_last_run(studio, qtbot):
+    w = studio
+    doc = w.document
+    prompt, t2v, save = build(doc)
+    doc.set_param(t2v, "seed", 1)
+    item, save_item = w.view.gscene.nodes[t2v], w.view.gscene.nodes[save]
+    height_before = item.height
+    assert item.thumb is None and item.thumbnail_rect().isNull()
+    run_keys(qtbot, w)
+    wait_done(qtbot, w, 1)
+    assert item.thumb is not None and save_item.thumb is not None and item.height > height_before
+    assert w.view.gscene.nodes[prompt].thumb is None  # text: nothing to picture
+
+    def face_colour(node_item):
+        # What the canvas really draws there, grabbed from the view.
+        w.view.centerOn(node_item)
+        QApplication.processEvents()
+        centre = node_item.mapToScene(node_item.thumbnail_rect().center())
+        shot = w.view.viewport().grab().toImage()
+        p = w.view.mapFromScene(centre)
+        return pixel(shot, p.x(), p.y())
+
+    assert close(face_colour(item), seed_colour(1), tol=20)
+    assert close(face_colour(save_item), seed_colour(1), tol=20)
+    # After the next run the face shows the new result.
+    doc.set_param(t2v, "seed", 2)
+    run_keys(qtbot, w)
+    wait_done(qtbot, w, 2)
+    assert close(face_colour(item), seed_colour(2), tol=20)
+
+
+def test_a_sound_thumbnail_is_its_waveform(tmp_path, qapp):
+    from app.ui import thumbnails
+    rate = 8000
+    t = np.arange(rate) / rate
+    samples = np.zeros((1, rate), np.float32)
+    samples[0, rate // 2:] = 0.9 * np.sin(2 * np.pi * 220 * t[rate // 2:])  # silence, then a loud tone
+    path = tmp_path / "sound.npy"
+    np.save(path, samples)
+    image = thumbnails.thumbnail({"audio": {"kind": "Audio", "rate": rate, "files": {"samples": str(path)}}})
+    assert image is not None and image.width() == thumbnails.SIZE.width()
+    background = pixel(image, 2, 2)
+    quiet_top, loud_top = pixel(image, 20, 15), pixel(image, image.width() - 20, 15)
+    assert quiet_top == background and loud_top != background  # the tone reaches near the top, silence does not

@@ -35,6 +35,7 @@ SOCKET_HIT = 10.0
 BADGE_H = 20.0
 BADGE_MAX_W = WIDTH * 1.6  # a message may run past the node's right edge
 MAX_PARAMS = 6
+THUMB_H = 72.0     # the last result's first frame or waveform, under the parameters
 # Beyond this zoom the device cache would be huge (and Qt clips it): draw directly.
 CACHE_MAX_SCALE = 2.5
 
@@ -124,6 +125,7 @@ class NodeItem(QGraphicsItem):
         doc = self.gscene.document
         # How long it will take here (model nodes; engines.estimate), shown in the footer while idle.
         self.estimate = doc.estimate_for(self.node_id) if hasattr(doc, "estimate_for") else None
+        self.thumb = getattr(doc, "thumbnails", {}).get(self.node_id)
         self.summary_rows: list[tuple[str, str]] = []
         if self.known:
             values = {**self.node_type.default_params(), **self.node.params}
@@ -142,7 +144,8 @@ class NodeItem(QGraphicsItem):
         rows = max(len(self.inputs), len(self.outputs), 1 if not self.known else 0)
         self.params_top = self.rows_top + rows * ROW + (4 if self.shown_params or self.summary_rows else 0)
         n_param_rows = len(self.shown_params) + len(self.summary_rows) + (1 if self.hidden_params else 0)
-        self.footer_top = self.params_top + n_param_rows * PARAM_ROW + 4
+        self.thumb_top = self.params_top + n_param_rows * PARAM_ROW + 4
+        self.footer_top = self.thumb_top + (THUMB_H + 4 if self.thumb is not None else 0)
         self.height = self.footer_top + FOOTER
         self.body = QRectF(0, 0, self.w, self.height)
         self._bounds = QRectF(-SOCKET_R - 2, -BADGE_H - 6, self.badge_max_w + 2 * SOCKET_R + 4,
@@ -196,9 +199,9 @@ class NodeItem(QGraphicsItem):
 
     # -- model changes ---------------------------------------------------------------------
     def refresh(self) -> None:
-        before = ([p.name for p in self.shown_params], self.summary_rows, self.hidden_params)
+        before = ([p.name for p in self.shown_params], self.summary_rows, self.hidden_params, self.thumb is None)
         self._arrange_face()
-        if ([p.name for p in self.shown_params], self.summary_rows, self.hidden_params) != before:
+        if ([p.name for p in self.shown_params], self.summary_rows, self.hidden_params, self.thumb is None) != before:
             self.prepareGeometryChange()  # a preset chosen or cleared: rows come and go
             self._measure()
         self.update()
@@ -348,6 +351,7 @@ class NodeItem(QGraphicsItem):
                 self._paint_cache_mark(painter, QPointF(self.w - 13, HEADER / 2))
             self._paint_sockets(painter, lod)
             self._paint_params(painter)
+            self._paint_thumbnail(painter)
             self._paint_footer(painter, status)
 
         if failed or problems:
@@ -455,6 +459,24 @@ class NodeItem(QGraphicsItem):
         doc = self.gscene.document
         mode = doc.seed_control(self.node_id, name) if hasattr(doc, "seed_control") else "fixed"
         return {"increment": "  (+1 after run)", "randomise": "  (random after run)"}.get(mode, "")
+
+    def thumbnail_rect(self) -> QRectF:
+        if self.thumb is None:
+            return QRectF()
+        area = QRectF(8, self.thumb_top, self.w - 16, THUMB_H)
+        w, h = self.thumb.width(), self.thumb.height()
+        scale = min(area.width() / max(1, w), area.height() / max(1, h))
+        return QRectF(area.center().x() - w * scale / 2, area.center().y() - h * scale / 2, w * scale, h * scale)
+
+    def _paint_thumbnail(self, painter: QPainter) -> None:
+        """The last result, updated after each run: a video's first frame, an image, a waveform."""
+        if self.thumb is None:
+            return
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor("#101113"))
+        painter.drawRoundedRect(QRectF(8, self.thumb_top, self.w - 16, THUMB_H), 3, 3)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, True)
+        painter.drawImage(self.thumbnail_rect(), self.thumb)
 
     def estimate_text(self) -> str:
         e = self.estimate
