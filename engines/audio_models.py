@@ -31,23 +31,36 @@ MAX_SECONDS = {
 }
 
 
-def max_seconds(model_id: str) -> float:
+def seconds_range(model_id: str) -> tuple[float, float]:
+    """The shortest and longest sound one call of ``model_id`` makes."""
     from engines.models.catalogue import get_spec
 
-    return MAX_SECONDS.get(get_spec(model_id).pipeline_class, 47.0)
+    if model_id == "sketch-sound":  # trained on 1-4 s clips of the sketch sound world
+        from engines.sketch.sounds import MAX_SECONDS as LONGEST, MIN_SECONDS as SHORTEST
+
+        return float(SHORTEST), float(LONGEST)
+    return 0.0, MAX_SECONDS.get(get_spec(model_id).pipeline_class, 47.0)
+
+
+def max_seconds(model_id: str) -> float:
+    return seconds_range(model_id)[1]
 
 
 def check_length(model_id: str, seconds: float, what: str = "asked for") -> str | None:
-    """Why ``seconds`` is too long for ``model_id``, or None."""
+    """Why ``seconds`` is too long (or, for a model trained on a range, too short) for ``model_id``, or None."""
     from engines.models.catalogue import UnknownModelError, get_spec
 
     try:
         title = get_spec(model_id).title
     except UnknownModelError:
         return None
-    limit = max_seconds(model_id)
-    if seconds > limit:
-        return f"{title} makes at most {limit:g} s in one go; {what} {seconds:.2f} s"
+    shortest, limit = seconds_range(model_id)
+    if seconds > limit + 1e-9:
+        lead = f"{title} was trained on {shortest:g}-{limit:g} s sounds" if shortest else \
+            f"{title} makes at most {limit:g} s in one go"
+        return f"{lead}; {what} {seconds:.2f} s"
+    if seconds < shortest - 1e-9:
+        return f"{title} was trained on {shortest:g}-{limit:g} s sounds; {what} {seconds:.2f} s"
     return None
 
 

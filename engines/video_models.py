@@ -61,6 +61,9 @@ class VideoTraits:
     pipelines: dict[str, str] = field(default_factory=dict)  # task -> diffusers class
     last_frame: bool = False  # image-to-video can also pin the last frame
     min_frames: int = 5
+    # A model trained at one size only (the sketch models): (width, height).
+    # Presets resolve to it; any other width or height is refused.
+    only_size: tuple[int, int] | None = None
 
     def valid_frames(self, frames: int) -> bool:
         return frames >= 1 and (frames - 1) % self.frame_step == 0
@@ -90,12 +93,20 @@ class VideoTraits:
     def frame_rule(self) -> str:
         return f"{self.frame_step}k+1"
 
+    @property
+    def only_frames(self) -> int | None:
+        """The one frame count a model makes, when it makes only one."""
+        return self.min_frames if self.min_frames == self.max_frames else None
+
 
 _WAN_SIZES = {"preview": (480, 272), "480p": (832, 480), "720p": (1280, 720)}
 _WAN22_SIZES = {"preview": (512, 288), "480p": (832, 480), "720p": (1280, 704)}
 _LTX_SIZES = {"preview": (512, 288), "480p": (832, 480), "720p": (1280, 704)}
 # CogVideoX 1.0 was trained at 720x480 only; there is no 720p.
 _COG_SIZES = {"preview": (480, 320), "480p": (720, 480), "720p": (720, 480)}
+
+# The sketch model (engines/sketch): one size, one length, trained at 8 fps.
+_SKETCH_SIZES = {"preview": (64, 64), "480p": (64, 64), "720p": (64, 64)}
 
 FAMILIES: dict[str, VideoTraits] = {
     "wan21_t2v": VideoTraits(
@@ -122,6 +133,12 @@ FAMILIES: dict[str, VideoTraits] = {
     "cogvideox": VideoTraits(
         "CogVideoX", 16, 8, 49, 8.0, _COG_SIZES, 50, 6.0, None, "cogvideox", {T2V: "CogVideoXPipeline"},
         min_frames=9),
+    # Wan 2.1's architecture, small: 64x64, 17 frames (5 latent frames of 4x4 tokens).
+    # Its flow shift is the one its scheduler folder holds (trained with it):
+    # shift None leaves the scheduler as loaded.
+    "sketch_video": VideoTraits(
+        "Sketch Video", 16, 4, 17, 8.0, _SKETCH_SIZES, 25, 5.0, None, "sketch", {T2V: "WanPipeline"},
+        min_frames=17, only_size=(64, 64)),
 }
 
 
@@ -167,6 +184,8 @@ def aspect_size(traits: VideoTraits, aspect: tuple[float, float] | str, resoluti
     The preset's landscape size is the model's own; other aspects keep its
     pixel area (a 9:16 clip costs what a 16:9 one does).
     """
+    if traits.only_size is not None:  # the one size it was trained at, whatever the preset
+        return traits.only_size
     if isinstance(aspect, str):
         aspect = ASPECTS[aspect]
     base_w, base_h = traits.sizes[resolution]
@@ -180,6 +199,11 @@ def aspect_size(traits: VideoTraits, aspect: tuple[float, float] | str, resoluti
 
 
 def check_size(traits: VideoTraits, model_title: str, width: int, height: int) -> list[tuple[str, str]]:
+    if traits.only_size is not None:
+        only_w, only_h = traits.only_size
+        return [(name, f"{model_title} was trained at {only_w}x{only_h} only, not {value}; use {name} {want} "
+                       "(or an aspect preset)")
+                for name, value, want in (("width", width, only_w), ("height", height, only_h)) if value != want]
     problems = []
     for name, value in (("width", width), ("height", height)):
         if value % traits.size_multiple:
@@ -189,6 +213,9 @@ def check_size(traits: VideoTraits, model_title: str, width: int, height: int) -
 
 
 def check_frames(traits: VideoTraits, model_title: str, frames: int, param: str = "frames") -> list[tuple[str, str]]:
+    if traits.only_frames is not None and frames != traits.only_frames:
+        return [(param, f"{model_title} was trained for {traits.only_frames} frames only, not {frames}; use "
+                        f"{traits.only_frames}")]
     if frames > traits.max_frames:
         return [(param, f"{frames} frames is more than {model_title} makes at once; use {traits.max_frames} "
                         f"or fewer")]
@@ -231,7 +258,11 @@ def _shape(model_id: str, params: dict[str, Any], image_size: tuple[int, int] | 
     if params.get("duration_unit", "frames") == "seconds":
         seconds = float(params["seconds"])
         frames = frames_for_seconds(traits, seconds, fps)
-        if seconds * fps > traits.max_frames + traits.frame_step / 2:
+        if traits.only_frames is not None and abs(seconds * fps - traits.only_frames) > traits.frame_step / 2:
+            exact = traits.only_frames / fps
+            problems.append(("seconds", f"{spec.title} makes {traits.only_frames} frames only ({exact:g} s at "
+                                        f"{fps:g} fps), not {seconds:g} s; use {exact:g}"))
+        elif seconds * fps > traits.max_frames + traits.frame_step / 2:
             longest = math.floor(traits.max_frames / fps * 100) / 100
             problems.append(("seconds", f"{seconds:g} s at {fps:g} fps is more than {spec.title} makes at once "
                                         f"({traits.max_frames} frames); use {longest:g} s or less"))

@@ -56,6 +56,7 @@ class SoundtrackForVideo(ModelNode):
         from engines import audio_ops, edits
         from engines.audio_models import check_length, generate_sound
 
+        self.refuse_unknown_words(model, prompt, negative_prompt if guidance > 1.0 else "")
         problem = check_length(model, video.seconds, "the video lasts")
         if problem:
             raise NodeError(f"input 'video': {problem}. Trim it (Trim Video) or score it in parts.")

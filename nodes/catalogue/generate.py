@@ -42,7 +42,8 @@ class TextToVideo(ModelNode):
     model = V.model_param("wan2.1-t2v-1.3b", "text_to_video", help=(
         "The video model. Wan 2.1 1.3B: 480p, 16 fps, about 8 GB of GPU memory. Wan 2.2 5B: up to 720p at "
         "24 fps, needs about 24 GB. LTX-Video 0.9.5: fast, 24 fps, about 12 GB. CogVideoX 2B: older, "
-        "720x480 at 8 fps, up to 49 frames."))
+        "720x480 at 8 fps, up to 49 frames. Sketch Video: a toy model shipped with Weft that knows only flat "
+        "shapes moving on plain backgrounds, 64x64, 17 frames at 8 fps."))
     aspect = V.aspect_param("custom")
     resolution = V.resolution_param()
     width = V.width_param()
@@ -68,6 +69,7 @@ class TextToVideo(ModelNode):
 
         shape = V.resolve(model, params)
         steps, guidance, shift = recommended(model, params)
+        self.refuse_unknown_words(model, prompt, negative_prompt if guidance > 1.0 else "")
         pixels = render(ctx, model, T2V, shape=shape, prompt=prompt, negative_prompt=negative_prompt,
                         steps=steps, guidance=guidance, shift=shift, seed=seed)
         return {"video": Video(pixels, shape.fps)}
@@ -84,7 +86,9 @@ class TextToAudio(ModelNode):
 
     model = Param.choice("stable-audio-open-1.0", lambda: models_for("text_to_audio"),
                          help="The audio model. Stable Audio Open: effects, ambience and loops, 44.1 kHz stereo, "
-                              "up to 47 s. LongCat-AudioDiT 1B: 24 kHz mono, up to 30 s, about 16 steps.")
+                              "up to 47 s. LongCat-AudioDiT 1B: 24 kHz mono, up to 30 s, about 16 steps. Sketch "
+                              "Sound: a toy model shipped with Weft that knows only beeps, whistles, hums, noise "
+                              "and clicks, 1-4 s at 16 kHz.")
     seconds = Param.float(5.0, min=0.5, max=47.0, step=0.5,
                           help="Length of the sound in seconds; the result is exactly this long.")
     steps = Param.int(100, min=1, max=500, help="Denoising steps: more is slower and usually cleaner.")
@@ -102,5 +106,6 @@ class TextToAudio(ModelNode):
             seed: int, negative_prompt: str, **_: Any) -> dict[str, Any]:
         # One call for every audio model (Stable Audio, LongCat, ...): engines/audio_models.py.
         from engines.audio_models import generate_sound
+        self.refuse_unknown_words(model, prompt, negative_prompt if guidance > 1.0 else "")
         return {"audio": generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt,
                                         seconds=seconds, steps=steps, guidance=guidance, seed=seed)}

@@ -108,6 +108,29 @@ class ModelNode(NodeType):
         return inactive
 
     @classmethod
+    def check_links(cls, params: dict[str, Any], connected: frozenset[str],
+                    known: dict[str, Any]) -> list[tuple[str, str]]:
+        """A sketch model's prompt and negative prompt use only the words it knows (when they are
+        known before running: typed into a Text node, or here)."""
+        problems = list(super().check_links(params, connected, known))
+        if "prompt" in cls.inputs and isinstance(known.get("prompt"), str):
+            problems += [("prompt", m) for m in _word_problems(params.get("model"), known["prompt"], "")]
+        if params.get("guidance", 0) != 1:  # guidance 1 never reads the negative prompt
+            problems += [("negative_prompt", m)
+                         for m in _word_problems(params.get("model"), "", params.get("negative_prompt"))]
+        return problems
+
+    @staticmethod
+    def refuse_unknown_words(model: str, prompt: str, negative_prompt: str = "") -> None:
+        """At run time, the same check on the prompt as it arrived (it may come from another node)."""
+        from nodes.definition import NodeError
+
+        for message in _word_problems(model, prompt, ""):
+            raise NodeError(f"input 'prompt': {message}")
+        for message in _word_problems(model, "", negative_prompt):
+            raise NodeError(f"parameter 'negative_prompt': {message}")
+
+    @classmethod
     def summary(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
         """The size, length and rate the shape settings give on the chosen model."""
         if "aspect" not in cls.params or "model" not in cls.params:
@@ -133,3 +156,14 @@ class ModelNode(NodeType):
         except OSError:
             return "lora:missing"
         return f"lora:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _word_problems(model: Any, prompt: str, negative: Any) -> list[str]:
+    """Messages for words a sketch model does not know (engines/sketch/prompts.py); [] for other models."""
+    from engines.sketch.prompts import knows_words, negative_problem, prompt_problem
+
+    if not isinstance(model, str) or not knows_words(model):
+        return []
+    found = [prompt_problem(model, prompt) if prompt else None,
+             negative_problem(model, negative) if isinstance(negative, str) and negative else None]
+    return [m for m in found if m]
