@@ -28,6 +28,18 @@ NOISE_WARNING = ("weft: using the tiny models: random weights built offline for 
                  "Their output is noise, not a real video or sound.")
 
 
+def sketch_notice(prepared: Sequence["Prepared"]) -> str | None:
+    """What to tell an artist whose render uses the sketch models (toy models shipped with Weft)."""
+    from engines.models.catalogue import CATALOGUE
+    used = sorted({str(node.params.get("model")) for item in prepared for node in item.project.graph.nodes.values()
+                   if not node.bypassed and getattr(CATALOGUE.get(str(node.params.get("model"))), "shipped", False)})
+    if not used:
+        return None
+    return (f"weft: using the sketch models ({', '.join(used)}): toy models of a toy world (flat shapes, simple "
+            "sounds) trained by the Weft authors and shipped with Weft, not the real thing. For real video and "
+            "sound, `weft models pull ID` (see `weft models list`) and pick that model instead.")
+
+
 class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit 2."""
 
@@ -264,6 +276,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         args.models = recorded.pop() if recorded else "default"
     if args.models == "tiny":
         print(NOISE_WARNING, file=sys.stderr)
+    notice = sketch_notice(prepared)
+    if notice:
+        print(notice, file=sys.stderr)
     mode = "json" if args.json else ("bar" if sys.stderr.isatty() else "plain")
 
     async def main() -> int:
@@ -307,16 +322,19 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from engines.models.catalogue import CATALOGUE
+    from engines.models.catalogue import CATALOGUE, SKETCH_NOTICE, get_spec, size_text
     if args.action == "list":
         from engines.models.manager import ModelManager
         manager = ModelManager(profile="default")
         rows = []
         for spec in CATALOGUE.values():
             flags = [f for f, on in (("non-commercial", spec.non_commercial), ("gated", spec.gated)) if on]
-            rows.append((spec.id, spec.task, spec.repo_id, f"{spec.download_gb:g} GB", f"~{spec.vram_gb:g} GB",
-                         spec.licence + (f" ({', '.join(flags)})" if flags else ""),
-                         "installed" if manager.is_installed(spec.id) else "not installed"))
+            status = "installed" if manager.is_installed(spec.id) else "not installed"
+            if spec.shipped:
+                status += f" ({SKETCH_NOTICE})" if status == "installed" else " (reinstall Weft)"
+            rows.append((spec.id, spec.task, spec.source_text, size_text(spec.download_gb),
+                         f"~{spec.vram_gb:g} GB", spec.licence + (f" ({', '.join(flags)})" if flags else ""),
+                         status))
         if args.json:
             print(json.dumps([dict(zip(("id", "task", "repo", "download", "vram", "licence", "status"), r))
                               for r in rows], indent=2))
@@ -329,7 +347,10 @@ def cmd_models(args: argparse.Namespace) -> int:
         _known_model(args)
         from engines.models.manager import ModelManager
         path = ModelManager(profile="default").pull(args.target)
-        print(f"{args.target}: {path}")
+        if get_spec(args.target).shipped:
+            print(f"{args.target} ships with Weft: nothing to download ({path})")
+        else:
+            print(f"{args.target}: {path}")
         return EXIT_OK
     if args.action == "make-tiny":
         if not args.target:

@@ -459,6 +459,24 @@ def test_model_picker_says_installed_or_not_with_size_and_licence(qtbot, doc, mo
     assert "Installed (" not in details
 
 
+@pytest.mark.parametrize("profile", ["default", "tiny"])
+def test_model_picker_lists_the_sketch_models_as_installed_toy_models(qtbot, doc, profile):
+    # The real disk: the sketch models ship in the package, in every profile.
+    models_info.forget()
+    for type_id, model_id in (("text_to_video", "sketch-video"), ("text_to_audio", "sketch-sound")):
+        node = doc.graph.add_node(type_id, {"model": model_id})
+        panel = _inspector(qtbot, doc, node.id)
+        panel.set_models_profile(profile)
+        doc.select([node.id])
+        picker = panel.field("model")
+        index = next(i for i in range(picker.combo.count()) if picker.combo.itemData(i) == model_id)
+        assert picker.list_text(index).endswith("\u2014 installed, toy model, shipped with Weft")
+        details = picker.details.text()
+        assert "Installed: a toy model of a toy world, shipped with Weft (" in details and " MB)" in details
+        assert "random weights" not in details and "Tiny twin" not in details and "licence Apache-2.0" in details
+    models_info.forget()
+
+
 def test_model_picker_degrades_when_the_catalogue_cannot_be_read(qtbot, doc, monkeypatch):
     monkeypatch.setattr(models_info, "_is_installed", lambda model_id, profile: None)
     models_info.forget()

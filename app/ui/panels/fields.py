@@ -457,7 +457,7 @@ class ModelField(ChoiceField):
             tip = info.details()
             if info.warning:
                 tip += "\n" + info.warning
-            if info.installed is False:
+            if info.installed is False and not info.shipped:
                 tip += f"\nDownload it now with: weft models pull {info.id}"
             self.combo.setItemData(index, tip, Qt.ToolTipRole)
         self.combo.blockSignals(False)
@@ -496,7 +496,7 @@ class ModelField(ChoiceField):
         if info.warning:
             html += f"<br><span style='color:{palette.WARN_COLOR}'>\u26a0 {_escape(info.short_warning())}</span>"
             tip += "\n\n" + info.warning
-        if info.installed is False:
+        if info.installed is False and not info.shipped:
             tip += f"\n\nDownload it now with: weft models pull {info.id}"
         self.details.setText(html)
         self.details.setToolTip(tip)

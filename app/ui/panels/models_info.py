@@ -29,6 +29,7 @@ class ModelInfo:
     warning: str = ""  # what an artist must know before commercial use
     known: bool = True  # False: not in the catalogue (a typo, or a newer project)
     tiny: bool = False  # the tiny test profile: "installed" means the random-weight twin is built
+    shipped: bool = False  # a sketch model: a toy model of a toy world, shipped with Weft, always here
 
     def short_warning(self) -> str:
         """The licence warning in a few words (the whole of it goes in a tooltip)."""
@@ -45,6 +46,9 @@ class ModelInfo:
         """The entry in the drop-down: its title and whether it is here."""
         if not self.known:
             return f"{self.id}  (not in this version's catalogue)"
+        if self.shipped:
+            return f"{self.title}  \u2014 " + (f"installed, {SKETCH_NOTICE}" if self.installed is not False
+                                                else "damaged or missing: reinstall Weft")
         if self.installed is True:
             return f"{self.title}  \u2014 installed"
         if self.installed is False:
@@ -57,7 +61,12 @@ class ModelInfo:
         if not self.known:
             return f"{self.id} is not a model this version of Weft knows."
         parts = []
-        if self.tiny:
+        if self.shipped:
+            # Its real weights in every profile: no twin, no download.
+            parts.append(f"Installed: a toy model of a toy world, shipped with Weft ({self.size_text()}); it knows "
+                         "only the words of its world" if self.installed is not False
+                         else "Shipped with Weft but damaged or missing here: reinstall Weft")
+        elif self.tiny:
             # The sizes below are the real model's; say so, or "Installed (29 GB)"
             # would describe a twin of a few megabytes.
             parts.append("Tiny twin built (random weights)" if self.installed
@@ -79,7 +88,16 @@ class ModelInfo:
 
 
 def _gb(value: float) -> str:
-    return f"{value:.0f} GB" if value >= 10 else f"{value:.1f} GB"
+    try:
+        from engines.models.catalogue import size_text
+    except Exception:
+        return f"{value:.0f} GB" if value >= 10 else f"{value:.1f} GB"
+    return size_text(value)
+
+
+# What the picker calls a sketch model (engines.models.catalogue.SKETCH_NOTICE, kept here
+# too so that a missing models package still leaves the picker readable).
+SKETCH_NOTICE = "toy model, shipped with Weft"
 
 
 def _is_installed(model_id: str, profile: str) -> bool | None:
@@ -120,13 +138,15 @@ def model_info(model_id: str, profile: str = "default") -> ModelInfo:
     except Exception:
         pass
     title = spec.title
-    if profile == "tiny":
+    shipped = bool(getattr(spec, "shipped", False))
+    if profile == "tiny" and not shipped:
         title += " (tiny test twin: random weights, output is noise)"
     return ModelInfo(
         id=spec.id, title=title, installed=installed(spec.id, profile),
         download_gb=getattr(spec, "download_gb", None), vram_gb=getattr(spec, "vram_gb", None),
         licence=getattr(spec, "licence", ""), non_commercial=bool(getattr(spec, "non_commercial", False)),
-        gated=bool(getattr(spec, "gated", False)), warning=warning, tiny=profile == "tiny",
+        gated=bool(getattr(spec, "gated", False)), warning=warning, tiny=profile == "tiny" and not shipped,
+        shipped=shipped,
     )
 
 
