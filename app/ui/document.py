@@ -87,6 +87,9 @@ class Document(QObject):
         # type id -> parameter values this machine starts new nodes with.
         self.estimator: Any = None
         self.machine_defaults: Any = None
+        # Set by the window: type id -> the model a new node starts with here, and its settings
+        # (models_info.starting_params); used only for a node made with no values of its own.
+        self.starting_params: Any = None
         # Runtime only: node id -> a QImage of its last result (the face shows it).
         self.thumbnails: dict[str, Any] = {}
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
@@ -170,6 +173,8 @@ class Document(QObject):
         values = node_type.default_params()
         # This machine's defaults (Text to Video sized for a CPU), under what the caller gave.
         machine = self.machine_defaults(type_id) if self.machine_defaults is not None else {}
+        if not params and self.starting_params is not None:
+            machine = {**machine, **self.starting_params(type_id)}
         for name, value in {**machine, **params}.items():
             values[name] = self._coerce(node_type, name, value, title or node_type.title)
         return Node(node_id or self.graph.new_id(type_id), type_id, values, title, False, node_type.version)
@@ -196,7 +201,19 @@ class Document(QObject):
         old = node.params.get(name)
         if old == value and type(old) is type(value):
             return
-        self.undo_stack.push(C.SetParam(self, node_id, name, old, value))
+        fit = _settings_for(node_type, value, node.params) if name == "model" else {}
+        if not fit:
+            self.undo_stack.push(C.SetParam(self, node_id, name, old, value))
+            return
+        # A model trained at one shape (a sketch model) brings it along, in the same undo step.
+        self.undo_stack.beginMacro(f"{node.label(self.registry)}: model {value}")
+        try:
+            self.undo_stack.push(C.SetParam(self, node_id, name, old, value))
+            for other, new in fit.items():
+                self.undo_stack.push(C.SetParam(self, node_id, other, node.params.get(other),
+                                                self._coerce(node_type, other, new, node.label(self.registry))))
+        finally:
+            self.undo_stack.endMacro()
 
     def set_title(self, node_id: str, title: str) -> None:
         node = self.graph.node(node_id)
@@ -721,3 +738,14 @@ def _close(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def _link_args(link: Link) -> tuple[str, str, str, str]:
     return (link.source, link.source_socket, link.target, link.target_socket)
+
+
+def _settings_for(node_type: Any, model: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """What else changes when a node gets ``model`` (ModelNode.settings_for); {} when nothing does."""
+    settings_for = getattr(node_type, "settings_for", None)
+    if settings_for is None or not isinstance(model, str):
+        return {}
+    try:
+        return dict(settings_for(model, params))
+    except Exception:  # an unknown model id: validation says so
+        return {}

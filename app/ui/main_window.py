@@ -23,6 +23,7 @@ from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, find_recoveries
 from app.ui.canvas.view import GraphView
 from app.ui.document import Document
+from app.ui.panels import models_info
 from app.ui.runner import Runner
 from app.ui.settings import Settings, SettingsDialog
 from app.history import History
@@ -122,6 +123,9 @@ class MainWindow(QMainWindow):
 
         self.document.estimator = estimator
         self.document.machine_defaults = machine_defaults
+        # Without the real default model, a new model node starts on the shipped sketch model.
+        self.document.starting_params = lambda type_id: models_info.starting_params(
+            self.document.registry.get(type_id), self.models)
 
     def run_estimate(self, targets: list[str] | None = None):
         """How long Run would take now (the model nodes it would render), or None."""

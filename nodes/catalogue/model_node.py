@@ -120,6 +120,36 @@ class ModelNode(NodeType):
                          for m in _word_problems(params.get("model"), "", params.get("negative_prompt"))]
         return problems
 
+    @classmethod
+    def settings_for(cls, model: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameter values that make ``params`` fit ``model`` when an artist picks it: a
+        model trained at one shape (the sketch models) gets that shape, a length in its range, its
+        steps and guidance, and no negative prompt in words it does not know. {} for the others,
+        whose settings are the artist's."""
+        from engines.sketch.prompts import knows_words, negative_problem
+
+        if not knows_words(model):
+            return {}
+        values = {**cls.default_params(), **params}
+        wanted: dict[str, Any] = {}
+        if "aspect" in cls.params:
+            from engines.video_models import traits_of
+
+            traits = traits_of(model)
+            if traits.only_size is not None and traits.only_frames is not None:
+                width, height = traits.only_size
+                wanted.update(width=width, height=height, frames=traits.only_frames, fps=traits.fps,
+                              seconds=traits.only_frames / traits.fps)
+            wanted.update(steps=traits.steps, guidance=traits.guidance)
+        elif "seconds" in cls.params:
+            from engines.audio_models import seconds_range
+
+            shortest, longest = seconds_range(model)
+            wanted["seconds"] = min(max(float(values["seconds"]), shortest), longest)
+        if "negative_prompt" in cls.params and negative_problem(model, str(values.get("negative_prompt") or "")):
+            wanted["negative_prompt"] = ""
+        return {name: value for name, value in wanted.items() if name in cls.params and values.get(name) != value}
+
     @staticmethod
     def refuse_unknown_words(model: str, prompt: str, negative_prompt: str = "") -> None:
         """At run time, the same check on the prompt as it arrived (it may come from another node)."""

@@ -152,3 +152,31 @@ def model_info(model_id: str, profile: str = "default") -> ModelInfo:
 
 def model_infos(model_ids, profile: str = "default") -> list[ModelInfo]:
     return [model_info(m, profile) for m in model_ids]
+
+
+def starting_params(node_type, profile: str = "default") -> dict:
+    """The model a new node starts with on this machine, with the settings it needs.
+
+    A node's own default model (Wan 2.1, Stable Audio Open) when it is installed; when it is
+    not, the sketch model of the same task, which ships with Weft, so that a new node on a
+    fresh install renders something (its picker says it is a toy model). {} to keep the node's
+    defaults: the default model is here, the tiny profile builds its twins, or nothing fits.
+    The choice is written into the node, never made again behind the artist's back.
+    """
+    param = getattr(node_type, "params", {}).get("model")
+    if param is None or profile != "default":
+        return {}
+    try:
+        from engines.models.catalogue import CATALOGUE
+
+        default = CATALOGUE.get(param.default)
+        if default is None or installed(default.id, profile) is not False:
+            return {}
+        options = set(param.options())
+        toy = next((spec.id for spec in CATALOGUE.values()
+                    if spec.shipped and spec.task == default.task and spec.id in options), None)
+        if toy is None or installed(toy, profile) is not True:
+            return {}
+        return {"model": toy, **node_type.settings_for(toy, {})}
+    except Exception:
+        return {}
