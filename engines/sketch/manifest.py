@@ -118,6 +118,8 @@ def problems(model_id: str, root: Path | None = None) -> list[str]:
     root = root or WEIGHTS
     found = entry(model_id, root)
     model_folder = folder(model_id, root)
+    if found is None and not model_folder.is_dir():
+        return [f"its folder {model_folder} is missing"]
     if found is None:
         where = root / MANIFEST_NAME
         return [f"{where} has no entry for it" if where.is_file() else f"{where} is missing"]
@@ -144,7 +146,7 @@ def verify(model_id: str, root: Path | None = None) -> Path:
     if found:
         model_folder = folder(model_id, root)
         raise ManifestError(
-            f"The shipped model {model_id} in {model_folder} is damaged: " + "; ".join(found) + ". "
+            f"The shipped model {model_id} in {model_folder} is damaged or missing: " + "; ".join(found) + ". "
             "Reinstall Weft (packaging/install.sh, or pip install --force-reinstall weft) to restore it.")
     return folder(model_id, root)
 
