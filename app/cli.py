@@ -274,9 +274,10 @@ def cmd_render(args: argparse.Namespace) -> int:
             raise UsageError("the --from files were made with different models (tiny and default); "
                              "choose with --models")
         args.models = recorded.pop() if recorded else "default"
-    if args.models == "tiny":
-        print(NOISE_WARNING, file=sys.stderr)
     notice = sketch_notice(prepared)
+    if args.models == "tiny":
+        print(NOISE_WARNING + (" The sketch models run their own shipped weights in every profile."
+                               if notice else ""), file=sys.stderr)
     if notice:
         print(notice, file=sys.stderr)
     mode = "json" if args.json else ("bar" if sys.stderr.isatty() else "plain")
