@@ -147,7 +147,8 @@ def verify(model_id: str, root: Path | None = None) -> Path:
         model_folder = folder(model_id, root)
         raise ManifestError(
             f"The shipped model {model_id} in {model_folder} is damaged or missing: " + "; ".join(found) + ". "
-            "Reinstall Weft (packaging/install.sh, or pip install --force-reinstall weft) to restore it.")
+            "Reinstall Weft (packaging/install.sh, or pip install --force-reinstall weft) to restore it. "
+            "(Changed the weights on purpose, in a checkout? python -m engines.sketch.manifest records them.)")
     return folder(model_id, root)
 
 
