@@ -92,8 +92,16 @@ class EngineClient:
         return self._proc.pid if self._proc else None
 
     async def start(self) -> None:
+        """Starts the worker unless it runs. Several jobs submitted at once (a run count)
+        share one start: without the lock each would spawn its own worker."""
         if self.alive:
             return
+        lock = self.__dict__.setdefault("_start_lock", asyncio.Lock())
+        async with lock:
+            if not self.alive:
+                await self._start()
+
+    async def _start(self) -> None:
         args = [sys.executable, "-m", "engines.worker", "--models", self.models,
                 "--cache-dir", str(self.cache_dir), "--memory-budget", str(self.memory_budget)]
         if self.disk_budget is not None:

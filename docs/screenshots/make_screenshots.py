@@ -10,6 +10,13 @@ canvas_feedback.png    run feedback on the nodes: progress, cache mark, time and
                        a problem found before running, a bypassed node, a backdrop, a reroute dot
 canvas_search.png      the Tab search, filtered to the nodes that take a dropped Video link
 canvas_500_nodes.png   a 500-node, 700-link project, framed (zoomed-out drawing)
+studio_history.png     the History dock after "run 3 variations" (seed +1 after each run): thumbnails,
+                       time, length, seconds taken, what changed; thumbnails on the node faces
+history_contact_sheet.png  the same three variations as a contact sheet
+studio_compare.png     two history entries A/B in the viewer, with the wipe
+viewer_side_by_side.png    the viewer's A/B side by side
+studio_long_render.png a render that will take long here, said on the node and in the status bar
+                       before it starts
 """
 
 from __future__ import annotations
@@ -187,9 +194,81 @@ def running(app) -> None:
     w.close_without_asking()
 
 
+def variations(app) -> None:
+    """Three variations of text_to_video.weft (seed +1 after each run) in the History, then A/B."""
+    from PySide6.QtCore import Qt
+    from app.ui.runner import wait_for
+    w = window(app)
+    w.open_path(ROOT / "assets" / "examples" / "text_to_video.weft", ask=False)
+    doc = w.document
+    video = shrink_video(doc, steps=4)
+    doc.set_seed_control(video, "seed", "increment")
+    w.runs_spin.setValue(3)
+    w.run()
+    wait_for(lambda: not w.runner.busy, 900)
+    history = w._api(w.results_panel)
+    history.reload()
+    w.results_dock.show()
+    w.results_dock.raise_()
+    w.resizeDocks([w.results_dock], [330], Qt.Vertical)
+    done = [e for e in history.entries if e.status == "done"]
+    history.select([done[-1].id])
+    doc.select([video])
+    settle(app, 400)
+    w.view.frame_all()
+    settle(app, 400)
+    w.grab().save(str(OUT / "studio_history.png"))
+    history.show_contact_sheet(True)
+    settle(app, 300)
+    history.grab().save(str(OUT / "history_contact_sheet.png"))
+    history.show_contact_sheet(False)
+    history.select([done[0].id, done[-1].id])
+    history.compare_button.click()
+    viewer = w._api(w.viewer)
+    w.resizeDocks([w.viewer_dock], [620], Qt.Horizontal)
+    settle(app, 300)
+    viewer.compare_view.set_wipe(0.5)
+    settle(app, 200)
+    w.grab().save(str(OUT / "studio_compare.png"))
+    viewer.set_compare_mode("side")
+    settle(app, 200)
+    viewer.grab().save(str(OUT / "viewer_side_by_side.png"))
+    w.runner.shutdown(timeout=15)
+    w.close_without_asking()
+
+
+def long_render(app) -> None:
+    """A render that will take long on this machine says so on the node and as it is queued."""
+    from app.ui.runner import wait_for
+    w = window(app)
+    w.open_path(ROOT / "assets" / "examples" / "text_to_video.weft", ask=False)
+    doc = w.document
+    video = next(n for n, node in doc.graph.nodes.items() if node.type_id == "text_to_video")
+    for name, value in (("aspect", "custom"), ("duration_unit", "frames"), ("width", 832), ("height", 480),
+                        ("frames", 81), ("steps", 50)):
+        doc.set_param(video, name, value)
+    doc.select([video])
+    w.run()
+    settle(app, 300)
+    w.log_dock.raise_()
+    w.view.frame_all()
+    settle(app, 300)
+    w.grab().save(str(OUT / "studio_long_render.png"))
+    w.cancel_run()
+    wait_for(lambda: not w.runner.busy, 120)
+    w.runner.shutdown(timeout=15)
+    w.close_without_asking()
+
+
+SHOTS = {"examples": examples, "feedback": feedback, "search": search, "big": big, "after_run": after_run,
+         "running": running, "variations": variations, "long_render": long_render}
+RENDERS = ("after_run", "running", "variations", "long_render")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-render", action="store_true")
+    parser.add_argument("--only", nargs="*", choices=sorted(SHOTS), help="make only these screenshots")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
     os.environ.setdefault("WEFT_DATA_DIR", str(Path(tmp) / "data"))
@@ -197,13 +276,12 @@ def main() -> int:
     from app.ui.main import install_loop, make_app
     app = make_app()
     install_loop(app)
-    examples(app)
-    feedback(app)
-    search(app)
-    big(app)
-    if not args.no_render:
-        after_run(app)
-        running(app)
+    for name, make in SHOTS.items():
+        if args.only and name not in args.only:
+            continue
+        if args.no_render and name in RENDERS:
+            continue
+        make(app)
     return 0
 
 
