@@ -250,3 +250,20 @@ def test_the_quick_start_renders_the_sketch_example_with_no_flags():
 def test_the_real_models_take_any_words(tmp_path):
     done = weft("validate", str(EXAMPLES / "text_to_video.weft"), tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("real, toy", [("wan2.1-t2v-1.3b", "sketch-video"), ("stable-audio-open-1.0", "sketch-sound")])
+def test_a_missing_real_model_says_how_to_pull_it_and_names_the_toy_model_of_its_task(tmp_path, monkeypatch, real, toy):
+    from huggingface_hub import constants
+
+    from engines.models.manager import ModelManager, ModelNotAvailableError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    manager = ModelManager("default", models_dir=tmp_path / "models", device="cpu")
+    with pytest.raises(ModelNotAvailableError) as caught:
+        manager.pipeline(real)
+    message = str(caught.value)
+    assert f"weft models pull {real}" in message
+    assert f"({toy}) ships with Weft: a toy model of a toy world" in message and "not a substitute" in message
+    assert manager.resident() == []  # nothing was swapped in
