@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 # Thread pools torch, numpy (OpenBLAS / MKL) and OpenCV size from the environment.
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+from engines.client import THREAD_VARS, thread_policy  # noqa: E402  (stdlib only: no torch)
 
 
 @dataclass
@@ -76,18 +76,9 @@ def worker_env(index: int, workers: int, gpus: list[str], base: dict[str, str] |
     env = dict(os.environ if base is None else base)
     if gpus:
         env["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
-    share = max(1, cpu_count() // max(1, workers))
-    for var in THREAD_VARS:
-        # A value the user set on purpose wins; otherwise each worker gets its share.
-        if var not in os.environ:
-            env[var] = str(share)
-    # OpenMP threads that wait by spinning burn the very cores their sibling
-    # threads, the other workers and everything else on the machine need; a
-    # descheduled thread then stalls every barrier. Waiting passively measured
-    # 25% faster for one 2-thread worker on an idle 2-core machine, and avoids a
-    # tenfold slowdown when the cores are shared (bench/batch.py).
-    if "OMP_WAIT_POLICY" not in os.environ:
-        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    # One worker: the libraries' own thread defaults; several: a share of the cores each, waiting
+    # passively (engines/client.py says why).
+    env.update(thread_policy(workers, cpu_count()))
     return env
 
 
@@ -154,7 +145,7 @@ class LocalPool:
             env = worker_env(i, workers, gpus)
             client = factory(models=models, cache_dir=self.cache_dir, env=env)
             self.slots.append(LocalSlot(f"w{i + 1}", client, gpu=gpus[i % len(gpus)] if gpus else None,
-                                        threads=None if gpus else int(env[THREAD_VARS[0]])))
+                                        threads=None if gpus else int(env.get(THREAD_VARS[0]) or cpu_count())))
 
     async def __aenter__(self) -> "LocalPool":
         import asyncio

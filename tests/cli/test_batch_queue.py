@@ -354,7 +354,10 @@ def test_workers_get_one_gpu_each_or_a_share_of_the_cores(monkeypatch):
     monkeypatch.setattr(local, "cpu_count", lambda: 8)
     assert {local.worker_env(i, 4, [])["OMP_NUM_THREADS"] for i in range(4)} == {"2"}
     assert local.worker_env(0, 16, [])["MKL_NUM_THREADS"] == "1"
-    assert local.worker_env(0, 1, [])["OMP_WAIT_POLICY"] == "PASSIVE"
+    # Several workers share the cores: each waits passively; one alone keeps the library default.
+    assert local.worker_env(0, 4, [])["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert "OMP_WAIT_POLICY" not in local.worker_env(0, 1, []), "one worker must keep OpenMP's own wait policy"
+    assert "OMP_NUM_THREADS" not in local.worker_env(0, 1, []), "one worker must keep the libraries' thread count"
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # set on purpose by the user: kept
     assert local.worker_env(0, 4, [])["OMP_NUM_THREADS"] == "3"
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
