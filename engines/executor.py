@@ -254,7 +254,33 @@ class Executor:
             fingerprint = getattr(self.models, "fingerprint", "")
             if fingerprint:  # GPU options that change the numbers (engines/accel/gpu.py)
                 parts["engine"] = fingerprint
+            weights = self.weights_of(params)
+            if weights:  # the weights actually on disk: other weights under the same id never match
+                parts["weights"] = weights
         return cache_key(parts)
+
+    def weights_of(self, params: dict[str, Any]) -> dict[str, str]:
+        """{model id: fingerprint of the weights it loads} for a model node's ``model`` parameter."""
+        model = params.get("model")
+        fingerprint = getattr(self.models, "weights_fingerprint", None)
+        if not isinstance(model, str) or fingerprint is None:
+            return {}
+        try:
+            return {model: fingerprint(model)}
+        except Exception:  # an unknown id: the node fails naming it when it runs
+            return {}
+
+    def model_run_key(self, graph: Graph, node_id: str, inputs: dict[str, Ref], project_dir: Path,
+                      params: dict[str, Any]) -> str | None:
+        """The key of a model node's run without its after-model parameters (ModelNode.after_model);
+        None when it has none, or when its weights are unknown (never answered from the cache)."""
+        node_type = graph.registry.get(graph.nodes[node_id].type_id)
+        after = node_type.after_model(params) if hasattr(node_type, "after_model") else ()
+        if not after:
+            return None
+        call = {name: value for name, value in params.items() if name not in after}
+        call["_model_call"] = node_type.model_call(params)
+        return self.node_key(graph, node_id, inputs, project_dir, call)
 
     # -- running -----------------------------------------------------------------
     def run(self, job: Job, cancel: threading.Event | None = None) -> dict[str, Any]:
@@ -298,11 +324,28 @@ class Executor:
             params = effective_params(node_type, node.params, job.quality)
             key = self.node_key(graph, node_id, inputs, job.project_dir, params)
             refs[node_id] = {name: (key, name) for name in node_type.outputs}
-            if node_type.cacheable and (key in live or self.cache.contains(key)):
+            # Weights not found on disk (yet): a result can't be matched to them, never reuse one.
+            from engines.models.fingerprint import ABSENT
+            reusable = node_type.cacheable and ABSENT not in self.weights_of(params).values() \
+                if node_type.uses_model else node_type.cacheable
+            if reusable and (key in live or self.cache.contains(key)):
                 self.emit({"event": "node_finished", "job": job.id, "node": node_id, "cached": True,
                            "key": key, "outputs": [], "results": self.cache.describe(key),
                            "stats": {"seconds": 0.0}})
                 continue
+            run_key = self.model_run_key(graph, node_id, inputs, job.project_dir, params) \
+                if node_type.uses_model else None
+            if reusable and run_key is not None and self.cache.contains(run_key):
+                made = self.cache.get(run_key)
+                if made is not None:  # the model's run is cached: apply only the after-model parameters
+                    outputs = node_type.apply_after_model(made, params)
+                    self.cache.put(key, outputs, {"node": node_id, "type": node.type_id})
+                    live[key] = outputs
+                    self.emit({"event": "node_finished", "job": job.id, "node": node_id, "cached": True,
+                               "key": key, "outputs": [], "results": self.cache.describe(key),
+                               "after_model": list(node_type.after_model(params)),
+                               "stats": {"seconds": 0.0}})
+                    continue
             self.emit({"event": "node_started", "job": job.id, "node": node_id, "type": node.type_id,
                        "key": key})
             try:
@@ -323,6 +366,8 @@ class Executor:
                     raise NodeError(f"{node_type.title} gave no value for {', '.join(sorted(missing))}")
                 if node_type.outputs:
                     self.cache.put(key, outputs, {"node": node_id, "type": node.type_id})
+                    if run_key is not None:  # the model's run, for a later change after the model
+                        self.cache.put(run_key, outputs, {"node": node_id, "type": node.type_id})
                 live[key] = outputs
                 stats = {"seconds": round(seconds, 4), "peak_memory_bytes": int(memory.peak), **ctx.stats}
                 saved.extend(ctx.saved)

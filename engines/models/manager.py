@@ -189,6 +189,18 @@ class ModelManager:
         """What besides the profile changes the numbers renders produce ("" by default)."""
         return self.gpu.fingerprint() if self._gpu is not None or _gpu_env_set() else ""
 
+    def weights_fingerprint(self, model_id: str) -> str:
+        """A fingerprint of the weights ``pipeline(model_id)`` loads in this profile (names, sizes,
+        mtimes and safetensors headers of its folder; engines/models/fingerprint.py), for cache
+        keys: other weights under the same id never match a result made with these. ``ABSENT``
+        when no folder holds them (yet). The tiny profile builds its twin's folder first."""
+        from engines.models.fingerprint import folder_fingerprint
+
+        spec = get_spec(model_id)
+        if self.profile == "tiny" and not spec.shipped:
+            return folder_fingerprint(self.ensure_tiny(model_id))
+        return folder_fingerprint(self._source_folder(spec))
+
     @property
     def vram_budget(self) -> int | None:
         if self._vram_budget is None and self.device.startswith("cuda"):

@@ -36,6 +36,10 @@ class TextToVideo(ModelNode):
                    "are options. Presets snap the size and length to what the model accepts.")
     tags = ("t2v", "generate", "wan", "ltx", "diffusion")
 
+    # After the model: fps on Wan, CogVideoX and Sketch Video (stamped on the frames; changing it
+    # re-uses the cached clip). LTX-Video conditions on its frame rate: there it re-runs the model.
+    fps_after_model = True
+
     prompt = Input(T.TEXT, help="What the video shows: subject, action, setting, camera, style.")
     video = Output(T.VIDEO, help="The generated clip at the size, length and frame rate set below.")
 

@@ -175,6 +175,59 @@ class ModelNode(NodeType):
         size = "from input" if params.get("aspect") == "from input" else f"{shape.width} x {shape.height}"
         return [("Size", size), ("Length", f"{shape.frames} frames, {shape.frames / shape.fps:.2f} s")]
 
+    # ---- parameters applied after the model ------------------------------------------
+    # The engine caches a model node's run under a key of what the pipeline call
+    # depends on. A parameter "after the model" is applied to the cached result
+    # instead (apply_after_model), so changing only it never runs the model again.
+
+    @classmethod
+    def after_model(cls, params: dict[str, Any]) -> tuple[str, ...]:
+        """Names of the parameters that ``params``' model never sees (applied to its result).
+
+        Video nodes with a frame rate: fps is metadata stamped on the frames for
+        Wan and CogVideoX; LTX-Video conditions on it (``frame_rate``), so there
+        it stays part of the model's run."""
+        if "fps" not in cls.params or "aspect" not in cls.params or not cls.fps_after_model:
+            return ()
+        from engines.video_models import traits_of
+
+        try:
+            conditions = traits_of(params.get("model")).latent_space == "ltxv"
+        except Exception:  # an unknown model: validation names it; keep everything in the key
+            return ()
+        return () if conditions else ("fps",)
+
+    # Whether this node's fps is only stamped on its result (see after_model); set per node type.
+    fps_after_model: ClassVar[bool] = False
+
+    @classmethod
+    def model_call(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """What the after-model parameters still decide about the pipeline call (the frame count
+        that a length in seconds gives at this fps), for the model run's key."""
+        if "fps" not in cls.after_model(params):
+            return {}
+        from engines.video_models import VideoSettingError, resolve_shape
+
+        try:
+            shape = resolve_shape(params["model"], params, image_size=(16, 9))
+        except (VideoSettingError, KeyError, ValueError):
+            return {}
+        return {"width": shape.width, "height": shape.height, "frames": shape.frames}
+
+    @classmethod
+    def apply_after_model(cls, outputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """The node's outputs for ``params`` from a model run made with other after-model values."""
+        if "fps" not in cls.after_model(params):
+            return outputs
+        from dataclasses import replace
+
+        from engines.video_models import resolve_shape
+        from nodes.values import Video
+
+        fps = resolve_shape(params["model"], params, image_size=(16, 9)).fps
+        return {name: replace(value, fps=fps) if isinstance(value, Video) else value
+                for name, value in outputs.items()}
+
     @classmethod
     def cache_salt(cls, params: dict[str, Any], resolve_path: Callable[[str], Path]) -> str:
         """A LoRA file changed in place must re-render (subclasses: call super)."""
