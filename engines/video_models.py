@@ -300,11 +300,16 @@ def check_shape(params: dict[str, Any], *, model_param: str = "model") -> list[t
 
 
 def recommended(model_id: str, params: dict[str, Any]) -> tuple[int, float, float | None]:
-    """Steps, guidance and shift to use: the node's values, 0 meaning the model's own."""
+    """Steps, guidance and shift to use: the node's values, 0 meaning the model's own.
+
+    The model's own shift is the one in its folder's scheduler config (what it
+    was trained and shipped with; a fine-tune may change it): shift None leaves
+    the loaded scheduler as it is. ``traits.shift`` only says that the model has
+    a shift to set and what it usually is."""
     traits = traits_of(model_id)
     steps = int(params.get("steps") or traits.steps)
     guidance = float(params.get("guidance") or traits.guidance)
-    shift = float(params.get("shift") or 0.0) or traits.shift
+    shift = float(params.get("shift") or 0.0) or None
     return steps, guidance, shift if traits.shift is not None else None
 
 
@@ -518,6 +523,12 @@ def steps_run(steps: int, strength: float) -> int:
     return max(1, min(int(steps * strength), steps))
 
 
+def scheduler_shift(scheduler: Any) -> float:
+    """The flow shift a loaded scheduler uses (1 where it has none)."""
+    config = scheduler.config
+    return float(config.get("flow_shift", config.get("shift", 1.0)) or 1.0)
+
+
 class _Shifted:
     """Use another flow shift for one call, then put the scheduler back."""
 
@@ -540,7 +551,7 @@ class _Shifted:
 
 def render(ctx: Any, model_id: str, task: str, *, shape: VideoShape, prompt: str, negative_prompt: str,
            steps: int, guidance: float, shift: float | None, seed: int, strength: float = 1.0,
-           reference_frames: int = 0, **call: Any) -> np.ndarray:
+           reference_frames: int = 0, schedule: str = "default", **call: Any) -> np.ndarray:
     """Run ``model_id`` for ``task`` through ``run_denoiser`` and return uint8 frames (F, H, W, 3).
 
     Adds what every family needs: the size and length (video-to-video takes
@@ -572,8 +583,13 @@ def render(ctx: Any, model_id: str, task: str, *, shape: VideoShape, prompt: str
     preview = preview_for(ctx, model_id, width=shape.width, height=shape.height, frames=shape.frames,
                           reference_frames=reference_frames)
     run_ctx = ctx if strength >= 1.0 else _StepsRun(ctx, steps_run(steps, strength))
+    from engines.sigmas import UseSchedule, schedule_sigmas
+
     with _Shifted(pipe, shift):
-        result = run_denoiser(run_ctx, pipe, steps=steps, preview=preview, **call)
+        # A named sigma schedule at the shift in force (the node's, else the folder's own).
+        sigmas = schedule_sigmas(schedule, steps, scheduler_shift(pipe.scheduler))
+        with UseSchedule(pipe, sigmas):
+            result = run_denoiser(run_ctx, pipe, steps=steps, preview=preview, **call)
     frames = frames_to_uint8(result.frames[0])
     if frames.ndim == 4 and frames.shape[-1] != 3 and frames.shape[1] == 3:  # (F, 3, H, W) from "pt"-like output
         frames = frames.transpose(0, 2, 3, 1)

@@ -91,8 +91,21 @@ def guidance_param(default: float = 5.0) -> Param:
 def shift_param() -> Param:
     return Param.float(0.0, min=0.0, max=20.0, step=0.5, advanced=True, help=(
         "Flow shift of the noise schedule: higher spends more steps on composition, lower on detail. "
-        "0 uses the model's own (Wan 2.1: 3 for 480p; Wan 2.2 5B: 5; try 5 for 720p). "
+        "0 uses the model's own: the shift in its folder's scheduler config (Wan 2.1: 3 for 480p; "
+        "Wan 2.2 5B: 5; try 5 for 720p). "
         "LTX-Video has none and ignores it."))
+
+
+# Sigma schedules a video node can pick (engines/sigmas.py computes them).
+SCHEDULES = ("default", "simple", "karras", "beta", "linear_quadratic")
+
+
+def schedule_param() -> Param:
+    return Param.choice("default", SCHEDULES, advanced=True, label="Sigma schedule", help=(
+        "The noise levels the steps walk through. default: the model's own scheduler. simple: ComfyUI's "
+        "'simple' (the same sigmas as ComfyUI for this shift). karras: Karras' rho-7 ramp. beta: "
+        "Beta(0.6, 0.6) quantiles, more steps at both ends. linear_quadratic: Movie Gen's, linear at "
+        "first, quadratic after. The model's own sampler runs over them."))
 
 
 def negative_param(default: str = WAN_NEGATIVE) -> Param:

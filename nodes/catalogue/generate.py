@@ -28,6 +28,10 @@ class TextToVideo(ModelNode):
     the nearest valid values. Length: seconds (rounded to the nearest frame
     count the model makes: 4k+1 for Wan, 8k+1 for LTX and CogVideoX) or an
     exact frame count.
+
+    After the model (docs/acceleration.md): fps on Wan, CogVideoX and Sketch
+    Video, stamped on the cached clip, so changing only it does not generate
+    again; on LTX-Video the frame rate conditions the model and re-runs it.
     """
 
     type_id = "text_to_video"
@@ -59,6 +63,7 @@ class TextToVideo(ModelNode):
     steps = V.steps_param()
     guidance = V.guidance_param()
     shift = V.shift_param()
+    schedule = V.schedule_param()
     seed = V.seed_param()
     negative_prompt = V.negative_param()
 
@@ -75,7 +80,8 @@ class TextToVideo(ModelNode):
         steps, guidance, shift = recommended(model, params)
         self.refuse_unknown_words(model, prompt, negative_prompt if guidance > 1.0 else "")
         pixels = render(ctx, model, T2V, shape=shape, prompt=prompt, negative_prompt=negative_prompt,
-                        steps=steps, guidance=guidance, shift=shift, seed=seed)
+                        steps=steps, guidance=guidance, shift=shift, seed=seed,
+                        schedule=params.get("schedule", "default"))
         return {"video": Video(pixels, shape.fps)}
 
 
