@@ -625,7 +625,7 @@ def _tag(pipe: Any, model_id: str, profile: str) -> None:
 
 def _gpu_env_set() -> bool:
     return any(os.environ.get(name) for name in ("WEFT_PRECISION", "WEFT_COMPILE", "WEFT_ATTENTION",
-                                                 "WEFT_QUANTIZE"))
+                                                 "WEFT_QUANTIZE", "WEFT_VAE_CHANNELS_LAST"))
 
 
 def _parse_bytes(value: Any) -> int | None:

@@ -24,3 +24,22 @@ def test_malloc_tuning_is_on_by_default_and_the_users_value_wins():
     for name, value in MALLOC_TUNING.items():
         assert env[name] == value, f"{name}: expected {value}, got {env.get(name)}"
     assert engine_process_env({"MALLOC_TOP_PAD_": "0"})["MALLOC_TOP_PAD_"] == "0"
+
+
+def test_vae_channels_last_is_an_option_in_the_cache_key_and_decodes_the_same_within_rounding(
+        tiny_models_dir, monkeypatch):
+    import torch
+
+    from engines.models.manager import ModelManager
+
+    plain = ModelManager(profile="tiny", tiny_dir=tiny_models_dir, device="cpu").pipeline("wan2.1-t2v-1.3b")
+    monkeypatch.setenv("WEFT_VAE_CHANNELS_LAST", "1")
+    fast_models = ModelManager(profile="tiny", tiny_dir=tiny_models_dir, device="cpu")
+    fast = fast_models.pipeline("wan2.1-t2v-1.3b")
+    assert "vae_channels_last" in fast_models.fingerprint, "a setting that changes numbers must key the cache"
+    conv = next(p for p in fast.vae.parameters() if p.dim() == 5)
+    assert conv.is_contiguous(memory_format=torch.channels_last_3d), "WEFT_VAE_CHANNELS_LAST=1: VAE not converted"
+    latents = torch.randn(1, plain.vae.config.z_dim, 2, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a, b = plain.vae.decode(latents).sample, fast.vae.decode(latents).sample
+    assert torch.allclose(a, b, atol=1e-4), f"channels_last decode drifted by {float((a - b).abs().max())}"
