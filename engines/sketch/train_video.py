@@ -484,6 +484,81 @@ def save_model(r: Recipe, pipe, out: Path, run: TrainingRun) -> None:
     tmp.rename(out)
 
 
+def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
+    """The model card beside the weights: data, architecture, steps, time, and the judge's score by step."""
+    import csv as _csv
+
+    def rows(name: str) -> list[dict[str, str]]:
+        path = run_dir / name
+        return list(_csv.DictReader(open(path))) if path.exists() else []
+
+    vae_done = json.loads((run_dir / "vae" / "done").read_text())
+    decoder = rows("decoder/loss.csv")
+    dit = rows("dit/loss.csv")
+    scores = rows("dit/scores.csv")
+    params = {}
+    for name in ("transformer", "text_encoder", "vae"):
+        cfg = out / name / ("model.safetensors" if name == "text_encoder" else "diffusion_pytorch_model.safetensors")
+        params[name] = cfg.stat().st_size // 2 if cfg.exists() else 0  # fp16: two bytes a parameter
+    minutes = lambda seconds: float(seconds) / 60  # noqa: E731
+    lines = [
+        "---", "license: apache-2.0", "library_name: diffusers", "pipeline_tag: text-to-video", "---", "",
+        "# sketch-video", "",
+        "A toy text-to-video model of a toy world, trained by the Weft team and shipped with Weft. It draws",
+        "one or two flat shapes (circle, square, triangle) in nine colours moving left, right, up or down,",
+        "growing, shrinking or staying still on a plain background, from a caption such as",
+        "\"a red circle moves right and a yellow square grows on a blue background\". It knows no other",
+        "words (Weft says which words of a prompt it does not know). It is not a real video model: it",
+        "exists so that every offline render, test and benchmark makes something a judge can check.",
+        "", "Load it like any diffusers model:", "", "```python",
+        "import torch", "from diffusers import WanPipeline",
+        "pipe = WanPipeline.from_pretrained(\"engines/sketch/weights/sketch-video\", torch_dtype=torch.float32)",
+        f"video = pipe(\"a red circle moves right on a blue background\", height={r.size}, width={r.size},",
+        f"            num_frames={r.frames}, num_inference_steps={r.eval_steps}, guidance_scale={r.guidance}).frames[0]",
+        "```", "",
+        "## Data", "",
+        f"Procedural clips from `engines/sketch/world.py` ({r.size}x{r.size}, {r.frames} frames at {r.fps:g} fps,",
+        "antialiased), captions from its grammar. The VAE saw fresh random clips every step; the",
+        f"transformer learned from {r.clips} captioned clips (scenes from generator seed {TRAIN_SCENES_SEED},",
+        f"clip seeds 0..{r.clips - 1}), with {r.drop_caption:.0%} of captions dropped to the empty prompt",
+        "for classifier-free guidance.", "",
+        "## Architecture (diffusers classes, Wan 2.1 layout)", "",
+        f"- `AutoencoderKLWan`: 8x spatial, 4x temporal, {r.z_dim} latent channels, encoder width "
+        f"{r.vae_encoder_dim}, decoder width {r.vae_decoder_dim}, dims x[1, 2, 4, 4], one residual block a level "
+        f"(~{params['vae'] / 1e6:.2f} M parameters).",
+        f"- `WanTransformer3DModel`: {r.layers} blocks, {r.dim_heads} heads x {r.head_dim}, FFN {r.ffn}, "
+        f"patch 1x2x2 ({(r.frames - 1) // 4 + 1}x{r.size // 16}x{r.size // 16} = "
+        f"{((r.frames - 1) // 4 + 1) * (r.size // 16) ** 2} tokens), ~{params['transformer'] / 1e6:.2f} M parameters.",
+        f"- `UMT5EncoderModel`: {r.text_layers} layers, width {r.text_dim} (~{params['text_encoder'] / 1e6:.2f} M "
+        "parameters); a word-level tokenizer over the sketch vocabulary.",
+        f"- `UniPCMultistepScheduler` on flow sigmas, shift {r.flow_shift:g}.", "",
+        "Weights are stored in float16 (load with `torch_dtype=torch.float32`).", "",
+        "## Training (on two CPU cores)", "",
+        f"1. VAE, encoder and decoder together: {vae_done['step']} steps of {r.vae_batch} windows (5 or 9 frames,"
+        f" {r.vae_crop}x{r.vae_crop} crops), AdamW {r.vae_lr:g}, MSE + L1; {minutes(vae_done['seconds']):.0f} min.",
+        f"2. Decoder alone, encoder frozen (beside step 3): {decoder[-1]['step'] if decoder else 0} steps, "
+        f"{minutes(decoder[-1]['seconds']) if decoder else 0:.0f} min, reconstruction "
+        f"{decoder[-1]['psnr'] if decoder else '?'} dB PSNR at the end (crops, last logged batch).",
+        f"3. Transformer and text encoder: rectified flow (logit-normal times shifted by {r.flow_shift:g}), "
+        f"batch {r.dit_batch}, AdamW {r.dit_lr:g} with {r.warmup} warm-up steps and a cosine decay, "
+        f"{dit[-1]['step'] if dit else 0} steps in {minutes(dit[-1]['seconds']) if dit else 0:.0f} min.", "",
+        "Reproduce: `python -m engines.sketch.train_video --run RUN_DIR --out engines/sketch/weights/sketch-video`"
+        " (resumable: run it again after a stop).", "",
+        f"## The judge's score as training went ({r.eval_prompts} fresh prompts, {r.eval_steps} steps, "
+        f"guidance {r.guidance:g})", "",
+        "| step | minutes of transformer training | all right | colours and background | shape kinds |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for row in scores:
+        lines.append(f"| {row['step']} | {minutes(row['seconds']):.0f} | {float(row['judge']):.0%} | "
+                     f"{float(row['colours']):.0%} | {float(row['shapes']):.0%} |")
+    lines += ["", "The judge (`engines/sketch/judge_video.py`) reads the decoded frames: palette colour masks, the",
+              "background from the border, each shape's centroid and area over time. The test",
+              "`tests/sketch/test_sketch_video_judge.py` renders 30 other fresh prompts through `weft batch`",
+              "and judges the MP4s.", ""]
+    (out / "README.md").write_text("\n".join(lines))
+
+
 def main(argv: list[str] | None = None) -> None:
     import torch
 
@@ -492,7 +567,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "weights" / "sketch-video")
     p.add_argument("--minutes", type=float, default=None, help="stop (resumably) after this long")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--stage", choices=["vae", "decoder", "latents", "dit", "all"], default="all")
+    p.add_argument("--stage", choices=["vae", "decoder", "latents", "dit", "card", "all"], default="all")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a recipe field")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -517,6 +592,8 @@ def main(argv: list[str] | None = None) -> None:
         encode_latents(r, args.run, args.minutes)
     if args.stage in ("dit", "all"):
         train_dit(r, args.run, args.out, args.minutes)
+    if args.stage in ("card", "all") and (args.out / "model_index.json").exists():
+        write_card(r, args.run, args.out)
 
 
 if __name__ == "__main__":
