@@ -46,9 +46,12 @@ class ImageToVideo(ModelNode):
     seconds = V.seconds_param(3.0)
     frames = V.frames_param()
     fps = V.fps_param(24.0)
+    # After the model on Wan (stamped on the cached clip); LTX-Video conditions on its frame rate.
+    fps_after_model = True
     steps = V.steps_param()
     guidance = V.guidance_param()
     shift = V.shift_param()
+    schedule = V.schedule_param()
     seed = V.seed_param()
     negative_prompt = V.negative_param()
 
@@ -90,7 +93,8 @@ class ImageToVideo(ModelNode):
             if last is not None:
                 call["last_image"] = last
         pixels = render(ctx, model, I2V, shape=shape, prompt=prompt, negative_prompt=negative_prompt,
-                        steps=steps, guidance=guidance, shift=shift, seed=seed, **call)
+                        steps=steps, guidance=guidance, shift=shift, seed=seed,
+                        schedule=params.get("schedule", "default"), **call)
         return {"video": Video(pixels, shape.fps)}
 
 

@@ -125,3 +125,30 @@ def test_after_model_parameters_per_model():
 
     assert TextToVideo.after_model({"model": WAN}) == ("fps",)
     assert TextToVideo.after_model({"model": LTX}) == ()
+
+
+@pytest.mark.slow
+def test_an_fps_change_on_image_to_video_reuses_the_clip(tiny, tmp_path):
+    from engines import media
+    from nodes.values import Image
+    from video_harness import solid
+
+    still = tmp_path / "still.png"
+    media.write_image(still, Image(solid(64, 64, (10, 200, 10))))
+
+    def graph(fps: float) -> Graph:
+        g = Graph()
+        g.add_node("text", {"text": "leaves sway"}, node_id="prompt")
+        g.add_node("load_image", {"path": str(still)}, node_id="still")
+        g.add_node("image_to_video", {"model": "wan2.2-ti2v-5b", "aspect": "from input", "resolution": "preview",
+                                      "duration_unit": "frames", "frames": 5, "steps": 1, "fps": fps},
+                   node_id="i2v")
+        g.connect("prompt", "out", "i2v", "prompt")
+        g.connect("still", "image", "i2v", "first_frame")
+        return g
+
+    first = run_graph(graph(24.0), tiny, tmp_path)
+    assert first.status == "ok", first.failed()
+    again = run_graph(graph(12.0), tiny, tmp_path)
+    assert again.finished("i2v")["cached"], "Image to Video on Wan: fps is after the model, must not re-run it"
+    assert again.value("i2v", "video").fps == 12.0
