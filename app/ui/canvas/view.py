@@ -565,6 +565,7 @@ class GraphView(QGraphicsView):
                     new_id = self.document.add_node(type_id, (scene_pos.x() - WIDTH - 20, scene_pos.y() - 30))
                     name = next(s.name for s in node_type.outputs.values() if can_connect(s.type, data_type))
                     self.document.connect(new_id, name, node_id, socket)
+                self.place_clear([new_id])
             except GraphError as exc:
                 self.refuse(str(exc))
             finally:
@@ -606,7 +607,65 @@ class GraphView(QGraphicsView):
         self.document.disconnect(links, text="Disconnect")
 
     def duplicate(self) -> None:
-        self.document.duplicate(self.document.selected_nodes())
+        ids = self.document.selected_nodes()
+        if not ids:
+            return
+        stack = self.document.undo_stack
+        stack.beginMacro("Duplicate")
+        try:
+            new_ids = self.document.duplicate(ids)
+            self.place_clear(new_ids)
+        finally:
+            stack.endMacro()
+
+    # -- where new nodes land --------------------------------------------------------------------------------
+    def nodes_rect(self, node_ids) -> QRectF:
+        rect = QRectF()
+        for node_id in node_ids:
+            item = self.gscene.nodes.get(node_id)
+            if item is not None:
+                rect = rect.united(item.mapRectToScene(item.body))
+        return rect
+
+    def free_spot(self, rect: QRectF, ignore: set[str]) -> QPointF:
+        """Where a group of nodes of ``rect``'s size can go, near where it is: over no other
+        node (with a margin) and, when it fits, wholly inside the visible canvas."""
+        visible = self.mapToScene(self.viewport().rect()).boundingRect().adjusted(16, 16, -16, -16)
+        others = [item.mapRectToScene(item.body).adjusted(-14, -14, 14, 14)
+                  for node_id, item in self.gscene.nodes.items() if node_id not in ignore]
+
+        def inside(r: QRectF) -> QRectF:
+            if r.width() <= visible.width():
+                r.moveLeft(min(max(r.left(), visible.left()), visible.right() - r.width()))
+            if r.height() <= visible.height():
+                r.moveTop(min(max(r.top(), visible.top()), visible.bottom() - r.height()))
+            return r
+
+        step = 24.0
+        tries = [QPointF(0, 0)]
+        for ring in range(1, 40):
+            d = ring * step
+            tries += [QPointF(0, d), QPointF(d, 0), QPointF(0, -d), QPointF(-d, 0), QPointF(d, d), QPointF(-d, d),
+                      QPointF(d, -d), QPointF(-d, -d)]
+        for offset in tries:
+            candidate = inside(rect.translated(offset))
+            if not any(candidate.intersects(o) for o in others):
+                return candidate.topLeft()
+        return inside(QRectF(rect)).topLeft()
+
+    def place_clear(self, node_ids) -> None:
+        """Moves new nodes (one undoable step with what made them) to a free spot in view."""
+        ids = [n for n in node_ids if n in self.gscene.nodes]
+        rect = self.nodes_rect(ids)
+        if rect.isNull():
+            return
+        spot = self.free_spot(QRectF(rect), set(ids))
+        dx, dy = spot.x() - rect.left(), spot.y() - rect.top()
+        if abs(dx) < 0.5 and abs(dy) < 0.5:
+            return
+        positions = self.document.graph.positions
+        self.document.move_nodes({n: (positions[n][0] + dx, positions[n][1] + dy) for n in ids if n in positions},
+                                 text="Place new nodes")
 
     def copy(self) -> bool:
         ids = self.document.selected_nodes()
