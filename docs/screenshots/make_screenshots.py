@@ -15,6 +15,7 @@ studio_history.png     the History dock after "run 3 variations" (seed +1 after 
 history_contact_sheet.png  the same three variations as a contact sheet
 studio_compare.png     two history entries A/B in the viewer, with the wipe
 viewer_side_by_side.png    the viewer's A/B side by side
+canvas_long_render_node.png  the node says how long it will take here (amber: long)
 studio_long_render.png a render that will take long here, said on the node and in the status bar
                        before it starts
 """
@@ -248,6 +249,12 @@ def long_render(app) -> None:
                         ("frames", 81), ("steps", 50)):
         doc.set_param(video, name, value)
     doc.select([video])
+    w.view.frame_all()
+    settle(app, 300)
+    item = w.view.gscene.nodes[video]
+    w.view.centerOn(item)
+    settle(app, 200)
+    w.view.grab().save(str(OUT / "canvas_long_render_node.png"))
     w.run()
     settle(app, 300)
     w.log_dock.raise_()

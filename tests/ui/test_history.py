@@ -442,3 +442,15 @@ def test_a_sound_thumbnail_is_its_waveform(tmp_path, qapp):
     background = pixel(image, 2, 2)
     quiet_top, loud_top = pixel(image, 20, 15), pixel(image, image.width() - 20, 15)
     assert quiet_top == background and loud_top != background  # the tone reaches near the top, silence does not
+
+
+def test_selecting_two_entries_from_code_keeps_both(studio, qtbot):
+    w = studio
+    prompt, t2v, save = build(w.document)
+    w.document.set_seed_control(t2v, "seed", "increment")
+    w.runs_spin.setValue(2)
+    run_keys(qtbot, w)
+    wait_done(qtbot, w, 2)
+    a, b = panel(w).entries[-2:]
+    panel(w).select([a.id, b.id])
+    assert set(panel(w).selected_ids()) == {a.id, b.id} and panel(w).compare_button.isEnabled()

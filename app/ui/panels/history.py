@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton,
@@ -258,8 +258,9 @@ class HistoryPanel(QWidget):
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             if item.data(0, ENTRY_ROLE) in entry_ids:
+                # Current without touching the selection (it would select this one only).
+                self.tree.setCurrentItem(item, 0, QItemSelectionModel.NoUpdate)
                 item.setSelected(True)
-                self.tree.setCurrentItem(item)
 
     def item_for(self, entry_id: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
