@@ -35,9 +35,7 @@ EXAMPLES_DIR = ROOT / "assets" / "examples"
 ICON = ROOT / "assets" / "icons" / "weft.svg"
 TINY_NOTE = "Tiny test models: random weights, the output is noise"
 # The models profiles (weft --models): what each means to an artist.
-MODEL_PROFILES = {"default": "real models (downloaded weights), else the sketch models",
-                  "real": "real models only (downloaded weights)",
-                  "sketch": "sketch models (small, trained on a drawn world; shipped)",
+MODEL_PROFILES = {"default": "real models where downloaded; the shipped sketch models always",
                   "tiny": "tiny test models (random weights: the output is noise)"}
 # Quit while a render runs: how long the engine has to stop before it is killed.
 QUIT_ENGINE_SECONDS = 0.8

@@ -21,9 +21,8 @@ from app.ui.canvas.keymap import PRESET_NAMES
 DEVICES = {"auto": "Automatic (GPU if there is one)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
            "cpu": "CPU only (slow)"}
 # The models profiles, in an artist's words (Settings, the window's command summary).
-MODEL_PROFILE_WORDS = {"default": "Real models (where downloaded; sketch models otherwise)",
-                       "tiny": "Tiny test models (random weights: the output is noise)",
-                       "sketch": "Sketch models (small, trained on a drawn world)"}
+MODEL_PROFILE_WORDS = {"default": "Real models where downloaded (the shipped sketch models are always there)",
+                       "tiny": "Tiny test models (random weights: the output is noise)"}
 MAX_RECENT_FILES = 10
 MAX_RECENT_NODES = 12
 
