@@ -36,7 +36,10 @@ class VideoScorecard:
         return ok / max(1, len(self.rows))
 
     def shape_accuracy(self) -> float:
-        return sum(not v.shape_problems(s) for s, v in self.rows) / max(1, len(self.rows))
+        """Clips where every asked-for shape is there and is of the asked-for kind."""
+        ok = sum(all((seen := v.find(x.colour)) is not None and seen.shape == x.shape for x in s.shapes)
+                 for s, v in self.rows)
+        return ok / max(1, len(self.rows))
 
     def motion_confusion(self) -> Counter[tuple[str, str]]:
         """(asked, seen) for every asked-for shape; seen is 'missing' when its colour is absent."""

@@ -579,12 +579,12 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
         " (resumable: run it again after a stop).", "",
         f"## The judge's score as training went ({r.eval_prompts} fresh prompts, {r.eval_steps} steps, "
         f"guidance {r.guidance:g})", "",
-        "| step | minutes of transformer training | all right | colours and background | shape kinds |",
-        "|---:|---:|---:|---:|---:|",
+        "| step | minutes of transformer training | all right | colours and background |",
+        "|---:|---:|---:|---:|",
     ]
     for row in scores:
         lines.append(f"| {row['step']} | {minutes(row['seconds']):.0f} | {float(row['judge']):.0%} | "
-                     f"{float(row['colours']):.0%} | {float(row['shapes']):.0%} |")
+                     f"{float(row['colours']):.0%} |")
     lines += ["", "The judge (`engines/sketch/judge_video.py`) reads the decoded frames: palette colour masks, the",
               "background from the border, each shape's centroid and area over time. The test",
               "`tests/sketch/test_sketch_video_judge.py` renders 30 other fresh prompts through `weft batch`",

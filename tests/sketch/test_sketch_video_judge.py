@@ -49,7 +49,7 @@ def test_sketch_video_shows_what_30_fresh_prompts_ask(tmp_path):
                             capture_output=True, text=True, env=env, timeout=1500)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     manifest = json.loads((out / "manifest.json").read_text())
-    jobs = {job["label"]: job for job in manifest["jobs"]}
+    jobs = {job["label"].split()[0]: job for job in manifest["jobs"]}  # "NAME swept values"
     card = VideoScorecard()
     for i, scene in enumerate(scenes):
         job = jobs[f"clip{i:02d}"]
