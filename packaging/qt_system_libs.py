@@ -64,6 +64,9 @@ PACKAGES = {
     "libglib-2.0.so.0": "libglib2.0-0",
     "libgthread-2.0.so.0": "libglib2.0-0",
     "libpulse.so.0": "libpulse0",
+    # libpulse0's private helper library, named by its version (Debian 12: 16.1, Ubuntu 24.04: 16.1, newer: 17.0).
+    "libpulsecommon-16.1.so": "libpulse0",
+    "libpulsecommon-17.0.so": "libpulse0",
     "libpulse-mainloop-glib.so.0": "libpulse-mainloop-glib0",
     "libasound.so.2": "libasound2",
 }
