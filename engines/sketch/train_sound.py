@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.sketch import sounds
-from engines.sketch.training import TrainingRun
+from engines.sketch.training import TrainingRun, load_recipe
 
 
 @dataclass(frozen=True)
@@ -113,18 +113,10 @@ def window_seconds(r: Recipe) -> float:
 
 
 def make_tokenizer(r: Recipe):
-    """A word-level tokenizer over the sketch sound vocabulary (lower-cased, punctuation dropped)."""
-    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
-    from tokenizers.models import WordLevel
-    from transformers import PreTrainedTokenizerFast
+    """A word-level tokenizer over the sketch sound vocabulary."""
+    from engines.sketch.training import word_tokenizer
 
-    words = ["<pad>", "</s>", "<unk>"] + sorted(sounds.VOCABULARY)
-    tok = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    tok.normalizer = normalizers.Sequence([normalizers.Lowercase(), normalizers.Replace(Regex(r"[^a-z0-9]+"), " ")])
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
-                                   model_max_length=r.max_tokens)
+    return word_tokenizer(sounds.VOCABULARY, max_length=r.max_tokens)
 
 
 def make_vae(r: Recipe):
@@ -663,19 +655,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a recipe field")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    recipe_file = args.run / "recipe.json"
-    if recipe_file.exists():
-        fields = json.loads(recipe_file.read_text())
-        r = Recipe(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
-    else:
-        fields = {}
-        for item in args.set:
-            k, v = item.split("=", 1)
-            default = getattr(Recipe(), k)
-            fields[k] = tuple(int(x) for x in v.split(",")) if isinstance(default, tuple) else type(default)(v)
-        r = Recipe(**fields)
-        args.run.mkdir(parents=True, exist_ok=True)
-        recipe_file.write_text(json.dumps(asdict(r), indent=1))
+    r = load_recipe(Recipe, args.run, args.set)
     if args.stage in ("vae", "all"):
         train_vae(r, args.run, args.minutes)
         if not (args.run / "vae" / "done").exists():

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.sketch import world
-from engines.sketch.training import TrainingRun
+from engines.sketch.training import TrainingRun, load_recipe
 
 PROMPT_TOKENS = 512  # WanPipeline's default max_sequence_length
 TRAIN_TOKENS = 32  # longest sketch caption is ~26 tokens with </s>
@@ -93,19 +93,10 @@ EVAL_SCENES_SEED = 7
 
 
 def make_tokenizer():
-    """A word-level tokenizer over the sketch vocabulary (lower-cased, punctuation dropped)."""
-    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
-    from tokenizers.models import WordLevel
-    from transformers import PreTrainedTokenizerFast
+    """A word-level tokenizer over the sketch vocabulary ("gray" read as "grey")."""
+    from engines.sketch.training import word_tokenizer
 
-    words = ["<pad>", "</s>", "<unk>"] + sorted(world.VOCABULARY)
-    tok = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    tok.normalizer = normalizers.Sequence([normalizers.Lowercase(), normalizers.Replace(Regex(r"[^a-z0-9]+"), " "),
-                                           normalizers.Replace("gray", "grey")])
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
-                                   model_max_length=PROMPT_TOKENS)
+    return word_tokenizer(world.VOCABULARY, max_length=PROMPT_TOKENS, replacements=(("gray", "grey"),))
 
 
 def make_vae(r: Recipe):
@@ -604,17 +595,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a recipe field")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    recipe_file = args.run / "recipe.json"
-    if recipe_file.exists():
-        r = Recipe(**json.loads(recipe_file.read_text()))
-    else:
-        fields = {}
-        for item in args.set:
-            k, v = item.split("=", 1)
-            fields[k] = type(getattr(Recipe(), k))(v)
-        r = Recipe(**fields)
-        args.run.mkdir(parents=True, exist_ok=True)
-        recipe_file.write_text(json.dumps(asdict(r), indent=1))
+    r = load_recipe(Recipe, args.run, args.set)
     if args.stage in ("vae", "all"):
         train_vae(r, args.run, args.minutes)
         if not (args.run / "vae" / "done").exists():

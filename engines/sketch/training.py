@@ -148,3 +148,41 @@ class TrainingRun:
         bar = getattr(self, "_bar", None)
         if bar:
             bar[0].update(bar[1], loss=text)
+
+
+def word_tokenizer(vocabulary, *, max_length: int, replacements: tuple[tuple[str, str], ...] = ()):
+    """A word-level tokenizer over a sketch vocabulary: lower-cased, punctuation dropped, then `replacements`
+    (e.g. "gray" -> "grey"), one token a word, "</s>" at the end; any other word is "<unk>"."""
+    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    words = ["<pad>", "</s>", "<unk>"] + sorted(vocabulary)
+    tok = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.normalizer = normalizers.Sequence([normalizers.Lowercase(), normalizers.Replace(Regex(r"[^a-z0-9]+"), " ")]
+                                          + [normalizers.Replace(a, b) for a, b in replacements])
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                   model_max_length=max_length)
+
+
+def load_recipe(recipe_class, run_dir: Path, overrides: list[str]):
+    """The run's recipe: the one recorded in RUN_DIR/recipe.json, or the defaults with FIELD=VALUE
+    overrides (a tuple field takes comma-separated integers), recorded there for the next session."""
+    import json
+    from dataclasses import asdict
+
+    recipe_file = Path(run_dir) / "recipe.json"
+    if recipe_file.exists():
+        fields = json.loads(recipe_file.read_text())
+        return recipe_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+    fields = {}
+    for item in overrides:
+        k, v = item.split("=", 1)
+        default = getattr(recipe_class(), k)
+        fields[k] = tuple(int(x) for x in v.split(",")) if isinstance(default, tuple) else type(default)(v)
+    recipe = recipe_class(**fields)
+    recipe_file.parent.mkdir(parents=True, exist_ok=True)
+    recipe_file.write_text(json.dumps(asdict(recipe), indent=1))
+    return recipe
