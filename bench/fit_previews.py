@@ -35,7 +35,11 @@ SPACES = {
     "wan22": "wan2.2-ti2v-5b",
     "ltxv": "ltx-video-0.9.5",
     "cogvideox": "cogvideox-2b",
+    "sketch": "sketch-video",  # shipped: the same weights in every profile, fitted once for all
 }
+SPATIAL = {"wan21": 8, "wan22": 16, "ltxv": 32, "cogvideox": 8, "sketch": 4}
+# Factors stored under this profile hold for every profile (models that ship with Weft).
+EVERY_PROFILE = "any"
 
 
 def procedural_clip(rng: np.random.Generator, width: int, height: int, frames: int) -> np.ndarray:
@@ -92,7 +96,9 @@ def load_vae(model_id: str, profile: str):
     manager = ModelManager(profile=profile)
     pipeline_class = getattr(diffusers, spec.pipeline_class)
     vae_class = pipeline_class._get_signature_types()["vae"][0]
-    if profile == "tiny":
+    if spec.shipped:
+        source = manager.local_folder(model_id)
+    elif profile == "tiny":
         source = manager.ensure_tiny(model_id)
     else:
         folder = manager.models_dir / model_id
@@ -124,19 +130,27 @@ def encode(vae, clip: np.ndarray, device: str):
     return z[0].float().cpu().numpy()
 
 
+def sketch_clip(rng: np.random.Generator, size: int, frames: int) -> np.ndarray:
+    """A clip of the sketch world in [0, 1]: the sketch model's latents only ever stand for such clips."""
+    from engines.sketch import world
+
+    scene = world.random_scene(rng)
+    return world.render(scene, int(rng.integers(1 << 30)), frames=frames, size=size).frames.astype(np.float32) / 255
+
+
 def fit(space: str, model_id: str, profile: str, clips: int, size: int, frames: int, seed: int) -> dict:
     from engines.video_models import FAMILIES
     from engines.models.catalogue import get_spec
 
     traits = FAMILIES[get_spec(model_id).family]
     vae, device = load_vae(model_id, profile)
-    spatial = {"wan21": 8, "wan22": 16, "ltxv": 32, "cogvideox": 8}[space]
+    spatial = SPATIAL[space]
     temporal = traits.frame_step
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     started = time.perf_counter()
     for _ in range(clips):
-        clip = procedural_clip(rng, size, size, frames)
+        clip = sketch_clip(rng, size, frames) if space == "sketch" else procedural_clip(rng, size, size, frames)
         z = encode(vae, clip, device)
         c, lf, lh, lw = z.shape
         target = cell_means(clip, spatial, temporal, lf, lh, lw)
@@ -174,8 +188,11 @@ def main(argv: list[str] | None = None) -> int:
 
     factors = json.loads(FACTORS_FILE.read_text()) if FACTORS_FILE.exists() else {}
     for space in args.spaces:
-        factors.setdefault(space, {})[args.models] = fit(space, SPACES[space], args.models, clips, args.size,
-                                                         args.frames, args.seed)
+        shipped = space == "sketch"
+        size = 64 if shipped else args.size  # the sketch model knows one size
+        key = EVERY_PROFILE if shipped else args.models
+        factors.setdefault(space, {})[key] = fit(space, SPACES[space], args.models, clips, size, args.frames,
+                                                 args.seed)
     FACTORS_FILE.write_text(json.dumps(factors, indent=1) + "\n")
     print(f"wrote {FACTORS_FILE}")
     return 0

@@ -6,7 +6,8 @@ extra weights, close enough to the decoded colours to judge composition and
 motion while the model is still working.
 
 The factors live in ``engines/preview_factors.json``, keyed by latent space
-(Wan 2.1's 16 channels, Wan 2.2's 48, LTX-Video's 128, CogVideoX's 16) and by model profile:
+(Wan 2.1's 16 channels, Wan 2.2's 48, LTX-Video's 128, CogVideoX's 16, the sketch model's 8)
+and by model profile (the sketch model ships with Weft, so its factors, under "any", serve every profile):
 "tiny" factors are fitted to the random-weight twins (for tests and the
 offline demo, where they say nothing about real colours); "default" factors
 must be fitted once on a GPU with the real weights, with
@@ -60,7 +61,8 @@ def _all_factors() -> dict[str, Any]:
 def projection(space: str, profile: str, channels: int) -> Projection | None:
     """The fitted projection for a latent space and model profile, if one exists with that width
     and explains enough of the colour (``MIN_R2``)."""
-    entry = _all_factors().get(space, {}).get(profile)
+    fitted = _all_factors().get(space, {})
+    entry = fitted.get(profile) or fitted.get("any")  # "any": a shipped model, the same in every profile
     if not entry:
         return None
     if float(np.mean(entry.get("r2", [1.0]))) < MIN_R2:

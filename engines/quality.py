@@ -76,7 +76,7 @@ def effective_params(node_type: Any, params: dict[str, Any], quality: str = "fin
         steps = out["steps"]
         draft_steps = max(DRAFT_MIN_STEPS, int(math.ceil(steps * DRAFT_STEP_FRACTION)))
         out["steps"] = _clamp(declared["steps"], min(steps, draft_steps))
-    if "width" in declared and "height" in declared:
+    if "width" in declared and "height" in declared and not _one_size_model(out.get("model")):
         for name in ("width", "height"):
             value = out.get(name)
             if isinstance(value, int):
@@ -88,6 +88,17 @@ def effective_params(node_type: Any, params: dict[str, Any], quality: str = "fin
         out["block_cache"] = DRAFT_CACHE
         out["cache_threshold"] = max(float(out.get("cache_threshold", 0.0)), DRAFT_CACHE_THRESHOLD)
     return out
+
+
+def _one_size_model(model_id: Any) -> bool:
+    """Whether the model was trained at one size only (the sketch models): Draft keeps its size,
+    since any other is refused, and saves its time in steps, guidance and cache instead."""
+    from engines.video_models import spec_and_traits
+
+    try:
+        return spec_and_traits(str(model_id))[1].only_size is not None
+    except (KeyError, ValueError, TypeError):
+        return False  # not a video model of the catalogue: sized as any other
 
 
 def _clamp(param: Any, value: int) -> int:

@@ -53,7 +53,7 @@ class Recipe:
     frames: int = 17
     fps: float = 8.0
     # VAE
-    z_dim: int = 8
+    z_dim: int = 16
     vae_encoder_dim: int = 8
     vae_decoder_dim: int = 16
     vae_crop: int = 64
@@ -64,14 +64,14 @@ class Recipe:
     # latents
     clips: int = 8000
     # DiT
-    dim_heads: int = 4
+    dim_heads: int = 6
     head_dim: int = 32
     layers: int = 6
-    ffn: int = 512
+    ffn: int = 768
     text_dim: int = 64
     text_layers: int = 2
     dit_batch: int = 32
-    dit_steps: int = 2500
+    dit_steps: int = 3000
     dit_lr: float = 1e-3
     warmup: int = 200
     drop_caption: float = 0.1
@@ -116,46 +116,40 @@ def make_vae(r: Recipe):
 LATENT_CELL = 4  # pixels a side of one latent cell
 
 
-def pooled_latent(x, z_dim: int = 8):
-    """sketch-video's latent space, fixed by hand: for each latent cell (4x4 pixels; the first
-    frame alone, then groups of four frames, as the causal VAE groups them) the mean colour, the
-    mean squared colour, and the change over the group's frames of the mean brightness and of
-    its square. (B, 3, F, H, W) in [-1, 1] -> (B, 8, 1 + (F - 1) / 4, H / 4, W / 4).
+def pooled_latent(x, z_dim: int = 16):
+    """sketch-video's latent space, fixed by hand. Each latent cell stands for 4x4 pixels and
+    four frames (the first latent frame for frame 0 alone, as the causal VAE groups frames); its
+    16 channels are, for each of the four frames, the cell's mean colour (12) and its mean
+    squared brightness (4). Frame 0's cell repeats its one frame.
+    (B, 3, F, H, W) in [-1, 1] -> (B, 16, 1 + (F - 1) / 4, H / 4, W / 4).
 
     Why by hand: trained end to end from random weights on two CPU cores, the Wan VAE's encoder
     and decoder wait on each other (the decoder cannot use latents that carry nothing yet), and
     both learnt only the mean colour for hundreds of steps (~11 dB after 500 steps, measured).
-    On this fixed latent the decoder learns to draw at once (~18 dB in 200 steps), the encoder
-    learns to produce it as a plain regression, and the transformer learns a smooth, well-scaled
-    space in which a shape's colour and place are simple functions of the latent.
+    On this fixed latent the decoder learns to draw at once, the encoder learns to produce it as
+    a plain regression, and the transformer learns a smooth, well-scaled space where a shape's
+    colour and place are simple functions of the latent. Frames are kept apart in the channels,
+    not averaged: an average of four frames of a moving shape is a smear of blended colours the
+    decoder could not undo (measured: frame 0 came back sharp, the averaged frames dark and
+    smeared).
     """
     import torch
     import torch.nn.functional as F
 
-    if z_dim != 8:
-        raise ValueError(f"the sketch latent has 8 channels, not {z_dim}")
-
-    def pool(v):
-        c = LATENT_CELL
-        return torch.cat([F.avg_pool3d(v[:, :, :1], (1, c, c)), F.avg_pool3d(v[:, :, 1:], (4, c, c))], dim=2)
-
-    grey = x.mean(dim=1, keepdim=True)
-    b, _, f, h, w = grey.shape
-    # Least-squares slope over each group of four frames (weights -3, -1, 1, 3 over 4); none for frame 0.
-    weights = torch.tensor([-3.0, -1.0, 1.0, 3.0]) / 4
-
-    def slope(v):
-        groups = v[:, :, 1:].reshape(b, 1, (f - 1) // 4, 4, h, w)
-        per_frame = (groups * weights.view(1, 1, 1, 4, 1, 1)).sum(dim=3)
-        c = LATENT_CELL
-        return torch.cat([torch.zeros_like(v[:, :, :1, ::c, ::c]), F.avg_pool3d(per_frame, (1, c, c))], dim=2)
-
-    # Fixed gains bring every channel to a spread of ~0.5-0.7 over sketch clips (measured on
-    # 200 clips), so the decoder's training noise and the transformer's errors weigh alike on all.
-    gains = torch.tensor([1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 8.0, 12.0]).view(1, 8, 1, 1, 1)
-    offsets = torch.tensor([0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.0, 0.0]).view(1, 8, 1, 1, 1)
-    latent = torch.cat([pool(x), pool(x * x), slope(grey), slope(grey * grey)], dim=1)
-    return (latent - offsets) * gains
+    if z_dim != 16:
+        raise ValueError(f"the sketch latent has 16 channels, not {z_dim}")
+    if (x.shape[2] - 1) % 4:
+        raise ValueError(f"the sketch latent needs 4k+1 frames, not {x.shape[2]}")
+    c = LATENT_CELL
+    frames = torch.cat([x[:, :, :1].expand(-1, -1, 4, -1, -1), x[:, :, 1:]], dim=2)  # frame 0 four times
+    b, _, f, h, w = frames.shape
+    square = frames.pow(2).mean(dim=1, keepdim=True)
+    per_frame = torch.cat([frames, square], dim=1)  # (B, 4, F', H, W)
+    cells = F.avg_pool3d(per_frame, (1, c, c))  # (B, 4, F', h, w)
+    groups = cells.reshape(b, 4, f // 4, 4, h // c, w // c)  # channel, group, frame in group
+    colour = groups[:, :3].permute(0, 3, 1, 2, 4, 5).reshape(b, 12, f // 4, h // c, w // c)
+    bright = groups[:, 3].permute(0, 2, 1, 3, 4) * 2.0 - 1.0  # mean of squares is in [0, 1]; centred like the colours
+    return torch.cat([colour, bright], dim=1)
 
 
 def make_text_encoder(r: Recipe, vocab: int):

@@ -323,6 +323,26 @@ def test_draft_render_runs_fewer_steps_at_lower_resolution(manager, tmp_path):
     assert done["results"]["video"]["width"] == 32
 
 
+def test_draft_of_the_sketch_example_renders_at_the_one_size_the_sketch_model_knows(tmp_path):
+    """Halving 64x64 would make a size the sketch model refuses: Draft keeps it and saves steps."""
+    import os
+    import subprocess
+    import sys
+
+    import av
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "WEFT_CACHE_DIR": str(tmp_path / "cache"), "WEFT_MODELS_DIR": str(tmp_path / "models")}
+    done = subprocess.run([sys.executable, "-m", "app", "render", "assets/examples/sketch_text_to_video.weft",
+                           "--quality", "draft", "--output-dir", str(tmp_path / "out")],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    video = next((tmp_path / "out").rglob("*.mp4"))
+
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (64, 64)
+
 # -- options without a GPU ------------------------------------------------------------------
 def test_gpu_options_report_what_this_machine_lacks():
     from engines.accel.gpu import GpuOptions
