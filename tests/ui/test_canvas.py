@@ -170,6 +170,29 @@ def test_a_link_dropped_on_empty_canvas_offers_fitting_nodes_and_connects(window
     assert set(doc.graph.nodes) == {prompt, t2v} and not doc.graph.links
 
 
+def test_a_link_dragged_back_from_an_input_offers_the_node_that_makes_its_type_first(window, hands, qtbot):
+    doc, view = window.document, window.view
+    t2v = doc.add_node("text_to_video", (350, 0))
+    frame(window)
+    hands.drag(socket(view, t2v, "in", "prompt"), (100, 300))
+    popup = view.popup
+    assert popup.isVisible() and popup.caption.text() == "Nodes that give Text"
+    assert popup.visible_type_ids()[0] == "text"
+    qtbot.keyClick(popup.edit, Qt.Key_Return)
+    (new,) = [n for n in doc.graph.nodes if n != t2v]
+    assert doc.graph.nodes[new].type_id == "text"
+    assert [(l.source, l.target, l.target_socket) for l in doc.graph.links] == [(new, t2v, "prompt")]
+
+
+def test_a_video_dragged_to_empty_canvas_offers_save_video_before_the_converters(window, hands):
+    doc, view = window.document, window.view
+    t2v = doc.add_node("text_to_video", (0, 0))
+    frame(window)
+    hands.drag(socket(view, t2v, "out", "video"), (650, 300))
+    offered = view.popup.visible_type_ids()
+    assert offered.index("save_video") < offered.index("add_audio_to_video")
+
+
 def test_ctrl_right_drag_cuts_the_links_it_crosses(window, hands):
     doc, view = window.document, window.view
     prompt, t2v, save = three_nodes(doc)

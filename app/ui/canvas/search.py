@@ -72,8 +72,14 @@ def score(query: str, node_type: type[NodeType]) -> float:
                               (" ".join(node_type.tags).lower(), 1.5), (node_type.category.lower(), 1.0)])
 
 
-def rank(node_types: Iterable[type[NodeType]], query: str, recent: list[str] = ()) -> list[type[NodeType]]:
-    """Matching node types, best first; recently used ones are lifted."""
+Preference = Callable[[type[NodeType]], float]
+
+
+def rank(node_types: Iterable[type[NodeType]], query: str, recent: list[str] = (),
+         prefer: Preference | None = None) -> list[type[NodeType]]:
+    """Matching node types, best first; recently used ones are lifted, and so are
+    those ``prefer`` scores higher (for a dropped link: the nodes that make or
+    take exactly its type, ahead of those that convert)."""
     recent_rank = {type_id: i for i, type_id in enumerate(recent)}
     scored = []
     for t in node_types:
@@ -82,6 +88,8 @@ def rank(node_types: Iterable[type[NodeType]], query: str, recent: list[str] = (
             continue
         if t.type_id in recent_rank:
             s += (20.0 if not query.strip() else 4.0) / (1 + recent_rank[t.type_id])
+        if prefer is not None:
+            s += prefer(t) * (30.0 if not query.strip() else 3.0)
         scored.append((-s, t.category, t.title, t))
     scored.sort(key=lambda x: x[:3])
     return [t for *_, t in scored]
@@ -118,6 +126,7 @@ class AddNodePopup(QFrame):
         self.registry = registry
         self.recent: list[str] = []
         self._filter: TypeFilter | None = None
+        self._prefer: Preference | None = None
         self._picked = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -141,8 +150,9 @@ class AddNodePopup(QFrame):
         self.list.itemClicked.connect(self._activate)
 
     def open_at(self, global_pos: QPoint, *, type_filter: TypeFilter | None = None, caption: str = "",
-                recent: list[str] | None = None) -> None:
+                recent: list[str] | None = None, prefer: Preference | None = None) -> None:
         self._filter = type_filter
+        self._prefer = prefer
         self._picked = False
         self.recent = list(recent or [])
         self.caption.setText(caption)
@@ -163,7 +173,7 @@ class AddNodePopup(QFrame):
     def _refresh(self, text: str | None = None) -> None:
         query = self.edit.text() if text is None else text
         self.list.clear()
-        for t in rank(self.candidates(), query, self.recent):
+        for t in rank(self.candidates(), query, self.recent, self._prefer):
             item = QListWidgetItem(f"{t.title}    ·  {t.category}")
             item.setData(Qt.UserRole, t.type_id)
             ins = ", ".join(f"{i.type}" for i in t.inputs.values()) or "—"

@@ -481,7 +481,7 @@ class GraphView(QGraphicsView):
         self._recent = [type_id] + [t for t in self._recent if t != type_id][:19]
 
     def open_search(self, scene_pos: QPointF | None = None, *, type_filter=None, caption: str = "",
-                    on_chosen: Callable[[str], None] | None = None) -> None:
+                    on_chosen: Callable[[str], None] | None = None, prefer=None) -> None:
         pos = scene_pos if scene_pos is not None else self.cursor_scene_pos()
         self._search_pos = QPointF(pos)
         selected = self.document.selected_nodes()
@@ -489,7 +489,7 @@ class GraphView(QGraphicsView):
         self._popup_callback = on_chosen or (lambda type_id: self.add_node_at(type_id, self._search_pos,
                                                                               connect_from=upstream))
         self.popup.open_at(self.mapToGlobal(self.mapFromScene(pos)), type_filter=type_filter, caption=caption,
-                           recent=self._recent_nodes())
+                           recent=self._recent_nodes(), prefer=prefer)
 
     def open_find(self) -> None:
         """Ctrl+F: find a node by name, type or id; it is selected and framed."""
@@ -552,6 +552,17 @@ class GraphView(QGraphicsView):
                 return any(can_connect(data_type, s.type) for s in t.inputs.values())
             return any(can_connect(s.type, data_type) for s in t.outputs.values())
 
+        def prefer(t) -> float:
+            # The node that makes (or takes) exactly this type, and needs nothing
+            # else to do it, is the one wanted most often: Text for a prompt,
+            # Load Image for an image, Save Video for a video.
+            sockets = t.outputs.values() if kind == "in" else t.inputs.values()
+            exact = any(s.type is data_type for s in sockets)
+            if not exact:
+                return 0.0
+            others = t.inputs.values() if kind == "in" else [s for s in t.inputs.values() if s.type is not data_type]
+            return 1.0 + 1.0 / (1 + sum(1 for s in others if s.required))
+
         def chosen(type_id: str) -> None:
             node_type = self.document.registry.get(type_id)
             stack = self.document.undo_stack
@@ -573,7 +584,8 @@ class GraphView(QGraphicsView):
             self.document.select([new_id])
 
         what = "take" if kind == "out" else "give"
-        self.open_search(scene_pos, type_filter=fits, caption=f"Nodes that {what} {type_name}", on_chosen=chosen)
+        self.open_search(scene_pos, type_filter=fits, caption=f"Nodes that {what} {type_name}", on_chosen=chosen,
+                         prefer=prefer)
 
     # -- edits on the selection ----------------------------------------------------------------------------
     def select_all(self) -> None:
