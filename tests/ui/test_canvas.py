@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import socket
@@ -314,16 +315,29 @@ def test_blender_keymap(window, hands):
 def test_frame_selected_and_frame_all(window, hands):
     doc, view = window.document, window.view
     prompt, t2v, save = three_nodes(doc)
-    far = doc.add_node("text", (5000, 3000))
+    far = doc.add_node("text", (1500, 1400))
     doc.select([prompt])
     hands.key(Qt.Key_F)
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     assert visible.contains(view.gscene.nodes[prompt].sceneBoundingRect())
-    assert not visible.contains(QPointF(5000, 3000))
+    assert not visible.contains(QPointF(1500, 1400))
     hands.key(Qt.Key_Home)
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     for node_id in (prompt, far):
         assert visible.contains(view.gscene.nodes[node_id].mapRectToScene(view.gscene.nodes[node_id].body))
+
+
+def test_frame_all_on_a_graph_too_wide_to_read_stops_at_a_readable_zoom_and_shows_the_minimap(window, hands):
+    doc, view = window.document, window.view
+    nodes = [doc.add_node("text", (x, 0)) for x in range(0, 24000, 400)]
+    view.set_zoom(1.0, QPointF(0, 0))
+    hands.key(Qt.Key_Home)
+    assert view.zoom() >= 0.3  # a node's name is still about 10 screen pixels high
+    assert view.minimap.isVisible()
+    assert "minimap" in window.statusBar().currentMessage()
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    middle = view.gscene.nodes[nodes[len(nodes) // 2]]
+    assert visible.contains(middle.mapRectToScene(middle.body))  # centred on the graph
 
 
 def test_zoom_at_the_cursor_and_pan_with_the_middle_button(window, hands, qtbot):
@@ -402,6 +416,29 @@ def test_dropping_a_node_onto_a_link_inserts_it(window, hands):
     doc.undo_stack.undo()  # one step: the move and the new links
     assert [(l.source, l.target) for l in doc.graph.links] == [(t2v, save)]
     assert doc.graph.positions[speed] == (350.0, 500.0)
+
+
+def test_a_node_dragged_so_the_link_crosses_its_body_off_centre_lights_the_link_and_takes_it(window, hands):
+    doc, view = window.document, window.view
+    prompt, t2v, save = three_nodes(doc)
+    link = doc.connect(t2v, "video", save, "video")
+    speed = doc.add_node("add_audio_to_video", (350, 500))
+    frame(window)
+    item = view.gscene.nodes[speed]
+    wire_item = view.gscene.links[link]
+    grab = item.mapToScene(item.title_rect().center())
+    wire = wire_item.path().pointAtPercent(0.5)
+    body = item.mapRectToScene(item.body)
+    # The wire passes through the node's lower part, well away from its centre.
+    offset = wire - QPointF(body.center().x(), body.bottom() - 12)
+    steps = 8
+    hands.move(grab)
+    hands._send(QEvent.MouseButtonPress, hands.at(grab), Qt.LeftButton, Qt.LeftButton, Qt.NoModifier)
+    for i in range(1, steps + 1):
+        hands.move(grab + offset * (i / steps), buttons=Qt.LeftButton)
+    assert wire_item.pen().color() == QColor("#ffffff") and wire_item.pen().widthF() >= 4.0  # lit: it will take it
+    hands._send(QEvent.MouseButtonRelease, hands.at(grab + offset), Qt.LeftButton, Qt.NoButton, Qt.NoModifier)
+    assert {(l.source, l.target) for l in doc.graph.links} == {(t2v, speed), (speed, save)}
 
 
 def test_ctrl_f_finds_a_node_by_name_and_frames_it(window, hands, qtbot):

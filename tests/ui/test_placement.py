@@ -62,3 +62,25 @@ def test_duplicates_do_not_cover_their_originals(window, hands, qtbot):
             assert not body(view, a).intersects(body(view, b)), (a, b)
     doc.undo_stack.undo()
     assert set(doc.graph.nodes) == {prompt, t2v}
+
+
+def test_a_node_from_a_link_drop_does_not_land_on_a_wire_between_other_nodes(window, hands, qtbot):
+    doc, view = window.document, window.view
+    prompt = doc.add_node("text", (0, 0), {"text": "a fox"})
+    t2v = doc.add_node("text_to_video", (300, 0), {"width": 64, "height": 48, "frames": 9, "steps": 4})
+    save = doc.add_node("save_video", (300, 520))
+    wire = doc.connect(t2v, "video", save, "video")
+    sound = doc.add_node("text_to_audio", (-300, 300))
+    view.set_zoom(0.8, QPointF(200, 260))
+    QApplication.processEvents()
+    # Dropped right on the wire from Text to Video down to Save Video.
+    on_wire = view.gscene.links[wire].path().pointAtPercent(0.5)
+    hands.drag(socket(view, sound, "out", "audio"), on_wire)
+    qtbot.keyClicks(view.popup.edit, "save audio")
+    qtbot.keyClick(view.popup.edit, Qt.Key_Return)
+    (new,) = [n for n in doc.graph.nodes if n not in (prompt, t2v, save, sound)]
+    rect = body(view, new)
+    assert not view.gscene.links[wire].shape().intersects(rect)
+    assert visible(view).contains(rect)
+    for other in (prompt, t2v, save, sound):
+        assert not rect.intersects(body(view, other)), other

@@ -326,7 +326,7 @@ class NodeItem(QGraphicsItem):
         if lod < 0.6:
             # Zoomed out: the name, big enough to read, in the middle of the card.
             self._paint_socket_dots(painter)
-            size = min(9.5 / lod * 0.85, 20.0)
+            size = min(10.0 / lod, 34.0)  # about 10 screen pixels down to framing's 0.3 zoom
             f = theme.font(size, bold=True)
             painter.setFont(f)
             painter.setPen(theme.NODE_TEXT if not node.bypassed else theme.NODE_TEXT_DIM)

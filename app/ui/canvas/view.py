@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QLineF, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QTransform
 from PySide6.QtWidgets import (QGraphicsView, QInputDialog, QLineEdit, QMenu, QToolTip, QWidget)
 
@@ -39,6 +39,10 @@ from nodes.types import ALL_TYPES, can_connect
 
 NODE_TYPE_MIME = "application/x-weft-node-type"
 MIN_ZOOM, MAX_ZOOM, FRAME_MAX_ZOOM = 0.06, 3.0, 1.25
+# Framing (F, Home) never zooms out further than this: below it a node's name is
+# smaller than a few pixels (items.NodeItem.paint draws blocks), so a framed
+# wide graph would be a field of coloured rectangles. The minimap shows the rest.
+FRAME_MIN_ZOOM = 0.3
 
 # What a file dropped from the file manager becomes.
 LOADERS = {
@@ -186,8 +190,10 @@ class GraphView(QGraphicsView):
         self.fitInView(rect.adjusted(-m, -m, m, m), Qt.KeepAspectRatio)
         if self.zoom() > FRAME_MAX_ZOOM:
             self.set_zoom(FRAME_MAX_ZOOM, rect.center())
-        elif self.zoom() < MIN_ZOOM:
-            self.set_zoom(MIN_ZOOM, rect.center())
+        elif self.zoom() < FRAME_MIN_ZOOM:
+            self.set_zoom(FRAME_MIN_ZOOM, rect.center())
+            self.minimap.setVisible(True)
+            self.show_status("Too wide to read at once: the minimap shows the whole graph (the wheel zooms out)")
         self.scale_changed()
 
     def frame_selected(self) -> None:
@@ -360,17 +366,29 @@ class GraphView(QGraphicsView):
             item = self.gscene.nodes.get(node_id)
             free = not any(node_id in (l.source, l.target) for l in self.document.graph.links)
             if item is not None and free:
-                centre = item.mapToScene(item.body.center())
-                for found in self.gscene.items(centre, Qt.IntersectsItemShape, Qt.DescendingOrder):
-                    if isinstance(found, LinkItem) and self._insertable(node_id, found.link):
-                        target = found
-                        break
+                target = self._link_under(item)
         if target is not self._insert_target:
             if self._insert_target is not None:
                 self._insert_target.set_insert_highlight(False)
             if target is not None:
                 target.set_insert_highlight(True)
             self._insert_target = target
+
+    def _link_under(self, item: NodeItem) -> LinkItem | None:
+        """The link a dragged node would be inserted into: any that crosses its body (a wire
+        is thin and the artist aims with the whole node, as in Blender), nearest its centre
+        when several do."""
+        body = item.mapRectToScene(item.body)
+        centre = body.center()
+        best, best_d = None, math.inf
+        for found in self.gscene.items(body, Qt.IntersectsItemShape):
+            if not isinstance(found, LinkItem) or not self._insertable(item.node_id, found.link):
+                continue
+            path = found.path()
+            d = min(QLineF(centre, path.pointAtPercent(i / 64)).length() for i in range(65))
+            if d < best_d:
+                best, best_d = found, d
+        return best
 
     def _insert_on_link(self, node_id: str, link) -> None:
         sockets = self._insertable(node_id, link)
@@ -641,10 +659,14 @@ class GraphView(QGraphicsView):
 
     def free_spot(self, rect: QRectF, ignore: set[str]) -> QPointF:
         """Where a group of nodes of ``rect``'s size can go, near where it is: over no other
-        node (with a margin) and, when it fits, wholly inside the visible canvas."""
+        node (with a margin), over no link between other nodes where a spot like that is near
+        (a node on a wire hides it and looks connected to it), and, when it fits, wholly inside
+        the visible canvas."""
         visible = self.mapToScene(self.viewport().rect()).boundingRect().adjusted(16, 16, -16, -16)
         others = [item.mapRectToScene(item.body).adjusted(-14, -14, 14, 14)
                   for node_id, item in self.gscene.nodes.items() if node_id not in ignore]
+        wires = [item.shape() for link, item in self.gscene.links.items()
+                 if link.source not in ignore and link.target not in ignore]
 
         def inside(r: QRectF) -> QRectF:
             if r.width() <= visible.width():
@@ -659,11 +681,15 @@ class GraphView(QGraphicsView):
             d = ring * step
             tries += [QPointF(0, d), QPointF(d, 0), QPointF(0, -d), QPointF(-d, 0), QPointF(d, d), QPointF(-d, d),
                       QPointF(d, -d), QPointF(-d, -d)]
+        clear_of_nodes = None
         for offset in tries:
             candidate = inside(rect.translated(offset))
-            if not any(candidate.intersects(o) for o in others):
+            if any(candidate.intersects(o) for o in others):
+                continue
+            if not any(w.intersects(candidate) for w in wires):
                 return candidate.topLeft()
-        return inside(QRectF(rect)).topLeft()
+            clear_of_nodes = clear_of_nodes or candidate.topLeft()
+        return clear_of_nodes or inside(QRectF(rect)).topLeft()
 
     def place_clear(self, node_ids) -> None:
         """Moves new nodes (one undoable step with what made them) to a free spot in view."""
