@@ -174,15 +174,16 @@ def anchor_problems(prompt: str, labels_by_socket: Mapping[str, str | None]) -> 
         if socket is not None:
             named.add(socket)
             continue
-        span = f"{anchor.text} at characters {anchor.start}-{anchor.end}"
+        # Worded by the anchor itself, as the artist wrote it: "[Zoe] has no reference".
         number = anchor.number
         if number is not None and 1 <= number <= MAX_REFERENCES:
-            message = f"{span} names reference {number}, but nothing is connected to {_socket_words(f'reference_{number}')}"
+            message = (f"{anchor.text} has no reference: nothing is connected to "
+                       f"{_socket_words(f'reference_{number}')}")
         elif number is not None:
-            message = f"{span} names reference {number}; there are only {MAX_REFERENCES} reference inputs"
+            message = f"{anchor.text} has no reference: there are only {MAX_REFERENCES} reference inputs"
         else:
             known = _known(connected)
-            message = (f"{span} matches no reference label ({known}); label a reference {anchor.key!r} or "
+            message = (f"{anchor.text} has no reference ({known}); label a reference {anchor.key!r} or "
                        f"write its number, like [1]")
         problems.append(AnchorProblem(message, anchor.start, anchor.end, anchor.text))
 

@@ -93,19 +93,23 @@ class Document(QObject):
         # Runtime only: node id -> a QImage of its last result (the face shows it).
         self.thumbnails: dict[str, Any] = {}
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
-        # Once problems are shown, every edit re-checks, so a fixed problem's mark goes away.
+        # Every edit re-checks (debounced). Before a run asked for it, only what is wrong with
+        # what is there is marked (a value, an anchor that names no reference, a link of the
+        # wrong type); an input not connected yet is left alone while the graph is being
+        # built. Once a run was refused, the check is the run's own, so a fixed problem's mark
+        # goes away and a new one appears.
         self._check_targets: list[str] | None = None
+        self._checked_for_run = False
         self._recheck = QTimer(self)
         self._recheck.setSingleShot(True)
         self._recheck.setInterval(250)
-        self._recheck.timeout.connect(lambda: self.check(self._check_targets))
+        self._recheck.timeout.connect(self.recheck)
         self.undo_stack.indexChanged.connect(self._on_edit)
         self.graph.node_removed.connect(self._on_node_removed)
         self.graph.reroutes_changed.connect(self._on_graph_reroutes_changed)
 
     def _on_edit(self, index: int) -> None:
-        if self.problems:
-            self._recheck.start()
+        self._recheck.start()
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.dirty_changed.emit(not clean)
@@ -573,11 +577,25 @@ class Document(QObject):
             self.node_status_changed.emit(node_id)
 
     def check(self, targets: list[str] | None = None) -> list[Problem]:
-        """Validates the graph (the part ``targets`` need) and shows the problems on the nodes."""
+        """Validates the graph (the part ``targets`` need) as a run does and shows the problems on the nodes."""
         self._check_targets = [t for t in targets if t in self.graph.nodes] if targets is not None else None
         problems = validate(self.graph, self._check_targets)
+        self._checked_for_run = bool(problems)
         self.set_problems(problems)
         return problems
+
+    def check_as_you_go(self) -> list[Problem]:
+        """The problems shown while editing, before any run: all but inputs not connected yet."""
+        problems = [p for p in validate(self.graph) if p.code != "missing_input"]
+        self.set_problems(problems)
+        return problems
+
+    def recheck(self) -> None:
+        """After an edit: the run's check again once a run was refused, else the check as you go."""
+        if self._checked_for_run:
+            self.check(self._check_targets)
+        else:
+            self.check_as_you_go()
 
     def set_problems(self, problems: list[Problem]) -> None:
         table: dict[str, list[Problem]] = {}
@@ -620,6 +638,8 @@ class Document(QObject):
         self._set_path(project.path)
         self.problems_changed.emit()
         self.reroutes_changed.emit()
+        self._checked_for_run = False
+        self._recheck.start()  # an opened project's own problems show before any run
         self.project_replaced.emit()
 
     def new(self) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
 
 from app.ui import theme
+from nodes.anchors import SOCKETS as REFERENCE_SOCKETS, label_param
 from nodes.graph import Link, Node
 from nodes.registry import UnknownNodeType
 from nodes.types import ALL_TYPES, connection_refusal
@@ -223,7 +224,9 @@ class NodeItem(QGraphicsItem):
             sockets = self.inputs if kind == "in" else self.outputs
             s = next(s for s in sockets if s.name == name)
             role = "output" if kind == "out" else ("input" if getattr(s, "required", True) else "optional input")
-            tip = f"<b>{s.display_name}</b> ({s.type.name}) — {role}"
+            shown = self.input_name(s) if kind == "in" else s.display_name
+            named = f" ({s.display_name})" if shown != s.display_name else ""
+            tip = f"<b>{shown}</b>{named} ({s.type.name}) — {role}"
             if s.help:
                 tip += f"<br>{s.help}"
             tip += f"<br><i>{s.type.description}</i>"
@@ -271,6 +274,15 @@ class NodeItem(QGraphicsItem):
             return f"{where + ': ' if where else ''}{p.message}{more}"
         return ""
 
+    def input_name(self, s) -> str:
+        """What an input is called on the face: a reference socket takes its label once it has
+        one ("Mia" for Reference 1 labelled Mia), as the prompt's anchors name it."""
+        if s.name in REFERENCE_SOCKETS:
+            label = str(self.node.params.get(label_param(s.name)) or "").strip()
+            if label:
+                return label
+        return s.display_name
+
     def _short_where(self, where: str) -> str:
         """"parameter 'path'" -> "Path": the name the artist sees on the node."""
         kind, _, quoted = where.partition(" ")
@@ -278,7 +290,7 @@ class NodeItem(QGraphicsItem):
         if self.known and kind == "parameter" and name in self.node_type.params:
             return self.node_type.params[name].display_name
         if self.known and kind == "input" and name in self.node_type.inputs:
-            return self.node_type.inputs[name].display_name
+            return self.input_name(self.node_type.inputs[name])
         return where
 
     # -- painting ---------------------------------------------------------------------------------
@@ -299,7 +311,7 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(header_color.darker(140) if node.bypassed else header_color)
             painter.drawRect(self.body)
             if failed or problems:
-                painter.setBrush(theme.ERROR if failed else theme.WARNING)
+                painter.setBrush(theme.ERROR)
                 painter.setPen(Qt.NoPen)
                 painter.drawRect(QRectF(0, -12, self.w, 10))
             return
@@ -355,7 +367,9 @@ class NodeItem(QGraphicsItem):
             self._paint_footer(painter, status)
 
         if failed or problems:
-            self._paint_badge(painter, theme.ERROR if failed else theme.WARNING)
+            # A problem stops the run, as a failure does: both are errors, in the log's error
+            # colour (the log lists a refused run's problems as errors).
+            self._paint_badge(painter, theme.ERROR)
 
     def _paint_cache_mark(self, painter: QPainter, c: QPointF) -> None:
         painter.setPen(Qt.NoPen)
@@ -394,7 +408,7 @@ class NodeItem(QGraphicsItem):
             painter.setPen(theme.NODE_TEXT if s.required else theme.NODE_TEXT_DIM)
             room = self.w / 2 + 10 if i < len(self.outputs) else self.w - 24
             painter.drawText(QRectF(10, cy - ROW / 2, room + 10, ROW), Qt.AlignVCenter | Qt.AlignLeft,
-                             _elide(fm, s.display_name, room))
+                             _elide(fm, self.input_name(s), room))
         for i, s in enumerate(self.outputs):
             cy = self.rows_top + ROW * i + ROW / 2
             color, pen = self._socket_brush("out", s.name, s.type.name)
