@@ -79,7 +79,7 @@ def write_image(path: PathLike, image: Image | np.ndarray, *, quality: int = 95,
                 overwrite: bool = True) -> None:
     """Write ``.png`` (lossless), ``.jpg``/``.jpeg`` or ``.webp`` (lossy at
     ``quality``, 1..100), atomically. ``provenance`` (engines.media.provenance)
-    goes into a PNG text chunk or a JPEG comment (WebP keeps none);
+    goes into a PNG text chunk, a JPEG comment or a WebP XMP packet;
     ``overwrite=False`` refuses to replace a file."""
     pixels = image.pixels if isinstance(image, Image) else Image(np.asarray(image)).pixels
     _write(path, cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), quality, provenance=provenance, overwrite=overwrite)
@@ -133,6 +133,8 @@ def _write(path: PathLike, array: np.ndarray, quality: int, *, provenance: str |
         encoded = _provenance.png_with_payload(encoded, provenance)
     elif provenance is not None and ext in (".jpg", ".jpeg"):
         encoded = _provenance.jpeg_with_payload(encoded, provenance)
+    elif provenance is not None and ext == ".webp":
+        encoded = _provenance.webp_with_payload(encoded, provenance, array.shape[1], array.shape[0])
     with atomic_output(path, overwrite=overwrite) as temp:
         temp.write_bytes(encoded)
 

@@ -13,7 +13,9 @@ that knows how the text goes into each format and how it comes back out:
 - WAV: the ``ICMT`` (comment) entry of the LIST/INFO chunk, the only free-text
   entry FFmpeg's WAV muxer writes;
 - PNG: a ``tEXt`` chunk with the keyword ``weft``; JPEG: a comment (COM)
-  segment (up to 64 KiB). WebP carries nothing.
+  segment (up to 64 KiB); WebP: an XMP packet (the ``XMP `` chunk of the
+  extended format, where exiftool and image viewers look) whose ``weft:project``
+  element holds the text.
 
 The text is ASCII JSON (``ensure_ascii``), so no container's idea of a text
 encoding can change it. Reading it back parses JSON and nothing else; the
@@ -24,11 +26,13 @@ so a file from anywhere can never run code.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape, unescape as xml_unescape
 
 KEY = "weft"
 # The payload's own format, separate from the project's schema inside it.
@@ -124,6 +128,43 @@ def jpeg_with_payload(data: bytes, payload: str) -> bytes:
     return data[:2] + b"\xff\xfe" + struct.pack(">H", len(body) + 2) + body + data[2:]
 
 
+_XMP_NS = "https://weft.video/ns/provenance/1.0/"
+_XMP_ELEMENT = re.compile(rb"<weft:project>(.*?)</weft:project>", re.S)
+
+
+def _riff_chunk(fourcc: bytes, body: bytes) -> bytes:
+    return fourcc + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) % 2 else b"")
+
+
+def webp_with_payload(data: bytes, payload: str, width: int, height: int) -> bytes:
+    """WebP bytes in the extended format (a VP8X header chunk) with an XMP chunk holding
+    ``payload``; the image chunks are kept byte for byte."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise ValueError("not a WebP")
+    chunks = data[12:]
+    packet = (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              f'<rdf:Description xmlns:weft="{_XMP_NS}"><weft:project>{xml_escape(payload)}</weft:project>'
+              f'</rdf:Description></rdf:RDF></x:xmpmeta>').encode("ascii")
+    if chunks[:4] == b"VP8X":  # already extended: set the XMP flag
+        header = bytearray(chunks[:18])
+        header[8] |= 0x04
+        body = bytes(header) + chunks[18:]
+    else:
+        vp8x = bytes([0x04, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+        body = _riff_chunk(b"VP8X", vp8x) + chunks
+    body += _riff_chunk(b"XMP ", packet)
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
+
+
+def _from_xmp(xmp: bytes | str, source: Path) -> Embedded | None:
+    raw = xmp.encode("utf-8") if isinstance(xmp, str) else xmp
+    match = _XMP_ELEMENT.search(raw)
+    if match is None:
+        return None
+    # Only our element is read, with the five XML escapes undone: no XML parser sees the file.
+    return parse_payload(xml_unescape(match.group(1).decode("ascii", "replace")), source)
+
+
 # -- reading ---------------------------------------------------------------------------
 def read_embedded(path: str | Path) -> Embedded | None:
     """The project embedded in a render, or None for a file without one (or not media at all)."""
@@ -149,6 +190,8 @@ def _from_image(p: Path) -> Embedded | None:
             found = parse_payload(value, p)
             if found is not None:
                 return found
+    if isinstance(info.get("xmp"), (str, bytes)):
+        return _from_xmp(info["xmp"], p)
     return None
 
 
@@ -171,4 +214,4 @@ def _from_container(p: Path) -> Embedded | None:
 
 
 __all__ = ["Embedded", "FORMAT", "KEY", "container_options", "container_tags", "jpeg_with_payload",
-           "make_payload", "parse_payload", "png_with_payload", "read_embedded"]
+           "make_payload", "parse_payload", "png_with_payload", "read_embedded", "webp_with_payload"]

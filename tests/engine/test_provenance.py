@@ -66,7 +66,7 @@ def render(executor: Executor, g: Graph, project_dir: Path, out: Path, *, name: 
 
 
 FORMATS = [("save_video", "mp4"), ("save_video", "mov"), ("save_video", "webm"), ("save_image", "png"),
-           ("save_image", "jpg"), ("save_audio", "wav"), ("save_audio", "flac")]
+           ("save_image", "jpg"), ("save_image", "webp"), ("save_audio", "wav"), ("save_audio", "flac")]
 
 
 @pytest.mark.parametrize("save_type,fmt", FORMATS)
@@ -114,12 +114,6 @@ def test_files_without_a_project_say_so(tmp_path, inputs):
     (tmp_path / "notes.mp4").write_text("not a video")
     assert provenance.read_embedded(tmp_path / "notes.mp4") is None
     assert provenance.read_embedded(tmp_path / "missing.wav") is None
-
-
-def test_webp_keeps_no_project(tmp_path, inputs):
-    g = graph_for("save_image", "webp")
-    (written,) = render(Executor(ResultCache(tmp_path / "cache")), g, inputs, tmp_path / "out")["outputs"]
-    assert provenance.read_embedded(written) is None  # documented in engines/media/provenance.py
 
 
 # -- versioned names -----------------------------------------------------------------------------
