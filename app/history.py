@@ -94,6 +94,15 @@ class HistoryEntry:
         return self.results.get(self.main_node, {}) if self.main_node else {}
 
     @property
+    def played_file(self) -> str | None:
+        """For an entry whose results are only files (a weft batch job): the first the viewer can show."""
+        return next((o for o in self.outputs if Path(o).suffix.lower() in PLAYABLE_SUFFIXES), None)
+
+    @property
+    def playable(self) -> bool:
+        return bool(self.main_node or self.played_file)
+
+    @property
     def duration(self) -> float | None:
         """How long the result plays (seconds), from its main video or sound."""
         for entry in self.main_results.values():
@@ -285,4 +294,45 @@ def _short(value: Any) -> str:
     return text if len(text) <= 24 else text[:23] + "\u2026"
 
 
-__all__ = ["History", "HistoryEntry", "batch_entries", "changes_text", "param_changes"]
+__all__ = ["file_results", "History", "HistoryEntry", "batch_entries", "changes_text", "param_changes"]
+
+
+# -- results that are only files (weft batch jobs) ----------------------------------------------------
+PLAYABLE_SUFFIXES = {".mp4": "video", ".mov": "video", ".webm": "video", ".mkv": "video", ".png": "image",
+                     ".jpg": "image", ".jpeg": "image", ".webp": "image", ".wav": "audio", ".flac": "audio"}
+MAX_PLAYED_FRAMES = 2000  # ~80 s at 24 fps: what a viewer decodes of a batch render at most
+
+
+def file_results(path: str | Path, cache_root: Path | None = None) -> dict[str, dict[str, Any]]:
+    """A rendered file as the viewer shows a node's results: decoded once into memory-mappable
+    arrays under the data folder (keyed by the file's path, size and time, so a re-render is
+    decoded again), described as a run's event describes them. Empty for a file the viewer
+    cannot show; raises engines.media.MediaError for one that does not decode."""
+    import hashlib
+
+    from engines import media
+    from engines.cache import store_for_viewer
+
+    p = Path(path)
+    kind = PLAYABLE_SUFFIXES.get(p.suffix.lower())
+    if kind is None or not p.is_file():
+        return {}
+    stat = p.stat()
+    key = hashlib.sha256(f"{p.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    folder = (cache_root or data_dir() / "played") / key
+    described = folder / "results.json"
+    if described.is_file():
+        try:
+            return json.loads(described.read_text())
+        except (OSError, ValueError):
+            pass
+    if kind == "video":
+        value = media.read_video(p, max_frames=MAX_PLAYED_FRAMES)
+    elif kind == "image":
+        value = media.read_image(p)
+    else:
+        value = media.read_audio(p)
+    results = {kind: store_for_viewer(folder, kind, value)}
+    described.write_text(json.dumps(results))
+    return results
+

@@ -94,6 +94,13 @@ def _load_value(folder: Path, entry: dict[str, Any]) -> Any:
 _FILE_KEYS = ("frames", "pixels", "values", "samples", "audio")
 
 
+def store_for_viewer(folder: Path, name: str, value: Any) -> dict[str, Any]:
+    """Writes ``value`` into ``folder`` as the cache writes a result and says what an event
+    would say about it (for a file read outside a run: a batch job's output)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return describe_result(folder, _save_value(folder, name, value))
+
+
 def describe_result(folder: Path, entry: dict[str, Any]) -> dict[str, Any]:
     """What an event says about one output: its kind, its shape, and its files
     (``.npy`` arrays a viewer can memory-map)."""

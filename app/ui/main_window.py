@@ -612,11 +612,12 @@ class MainWindow(QMainWindow):
     def play_entry(self, entry) -> None:
         """Shows a history entry's result in the viewer, pinned to it (selection no longer moves it)."""
         viewer = self._api(self.viewer)
-        if not entry.main_node:
+        results = self._entry_results(entry)
+        if not results:
             where = f": {entry.outputs[0]}" if entry.outputs else ""
             self.statusBar().showMessage(f"{entry.title} has no result to play in the viewer{where}", 8000)
             return
-        viewer.show_result(entry.main_node, entry.main_results, title=entry.title)
+        viewer.show_result(entry.main_node, results, title=entry.title)
         viewer.set_pinned(True, f"history: {entry.title}")
         self.viewer_dock.show()
         self.viewer_dock.raise_()
@@ -632,9 +633,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Restored the graph of {entry.title} (Ctrl+Z puts yours back)", 8000)
         QTimer.singleShot(0, self.view.frame_all)
 
+    def _entry_results(self, entry) -> dict:
+        """What the viewer shows of a history entry: its main node's results, or (a weft batch
+        job, which leaves only files) its first playable file, decoded once."""
+        if entry.main_node:
+            return entry.main_results
+        if entry.played_file is None:
+            return {}
+        from app.history import file_results
+        from engines.media import MediaError
+        try:
+            return file_results(entry.played_file)
+        except (MediaError, OSError, ValueError) as exc:
+            self.log(f"Cannot play {entry.played_file}: {exc}", "error")
+            return {}
+
     def compare_entries(self, a, b) -> None:
         viewer = self._api(self.viewer)
-        viewer.compare(a.main_results, b.main_results, title_a=a.title, title_b=b.title)
+        viewer.compare(self._entry_results(a), self._entry_results(b), title_a=a.title, title_b=b.title)
         self.viewer_dock.show()
         self.viewer_dock.raise_()
 

@@ -454,3 +454,44 @@ def test_selecting_two_entries_from_code_keeps_both(studio, qtbot):
     a, b = panel(w).entries[-2:]
     panel(w).select([a.id, b.id])
     assert set(panel(w).selected_ids()) == {a.id, b.id} and panel(w).compare_button.isEnabled()
+
+
+def test_a_weft_batch_job_in_the_history_plays_its_video(make_window, data_dir, tmp_path, qtbot):
+    """weft batch leaves only files; double-clicking its job in the History plays the file."""
+    from engines import media
+    from nodes.graph import Graph
+    from nodes.values import Video
+
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    frames = np.zeros((12, 32, 48, 3), np.uint8)
+    for i in range(12):
+        frames[i, :, : 4 * (i + 1)] = (230, 40, 40)  # a red bar that grows: every frame differs
+    media.write_video(folder / "clip.mp4", Video(frames, 12.0))
+    g = Graph()
+    g.add_node("load_video", {"path": "clip.mp4"}, node_id="clip")
+    g.add_node("reverse_video", node_id="rev")
+    g.add_node("save_video", {"filename": "shot_{job}"}, node_id="save")
+    g.connect("clip", "video", "rev", "video")
+    g.connect("rev", "out", "save", "video")
+    proj = project_io.save(project_io.Project(g), folder / "shot.weft")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "app", "batch", str(proj), "--sweep", "save.quality=high,low",
+                           "--output-dir", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+    w = make_window()
+    p = panel(w)
+    p.reload()
+    jobs = [e for e in p.entries if e.source == "batch"]
+    assert len(jobs) == 2 and all(e.playable for e in jobs)
+    rect = click_row(qtbot, w, jobs[0].id)
+    assert p.play_button.isEnabled()
+    qtbot.mouseDClick(p.tree.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+    viewer = w._api(w.viewer)
+    qtbot.waitUntil(lambda: viewer.frames is not None, timeout=5000)
+    assert (viewer.frames.width, viewer.frames.height, viewer.frame_count) == (48, 32, 12)
+    assert "12 fps" in viewer.info_label.text()
+    # The job's own file, reversed: its first frame is the widest bar.
+    first = viewer.frames.image(0)
+    assert abs(QColor(first.pixel(44, 16)).red() - 230) < 40 and QColor(first.pixel(44, 16)).green() < 90

@@ -303,7 +303,7 @@ class HistoryPanel(QWidget):
     def _refresh_buttons(self) -> None:
         ids = self.selected_ids()
         entries = [self._by_id[i] for i in ids if i in self._by_id]
-        playable = [e for e in entries if e.main_node]
+        playable = [e for e in entries if e.playable]
         self.play_button.setEnabled(bool(playable))
         self.restore_button.setEnabled(len(entries) == 1)
         self.compare_button.setEnabled(len(playable) >= 2)
