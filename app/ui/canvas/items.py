@@ -274,6 +274,12 @@ class NodeItem(QGraphicsItem):
             return f"{where + ': ' if where else ''}{p.message}{more}"
         return ""
 
+    def type_words(self) -> str:
+        """The node type's title when the node has a name of its own ("" otherwise)."""
+        if self.known and self.node.title and self.node.title != self.node_type.title:
+            return self.node_type.title
+        return ""
+
     def input_name(self, s) -> str:
         """What an input is called on the face: a reference socket takes its label once it has
         one ("Mia" for Reference 1 labelled Mia), as the prompt's anchors name it."""
@@ -357,8 +363,19 @@ class NodeItem(QGraphicsItem):
             right_space = 24 if status is not None and status.state == "cached" else 8
             if node.bypassed:
                 title = f"{title}  (bypassed)"
-            painter.drawText(QRectF(8, 0, self.w - 8 - right_space, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
-                             _elide(fm, title, self.w - 8 - right_space))
+            room = self.w - 8 - right_space
+            shown = _elide(fm, title, room)
+            painter.drawText(QRectF(8, 0, room, HEADER), Qt.AlignVCenter | Qt.AlignLeft, shown)
+            kind = self.type_words()
+            if kind:
+                # A renamed node still says what it is, dimmer, after its name.
+                used = fm.horizontalAdvance(shown) + 6
+                small = theme.font(8.0)
+                if room - used > 30:
+                    painter.setFont(small)
+                    painter.setPen(theme.NODE_TEXT_DIM)
+                    painter.drawText(QRectF(8 + used, 0, room - used, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
+                                     _elide(QFontMetricsF(small), kind, room - used))
             if status is not None and status.state == "cached":
                 self._paint_cache_mark(painter, QPointF(self.w - 13, HEADER / 2))
             self._paint_sockets(painter, lod)

@@ -1,8 +1,9 @@
-"""Problems show on the canvas as the graph is edited, before any run, worded by what is wrong."""
+"""What a node's face tells the artist: problems as the graph is edited (before any run), names, types."""
 
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QStyleOptionGraphicsItem
 
@@ -82,3 +83,20 @@ def test_a_reference_socket_is_called_by_its_label_once_labelled(window, qtbot):
     assert item._short_where("input 'reference_2'") == "Leo"
     doc.undo_stack.undo()
     assert item.input_name(socket) == "Reference 2"
+
+
+def test_a_renamed_node_still_says_what_type_it_is(window, hands, qtbot):
+    doc, view = window.document, window.view
+    node = doc.add_node("text_to_video", (0, 0))
+    item = view.gscene.nodes[node]
+    assert item.type_words() == ""
+    doc.select([node])
+    view.setFocus()
+    hands.key(Qt.Key_F2)  # rename, as the artist does
+    editor = view.rename_editor
+    assert editor is not None
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Hero shot")
+    qtbot.keyClick(editor, Qt.Key_Return)
+    assert doc.graph.nodes[node].title == "Hero shot"
+    assert item.type_words() == "Text to Video"
