@@ -155,6 +155,80 @@ def pooled_latent(x, z_dim: int = 16):
     return torch.cat([colour, bright], dim=1)
 
 
+def unpacking_decoder(vae) -> None:
+    """Sets the decoder's weights so that, before any training, it draws each frame from the
+    fixed latent by hand: frame k of a group is its cell colours (channels 3k..3k+2 of
+    `pooled_latent`) enlarged 4x. Training then only has to sharpen the cells into shapes.
+
+    Why: from random weights the decoder took the easy road for 600+ steps (measured): it drew
+    the first frame of a group everywhere and faded it, never learning which channels belong to
+    which frame, so moving shapes stood still. This routing is what it failed to find.
+
+    How, in AutoencoderKLWan's own layers: every residual branch and the attention output start
+    at zero (each block passes its input through), so the decoder is linear up to its head;
+    `conv_in` and the 1x1 shortcuts copy channels; each temporal upsampler's `time_conv` sends
+    the first half of a latent frame's frames to its first output frame and the second half to
+    its second (only its newest tap is used); the spatial convolutions copy their centre. The
+    head normalises over channels (RMS) and applies SiLU, so the colours ride on a constant 6
+    in every channel: the norm then barely depends on the colour, and SiLU is nearly the
+    identity there; `conv_out` takes the 6 away.
+    """
+    import torch
+
+    dec = vae.decoder
+    with torch.no_grad():
+        for module in dec.modules():
+            if hasattr(module, "conv2") and hasattr(module, "conv_shortcut"):  # residual blocks
+                module.conv2.weight.zero_()
+                module.conv2.bias.zero_()
+            if hasattr(module, "to_qkv"):  # attention
+                module.proj.weight.zero_()
+                module.proj.bias.zero_()
+
+        def copy(conv, pairs, bias=None):
+            """A convolution that copies input channel i to output channel o at its newest/centre tap."""
+            w = conv.weight
+            w.zero_()
+            idx = [k // 2 for k in w.shape[2:]]
+            if w.dim() == 5:
+                idx[0] = w.shape[2] - 1  # causal in time: the newest frame is the last tap
+            for o, i in pairs:
+                w[(o, i, *idx)] = 1.0
+            conv.bias.zero_()
+            if bias is not None:
+                conv.bias.copy_(bias)
+
+        z = vae.config.z_dim
+        copy(vae.post_quant_conv, [(c, c) for c in range(z)])
+        copy(dec.conv_in, [(c, c) for c in range(12)])
+        frames_per_channel_group = 4  # colours of four frames: channels 0..11
+        for block in dec.up_blocks:
+            for resnet in block.resnets:
+                if not isinstance(resnet.conv_shortcut, torch.nn.Identity):
+                    copy(resnet.conv_shortcut, [(c, c) for c in range(12)])
+            if block.upsamplers is None:
+                continue
+            up = block.upsamplers[0]
+            c = up.dim
+            half = frames_per_channel_group // 2
+            if hasattr(up, "time_conv"):
+                # early frames keep their channels; the late ones move down to the same places
+                pairs = [(ch, ch) for ch in range(3 * half)] + [(c + ch, 3 * half + ch) for ch in range(3 * half)]
+                copy(up.time_conv, pairs)
+                frames_per_channel_group = half
+            out = up.resample[1]
+            keep = 3 * frames_per_channel_group
+            bias = torch.zeros(out.out_channels)
+            if block is dec.up_blocks[-2]:  # the last upsampler: the constant the head needs
+                bias += 6.0
+            copy(out, [(ch, ch) for ch in range(keep)], bias=bias)
+        dec.norm_out.gamma.fill_(6.0)
+        width = dec.norm_out.gamma.shape[0]
+        # After the norm a channel is about 6 * (6 + colour) / 6: the colour plus 6.
+        copy(dec.conv_out, [(ch, ch) for ch in range(3)], bias=torch.full((3,), -6.0))
+        del width
+
+
 def make_text_encoder(r: Recipe, vocab: int):
     from transformers import UMT5Config, UMT5EncoderModel
 
@@ -198,7 +272,14 @@ def train_vae(r: Recipe, run_dir: Path, minutes: float | None) -> None:
         return
     torch.manual_seed(0)
     vae = make_vae(r)
-    opt = torch.optim.AdamW(vae.parameters(), lr=r.vae_lr, weight_decay=0.0)
+    unpacking_decoder(vae)
+    # The decoder starts right (unpacking_decoder) and is refined at a lower rate than the
+    # encoder, which starts from random weights.
+    decoder = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+    chosen = {id(p) for p in decoder}
+    encoder = [p for p in vae.parameters() if id(p) not in chosen]
+    opt = torch.optim.AdamW([{"params": encoder, "lr": r.vae_lr}, {"params": decoder, "lr": r.vae_lr * 0.3}],
+                            weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (
         1 + math.cos(math.pi * min(s, r.vae_steps) / r.vae_steps)))
     rng = np.random.default_rng(0)
