@@ -147,8 +147,8 @@ def judge(audio: np.ndarray, rate: int = RATE) -> SoundVerdict:
     """Decide what the clip is (see the module docstring)."""
     x = to_mono(audio, rate)
     v = SoundVerdict()
-    if len(x) < _NFFT:
-        return v
+    if len(x) < _NFFT or not np.isfinite(x).all():
+        return v  # too short to judge, or not a sound at all (a model that gave NaN): "silence"
     # 1. envelope and events
     n_frames = 1 + (len(x) - _FRAME) // _HOP
     frames = np.lib.stride_tricks.sliding_window_view(x, _FRAME)[::_HOP][:n_frames]
@@ -161,6 +161,8 @@ def judge(audio: np.ndarray, rate: int = RATE) -> SoundVerdict:
     events = [(a, b) for a, b in _events(active, hop_s)]
     # Frame i covers samples [i*HOP, i*HOP+FRAME): an event's time span.
     spans = [(a * hop_s, (b - 1) * hop_s + _FRAME / RATE) for a, b in events]
+    if not spans:
+        return v
     # 2. spectrum of the sounding part
     from scipy.signal import stft
 

@@ -174,14 +174,21 @@ def load_recipe(recipe_class, run_dir: Path, overrides: list[str]):
     from dataclasses import asdict
 
     recipe_file = Path(run_dir) / "recipe.json"
-    if recipe_file.exists():
-        fields = json.loads(recipe_file.read_text())
-        return recipe_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
     fields = {}
     for item in overrides:
         k, v = item.split("=", 1)
         default = getattr(recipe_class(), k)
         fields[k] = tuple(int(x) for x in v.split(",")) if isinstance(default, tuple) else type(default)(v)
+    if recipe_file.exists():
+        recorded = json.loads(recipe_file.read_text())
+        recipe = recipe_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()})
+        # A run continues with the recipe it started with: a different --set is refused,
+        # never silently ignored (its checkpoints were made with the recorded one).
+        clash = {k: v for k, v in fields.items() if getattr(recipe, k) != v}
+        if clash:
+            said = ", ".join(f"{k}={v} (the run has {getattr(recipe, k)})" for k, v in clash.items())
+            raise SystemExit(f"{run_dir} was started with another recipe: {said}; use a new run folder")
+        return recipe
     recipe = recipe_class(**fields)
     recipe_file.parent.mkdir(parents=True, exist_ok=True)
     recipe_file.write_text(json.dumps(asdict(recipe), indent=1))
