@@ -237,13 +237,28 @@ def make_text_encoder(r: Recipe, vocab: int):
                                        dropout_rate=0.0))
 
 
+CROSS_ATTENTION_SHARPNESS = 2.0  # the cross-attention's q/k norm weights start here (logits x4)
+
+
 def make_transformer(r: Recipe):
+    import torch
     from diffusers import WanTransformer3DModel
 
-    return WanTransformer3DModel(patch_size=(1, 4, 4), num_attention_heads=r.dim_heads, attention_head_dim=r.head_dim,
-                                 in_channels=r.z_dim, out_channels=r.z_dim, text_dim=r.text_dim, freq_dim=64,
-                                 ffn_dim=r.ffn, num_layers=r.layers, cross_attn_norm=True,
-                                 qk_norm="rms_norm_across_heads", rope_max_seq_len=64)
+    model = WanTransformer3DModel(patch_size=(1, 4, 4), num_attention_heads=r.dim_heads,
+                                  attention_head_dim=r.head_dim, in_channels=r.z_dim, out_channels=r.z_dim,
+                                  text_dim=r.text_dim, freq_dim=64, ffn_dim=r.ffn, num_layers=r.layers,
+                                  cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64)
+    # WanPipeline pads every prompt to 512 rows, ~500 of them one and the same padding
+    # vector. With q and k RMS-normalised to weight 1, a cross-attention logit is at most
+    # ~6 (head_dim 32), so a real word can never outweigh 500 padding rows: measured after
+    # 1500 steps, 66-90% of every block's cross-attention went to the padding, the norm
+    # weights had not moved from 1.0, and the model ignored the prompt (the judge: 0%,
+    # colours 12%). Starting those weights at 2 lets a word's logit reach ~23.
+    with torch.no_grad():
+        for block in model.blocks:
+            block.attn2.norm_q.weight.fill_(CROSS_ATTENTION_SHARPNESS)
+            block.attn2.norm_k.weight.fill_(CROSS_ATTENTION_SHARPNESS)
+    return model
 
 
 def make_scheduler(r: Recipe):
