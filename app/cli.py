@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,9 +216,18 @@ async def render_projects(prepared: list[Prepared], *, output_dir: Path | None, 
     from engines.client import EngineClient
     from nodes import project as project_io
 
-    factory = client_factory or EngineClient
     failures = 0
-    async with factory(models=models) as client:
+    client = None
+    if client_factory is None:
+        # A resident engine for these models (weft engine start) saves the worker's start.
+        from engines.resident import connect_if_running
+        client = await connect_if_running(models)
+        if client is not None:
+            print(f"weft: rendering on the resident engine (pid {client.worker_info.get('server_pid')}; "
+                  "weft engine stop ends it)", file=sys.stderr)
+    if client is None:
+        client = (client_factory or EngineClient)(models=models)
+    async with client:
         for item in prepared:
             if cancel_requested.is_set():
                 return EXIT_CANCELLED
@@ -300,6 +310,36 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 # -- the other commands ---------------------------------------------------------------
+def cmd_engine(args: argparse.Namespace) -> int:
+    """weft engine start|status|stop (engines/resident.py)."""
+    from engines import resident
+    from engines.client import EngineError
+
+    if args.action == "start":
+        try:
+            asyncio.run(resident.serve_forever(args.models))
+        except EngineError as exc:
+            print(f"weft: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        return EXIT_OK
+    if args.action == "stop":
+        if asyncio.run(resident.stop(args.models)):
+            print(f"weft: stopped the engine for the {args.models} models")
+            return EXIT_OK
+        print(f"weft: no engine for the {args.models} models is running", file=sys.stderr)
+        return EXIT_FAILED
+    status = asyncio.run(resident.ping(resident.socket_path(args.models)))
+    if status is None:
+        print(f"no engine for the {args.models} models is running (start one with: weft engine start"
+              + ("" if args.models == "default" else f" --models {args.models}") + ")")
+        return EXIT_FAILED
+    since = time.strftime("%H:%M:%S", time.localtime(status.get("started_at", 0)))
+    print(f"engine for the {args.models} models: running since {since}, pid {status.get('server_pid')}, "
+          f"worker {status.get('worker_pid')}, {status.get('renders', 0)} renders")
+    return EXIT_OK
+
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     for path in args.projects:
         prepare(path, args.set or [])
@@ -437,6 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="calibrate-magcache: the real model or its tiny twin")
     models.add_argument("--steps", type=int, default=None, help="calibrate-magcache: steps of the calibration run")
     models.set_defaults(func=cmd_models)
+
+    engine = sub.add_parser("engine", help="a resident engine that weft render uses while it runs: start, "
+                                           "status, stop")
+    engine.add_argument("action", choices=("start", "status", "stop"))
+    engine.add_argument("--models", choices=("tiny", "default"), default="default")
+    engine.set_defaults(func=cmd_engine)
 
     gui = sub.add_parser("gui", help="open the studio")
     gui.add_argument("project", nargs="?")

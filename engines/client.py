@@ -290,6 +290,8 @@ class EngineClient:
                 how = f"killed by signal {-code}"
             if -code == signal.SIGKILL:
                 how += " (out of memory, or killed by hand)"
+        elif code is None:
+            how = "went away"
         else:
             how = f"exited with code {code}"
         if self._ready and not self._ready.done():
