@@ -201,9 +201,12 @@ def synthesising_decoder(vae, r: Recipe) -> None:
 
     def set_weight(conv, weight):
         if hasattr(conv, "weight_g"):  # weight norm: weight = g * v / |v|
-            conv.weight_v.copy_(weight + (weight == 0).all() * 1e-8)
             dims = tuple(range(1, weight.dim()))
-            conv.weight_g.copy_(torch.linalg.vector_norm(weight, dim=dims, keepdim=True))
+            norm = torch.linalg.vector_norm(weight, dim=dims, keepdim=True)
+            # A zero row keeps a direction of ones and g = 0: v = 0 would make the weight
+            # 0 / 0 (NaN), and a tiny v rounds to 0 when the weights are stored in fp16.
+            conv.weight_v.copy_(torch.where(norm > 0, weight, torch.ones_like(weight)))
+            conv.weight_g.copy_(norm)
         else:
             conv.weight.copy_(weight)
         if conv.bias is not None:
