@@ -110,3 +110,26 @@ def test_the_judge_refuses_clips_that_show_something_else():
 def test_noise_shows_nothing_asked_for():
     frames = np.random.default_rng(0).integers(0, 256, (17, 64, 64, 3), dtype=np.uint8)
     assert not judge(frames).matches(world.parse("a red circle moves right on a blue background"))
+
+
+def test_an_extra_shape_is_caught_even_at_the_smallest_the_world_draws():
+    asked = world.parse("a red circle moves right on a blue background")
+    for extra in ("a red circle moves right and a small grey square shrinks on a blue background",
+                  "a red circle moves right and a small orange triangle shrinks quickly on a blue background"):
+        verdict = judge(world.render(world.parse(extra), 3).frames)
+        assert not verdict.matches(asked), extra
+        assert any(p.startswith("an unexpected") for p in verdict.problems(asked)), verdict.problems(asked)
+
+
+def test_the_seam_where_two_colours_blend_is_not_a_shape():
+    # What a 4x-compressing decoder gives at best: every 4x4 cell its mean colour. Blue
+    # against yellow averages to grey, red against yellow to orange: seams, not shapes.
+    for caption in ("a small blue triangle moves right on a yellow background",
+                    "a big yellow square stays still on a red background"):
+        scene = world.parse(caption)
+        frames = world.render(scene, 4).frames.astype(np.float32)
+        f, h, w, _ = frames.shape
+        cells = frames.reshape(f, h // 4, 4, w // 4, 4, 3).mean(axis=(2, 4))
+        blocky = np.repeat(np.repeat(cells, 4, axis=1), 4, axis=2).round().astype(np.uint8)
+        verdict = judge(blocky)
+        assert verdict.matches(scene), (caption, verdict.problems(scene))
