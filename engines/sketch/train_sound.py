@@ -70,6 +70,7 @@ class Recipe:
     vae_lr: float = 1e-3
     # latents
     latent_scale: float = 3.0  # what the transformer sees: band amplitudes x this (see train_dit)
+    amplitude_power: float = 1.0  # a band's latent is its amplitude to this power: 1.0, or 0.5 (square roots)
     sample_size: int = 256  # latent frames: 256 * 256 / 16000 = 4.096 s
     clips: int = 1200
     # DiT
@@ -177,7 +178,11 @@ def band_latent(r: Recipe, audio):
     edges = [0] + [(a + c) // 2 for a, c in zip(bins, bins[1:])] + [win // 2 + 1]
     energy = torch.stack([power[..., a:e].sum(-1) for a, e in zip(edges, edges[1:])], dim=1)
     unit = (win / 2) * window.pow(2).sum() / 2  # the energy a unit sine leaves in its bins
-    return (energy / unit).clamp_min(0).sqrt()
+    amplitude = (energy / unit).clamp_min(0).sqrt()
+    # Square roots (amplitude_power 0.5) narrow the range a quiet tone and a loud one span
+    # (0.25 and 0.8 instead of 0.06 and 0.6), and the decoder squares them back, so a small
+    # error where the latent should be silent comes out squared: quieter by far.
+    return amplitude if r.amplitude_power == 1.0 else amplitude.pow(r.amplitude_power)
 
 
 def synthesising_decoder(vae, r: Recipe) -> None:
@@ -219,16 +224,30 @@ def synthesising_decoder(vae, r: Recipe) -> None:
                 set_weight(module, torch.zeros_like(module.weight_v))
             if type(module).__name__ == "Snake1d":
                 module.beta.fill_(30.0)  # exp(30) ~ 1e13
-        w = torch.zeros_like(dec.conv1.weight_v)
-        for c in range(r.latent):
-            w[c, c, w.shape[2] // 2] = 1.0
-        set_weight(dec.conv1, w)
         (block,) = dec.block
+        squared = r.amplitude_power == 0.5
+        if r.amplitude_power not in (0.5, 1.0):
+            raise ValueError(f"amplitude_power {r.amplitude_power}: the decoder can draw 1.0 or 0.5")
+        # Band c's channels after conv1: (c,) for amplitudes; (2c, 2c + 1) = (+x, -x) for square
+        # roots, where the block's Snake (x + sin^2(a x) / b) makes the pair sum 2 sin^2(a x) / b,
+        # which is x^2 within 1.4% for a = 0.25, b = 2 a^2 over the latent's range (x <= ~0.85).
+        copies = [(2 * c, 1.0, 2 * c + 1, -1.0) if squared else (c, 1.0) for c in range(r.latent)]
+        w = torch.zeros_like(dec.conv1.weight_v)
+        for c, taps in enumerate(copies):
+            for channel, sign in zip(taps[::2], taps[1::2]):
+                w[channel, c, w.shape[2] // 2] = sign
+        set_weight(dec.conv1, w)
+        if squared:
+            a = 0.25
+            block.snake1.alpha.fill_(math.log(a))
+            block.snake1.beta.fill_(math.log(2 * a * a))
         t = torch.arange(win, dtype=torch.float64)
         hann = torch.hann_window(win, periodic=True, dtype=torch.float64)
         w = torch.zeros_like(block.conv_t1.weight_v)  # (in, out, 512)
         for c, harmonic in enumerate(BAND_HARMONICS):
-            w[c, 0] = (hann * torch.cos(2 * math.pi * harmonic * (t - hop // 2) / hop)).float()
+            kernel = (hann * torch.cos(2 * math.pi * harmonic * (t - hop // 2) / hop)).float()
+            for channel in copies[c][::2]:
+                w[channel, 0] = kernel
         set_weight(block.conv_t1, w)
         w = torch.zeros_like(dec.conv2.weight_v)
         w[0, 0, w.shape[2] // 2] = 1.0
