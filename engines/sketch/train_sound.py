@@ -83,7 +83,7 @@ class Recipe:
     text_layers: int = 2
     max_tokens: int = 16
     dit_batch: int = 8
-    dit_steps: int = 3600
+    dit_steps: int = 6000
     dit_lr: float = 1e-3
     warmup: int = 200
     drop_caption: float = 0.1
