@@ -34,6 +34,7 @@ def test_the_judge_prompts_are_not_the_training_ones():
     assert JUDGE_SCENES_SEED not in (TRAIN_SCENES_SEED, EVAL_SCENES_SEED)
 
 
+@pytest.mark.timeout(1500)  # 30 clips through weft batch: 2-5 min on a busy 2-core CPU
 def test_sketch_video_shows_what_30_fresh_prompts_ask(tmp_path):
     scenes = judge_scenes(JUDGE_SCENES_SEED, PROMPTS)
     table = tmp_path / "prompts.csv"
