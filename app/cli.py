@@ -17,8 +17,8 @@ import asyncio
 import json
 import os
 import signal
-import time
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -337,7 +337,6 @@ def cmd_engine(args: argparse.Namespace) -> int:
     print(f"engine for the {args.models} models: running since {since}, pid {status.get('server_pid')}, "
           f"worker {status.get('worker_pid')}, {status.get('renders', 0)} renders")
     return EXIT_OK
-
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -96,7 +96,7 @@ class HistoryEntry:
     @property
     def played_file(self) -> str | None:
         """For an entry whose results are only files (a weft batch job): the first the viewer can show."""
-        return next((o for o in self.outputs if Path(o).suffix.lower() in PLAYABLE_SUFFIXES), None)
+        return next((o for o in self.outputs if _played_kind(o)), None)
 
     @property
     def playable(self) -> bool:
@@ -298,8 +298,17 @@ __all__ = ["file_results", "History", "HistoryEntry", "batch_entries", "changes_
 
 
 # -- results that are only files (weft batch jobs) ----------------------------------------------------
-PLAYABLE_SUFFIXES = {".mp4": "video", ".mov": "video", ".webm": "video", ".mkv": "video", ".png": "image",
-                     ".jpg": "image", ".jpeg": "image", ".webp": "image", ".wav": "audio", ".flac": "audio"}
+def _played_kind(path: str | Path) -> str | None:
+    """"video", "image" or "audio" for a file in a format Weft's Save nodes write, else None."""
+    from engines.media import AUDIO_FORMATS, IMAGE_FORMATS, VIDEO_FORMATS  # imported when first needed
+
+    suffix = Path(path).suffix.lower()
+    for kind, formats in (("video", VIDEO_FORMATS), ("image", IMAGE_FORMATS), ("audio", AUDIO_FORMATS)):
+        if suffix in formats:
+            return kind
+    return None
+
+
 MAX_PLAYED_FRAMES = 2000  # ~80 s at 24 fps: what a viewer decodes of a batch render at most
 
 
@@ -314,7 +323,7 @@ def file_results(path: str | Path, cache_root: Path | None = None) -> dict[str, 
     from engines.cache import store_for_viewer
 
     p = Path(path)
-    kind = PLAYABLE_SUFFIXES.get(p.suffix.lower())
+    kind = _played_kind(p)
     if kind is None or not p.is_file():
         return {}
     stat = p.stat()
