@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.sketch import sounds
-from engines.sketch.training import TrainingRun, load_recipe
+from engines.sketch.training import TrainingRun, card_status, load_recipe
 
 
 @dataclass(frozen=True)
@@ -185,6 +185,18 @@ def band_latent(r: Recipe, audio):
     return amplitude if r.amplitude_power == 1.0 else amplitude.pow(r.amplitude_power)
 
 
+def set_weight_norm(conv, weight) -> None:
+    """Gives a weight-normed layer (weight = g * v / |v| per output row) the weight ``weight``.
+    A zero row keeps a direction of ones and g = 0: v = 0 would make the weight 0 / 0 (NaN),
+    and a tiny v rounds to 0 when the weights are stored in fp16."""
+    import torch
+
+    dims = tuple(range(1, weight.dim()))
+    norm = torch.linalg.vector_norm(weight, dim=dims, keepdim=True)
+    conv.weight_v.copy_(torch.where(norm > 0, weight, torch.ones_like(weight)))
+    conv.weight_g.copy_(norm)
+
+
 def synthesising_decoder(vae, r: Recipe) -> None:
     """Sets the Oobleck decoder's weights so that it draws `band_latent`'s bands back as sines:
     each latent frame lays down, for every band, a Hann-windowed cosine at the band's centre,
@@ -206,13 +218,8 @@ def synthesising_decoder(vae, r: Recipe) -> None:
     win = 2 * hop
 
     def set_weight(conv, weight):
-        if hasattr(conv, "weight_g"):  # weight norm: weight = g * v / |v|
-            dims = tuple(range(1, weight.dim()))
-            norm = torch.linalg.vector_norm(weight, dim=dims, keepdim=True)
-            # A zero row keeps a direction of ones and g = 0: v = 0 would make the weight
-            # 0 / 0 (NaN), and a tiny v rounds to 0 when the weights are stored in fp16.
-            conv.weight_v.copy_(torch.where(norm > 0, weight, torch.ones_like(weight)))
-            conv.weight_g.copy_(norm)
+        if hasattr(conv, "weight_g"):
+            set_weight_norm(conv, weight)
         else:
             conv.weight.copy_(weight)
         if conv.bias is not None:
@@ -432,18 +439,15 @@ def normalised_vae(vae, mean, std):
         conv = vae.decoder.conv1
         w = weight(conv).clone()
         b = conv.bias.detach().clone()
-        w_new = w * std.view(1, -1, 1)
         conv.bias.copy_(b + (w * mean.view(1, -1, 1)).sum(dim=(1, 2)))
-        conv.weight_v.copy_(w_new)
-        conv.weight_g.copy_(torch.linalg.vector_norm(w_new, dim=(1, 2), keepdim=True))
+        set_weight_norm(conv, w * std.view(1, -1, 1))
         conv = vae.encoder.conv2
         c = len(mean)
         w = weight(conv).clone()
         b = conv.bias.detach().clone()
         w[:c] /= std.view(-1, 1, 1)
         b[:c] = (b[:c] - mean) / std
-        conv.weight_v.copy_(w)
-        conv.weight_g.copy_(torch.linalg.vector_norm(w, dim=(1, 2), keepdim=True))
+        set_weight_norm(conv, w)
         conv.bias.copy_(b)
     return vae
 
@@ -540,7 +544,7 @@ def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> Non
     # One scale for every band, no centring: band amplitudes are sparse (a tone is one band
     # at up to ~0.7, everything else ~0), and a per-channel spread of 0.01-0.07 made a loud
     # tone's band ~20 spreads high, far outside the unit-scale data the scheduler's
-    # sigma_data = 1 assumes (measured: the judge stayed at 12-25%). Scaled by LATENT_SCALE,
+    # sigma_data = 1 assumes (measured: the judge stayed at 12-25%). Scaled by latent_scale,
     # loud tones reach ~2 and silence is exactly 0.
     mean = torch.zeros(raw.shape[1])
     std = torch.full((raw.shape[1],), 1.0 / r.latent_scale)
@@ -662,13 +666,7 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
                       f"{float(row['content']):.2f} |" for row in rows)
     hop = int(np.prod(r.ratios))
     total_min = (vae_done["seconds"] + latents_s + recipe["dit_seconds"]) / 60
-    best = max((float(row["judge"]) for row in rows), default=0.0)
-    if best >= 0.9:
-        status = (f"## Status: at the bar\n\nThe judge agreed with {best:.0%} of {r.eval_prompts} fresh prompts "
-                  "during training (Weft's bar is 90%); the test suite checks 30 others on these weights.")
-    else:
-        status = (f"## Status: under the bar\n\nWeft's bar for a sketch model is that the judge agrees with 90% "
-                  f"of fresh prompts; during training these weights reached {best:.0%} of {r.eval_prompts}.")
+    status = card_status(max((float(row["judge"]) for row in rows), default=0.0), r.eval_prompts)
     text = f"""# sketch-sound
 
 A tiny Stable Audio-architecture text-to-audio model of Weft's sketch sound

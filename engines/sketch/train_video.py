@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.sketch import world
-from engines.sketch.training import TrainingRun, load_recipe
+from engines.sketch.training import TrainingRun, card_status, load_recipe
 
 PROMPT_TOKENS = 512  # WanPipeline's default max_sequence_length
 TRAIN_TOKENS = 32  # longest sketch caption is ~26 tokens with </s>
@@ -701,15 +701,6 @@ def save_model(r: Recipe, pipe, out: Path, run: TrainingRun) -> None:
     tmp.rename(out)
 
 
-def status_lines(best: float, prompts: int) -> list[str]:
-    """The card's status paragraph, from the judge's best score during training."""
-    if best >= 0.9:
-        return [f"**Status: at the bar.** The judge agreed with {best:.0%} of {prompts} fresh prompts during "
-                "training (Weft's bar is 90%); the test suite checks 30 others on these weights."]
-    return [f"**Status: under the bar.** Weft's bar for a sketch model is that the judge agrees with 90% of "
-            f"fresh prompts; during training these weights reached {best:.0%} of {prompts} (table below)."]
-
-
 def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
     """The model card beside the weights: data, architecture, steps, time, and the judge's score by step."""
     import csv as _csv
@@ -746,7 +737,7 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
         "words (Weft says which words of a prompt it does not know). It is not a real video model: it",
         "exists so that every offline render, test and benchmark makes something a judge can check.",
         "",
-        *status_lines(best, r.eval_prompts),
+        card_status(best, r.eval_prompts),
         "", "Load it like any diffusers model:", "", "```python",
         "import torch", "from diffusers import WanPipeline",
         "pipe = WanPipeline.from_pretrained(\"engines/sketch/weights/sketch-video\", torch_dtype=torch.float32)",

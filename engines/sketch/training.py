@@ -193,3 +193,12 @@ def load_recipe(recipe_class, run_dir: Path, overrides: list[str]):
     recipe_file.parent.mkdir(parents=True, exist_ok=True)
     recipe_file.write_text(json.dumps(asdict(recipe), indent=1))
     return recipe
+
+
+def card_status(best: float, prompts: int) -> str:
+    """A model card's status paragraph, from the judge's best score during training (both sketch models)."""
+    if best >= 0.9:
+        return (f"**Status: at the bar.** The judge agreed with {best:.0%} of {prompts} fresh prompts during "
+                "training (Weft's bar is 90%); the test suite checks 30 others on these weights.")
+    return (f"**Status: under the bar.** Weft's bar for a sketch model is that the judge agrees with 90% of "
+            f"fresh prompts; during training these weights reached {best:.0%} of {prompts} (table below).")
