@@ -392,6 +392,19 @@ def cmd_models(args: argparse.Namespace) -> int:
         else:
             print(f"{args.target}: {path}")
         return EXIT_OK
+    if args.action == "add":
+        return _models_add(args)
+    if args.action == "remove":
+        from engines.models.user_models import remove
+        if not args.target:
+            raise UsageError("weft models remove: which of your models? (see weft models list)")
+        spec = CATALOGUE.get(args.target)
+        if spec is not None and spec.registered:
+            remove(args.target)
+            print(f"weft: forgot {args.target} (its files stay where they are)")
+            return EXIT_OK
+        raise UsageError(f"weft models remove: {args.target} is not one of the models you added "
+                         "(weft models add registers them)")
     if args.action == "make-tiny":
         if not args.target:
             raise UsageError("weft models make-tiny: into which folder?")
@@ -413,6 +426,26 @@ def cmd_models(args: argparse.Namespace) -> int:
         from engines.client import engine_process_env
         return EXIT_OK if subprocess.run(command, env=engine_process_env()).returncode == 0 else EXIT_FAILED
     raise UsageError(f"unknown action {args.action!r}")
+
+
+def _models_add(args: argparse.Namespace) -> int:
+    """`weft models add PATH [--as ID] [--like ID]`: register the artist's own weights (nothing is copied)."""
+    from engines.models.user_models import RegistrationError, add
+    if not args.target:
+        raise UsageError("weft models add: which file or folder? (a diffusers folder, a .safetensors "
+                         "checkpoint, or a ComfyUI models folder)")
+    try:
+        report = add(Path(args.target), as_id=args.as_id, like=args.like)
+    except RegistrationError as exc:
+        print(f"weft models add: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    for model_id, text in report.added:
+        print(f"{model_id}: {text}")
+    for path, why in report.skipped:
+        print(f"skipped {path}: {why}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _known_model(args: argparse.Namespace) -> None:
@@ -467,10 +500,14 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.add_argument("--json", action="store_true")
     nodes.set_defaults(func=cmd_nodes)
 
-    models = sub.add_parser("models", help="the model catalogue: list, pull ID, make-tiny DIR, "
-                                           "calibrate-magcache ID")
-    models.add_argument("action", choices=("list", "pull", "make-tiny", "calibrate-magcache"))
+    models = sub.add_parser("models", help="the model catalogue: list, pull ID, add PATH, remove ID, "
+                                           "make-tiny DIR, calibrate-magcache ID")
+    models.add_argument("action", choices=("list", "pull", "add", "remove", "make-tiny", "calibrate-magcache"))
     models.add_argument("target", nargs="?")
+    models.add_argument("--as", dest="as_id", metavar="ID",
+                        help="add: the id your weights get (default: from the file or folder name)")
+    models.add_argument("--like", metavar="ID",
+                        help="add: the Weft model your weights run as (default: recognised from the file)")
     models.add_argument("--json", action="store_true")
     models.add_argument("--models", choices=("tiny", "default"), default="default",
                         help="calibrate-magcache: the real model or its tiny twin")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The models folder (and the artist's registered weights in it) is an empty one of
+# the test run's own: the catalogue reads registered.json at import.
+os.environ.setdefault("WEFT_MODELS_DIR", tempfile.mkdtemp(prefix="weft-test-models-"))
 
 
 @pytest.fixture(scope="session")

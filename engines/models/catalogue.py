@@ -80,10 +80,23 @@ class ModelSpec:
     # Ships inside Weft as package data (engines/sketch/weights/<id>): always
     # installed, nothing to download, loaded from there in every profile.
     shipped: bool = False
+    # The artist's own weights (`weft models add`, engines/models/user_models.py): the
+    # catalogue model they run as, and either a whole diffusers folder or single files
+    # by component ("transformer": path), the rest coming from the base's folder.
+    base: str = ""
+    user_folder: str = ""
+    user_files: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def registered(self) -> bool:
+        """Whether these are the artist's own weights (registered with `weft models add`)."""
+        return bool(self.base)
 
     @property
     def source_text(self) -> str:
         """Where the weights come from, in a few words."""
+        if self.registered:
+            return self.user_folder or ", ".join(path for _, path in self.user_files)
         return "ships with Weft" if self.shipped else self.repo_id
 
     def licence_warning(self) -> str:
@@ -429,7 +442,23 @@ _SPECS += (
     ),
 )
 
-CATALOGUE: Mapping[str, ModelSpec] = MappingProxyType({spec.id: spec for spec in _SPECS})
+# Weft's own models, then the artist's registered weights (read from registered.json
+# at import; `reload_registered` after `weft models add` / `remove`).
+BUILTIN: Mapping[str, ModelSpec] = MappingProxyType({spec.id: spec for spec in _SPECS})
+_ALL: dict[str, ModelSpec] = {}
+CATALOGUE: Mapping[str, ModelSpec] = MappingProxyType(_ALL)
+
+
+def reload_registered() -> None:
+    """Read the registered models again (the catalogue mapping object stays the same)."""
+    from engines.models.user_models import registered_specs
+
+    _ALL.clear()
+    _ALL.update(BUILTIN)
+    _ALL.update({spec.id: spec for spec in registered_specs(BUILTIN)})
+
+
+reload_registered()
 
 # The model a new node of each task starts with.
 DEFAULT_MODELS: Mapping[str, str] = MappingProxyType(

@@ -80,3 +80,15 @@ def folder_fingerprint(folder: Path | None) -> str:
     with _lock:
         _memo[key] = (stats, value)
     return value
+
+
+def file_fingerprint(path: Path) -> str:
+    """The fingerprint of one weights file (a registered single-file checkpoint): its
+    size, modification time and safetensors header; ``ABSENT`` when it is not there."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return ABSENT
+    digest = hashlib.sha256(json.dumps([str(Path(path).resolve()), st.st_size, st.st_mtime_ns]).encode())
+    digest.update(_safetensors_header(Path(path)))
+    return digest.hexdigest()[:24]

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.models.catalogue import CATALOGUE, ModelSpec, get_spec
+from engines.models.folders import default_models_dir, default_tiny_dir
 
 PROFILES = ("default", "tiny")
 TINY_NOTICE = "tiny twin with random weights: the output is noise"
@@ -52,27 +53,6 @@ class ModelNotAvailableError(RuntimeError):
     The message is written for the artist: which model, where it comes from,
     and the command that fetches it.
     """
-
-
-def default_models_dir() -> Path:
-    """Where `pull` puts real weights: $WEFT_MODELS_DIR, else the user data dir."""
-    if os.environ.get("WEFT_MODELS_DIR"):
-        return Path(os.environ["WEFT_MODELS_DIR"]).expanduser()
-    from platformdirs import user_data_path
-
-    return user_data_path("weft", appauthor=False) / "models"
-
-
-def default_tiny_dir() -> Path:
-    """Where tiny twins are built: $WEFT_TINY_DIR, else the user cache dir.
-
-    A cache: every twin can be rebuilt from code at any time.
-    """
-    if os.environ.get("WEFT_TINY_DIR"):
-        return Path(os.environ["WEFT_TINY_DIR"]).expanduser()
-    from platformdirs import user_cache_path
-
-    return user_cache_path("weft", appauthor=False) / "tiny-models"
 
 
 class ModelManager:
@@ -148,10 +128,12 @@ class ModelManager:
             return is_present(model_id)
         if self.profile == "tiny":
             return _tiny_is_current(self.tiny_dir / model_id, spec.family)
-        if _is_complete_pipeline(self.models_dir / model_id):
+        if spec.registered:
+            return self._source_folder(spec) is not None and all(Path(p).is_file() for _, p in spec.user_files)
+        if is_complete_pipeline(self.models_dir / model_id):
             return True
         snapshot = _cached_snapshot(spec.repo_id)
-        return snapshot is not None and _is_complete_pipeline(snapshot)
+        return snapshot is not None and is_complete_pipeline(snapshot)
 
     # ---- loading -----------------------------------------------------------------
 
@@ -194,12 +176,16 @@ class ModelManager:
         mtimes and safetensors headers of its folder; engines/models/fingerprint.py), for cache
         keys: other weights under the same id never match a result made with these. ``ABSENT``
         when no folder holds them (yet). The tiny profile builds its twin's folder first."""
-        from engines.models.fingerprint import folder_fingerprint
+        from engines.models.fingerprint import file_fingerprint, folder_fingerprint
 
         spec = get_spec(model_id)
         if self.profile == "tiny" and not spec.shipped:
             return folder_fingerprint(self.ensure_tiny(model_id))
-        return folder_fingerprint(self._source_folder(spec))
+        folder = folder_fingerprint(self._source_folder(spec))
+        if not spec.user_files:
+            return folder
+        # A registered single file: it and the base folder its other components come from.
+        return "+".join([folder, *(f"{name}={file_fingerprint(Path(path))}" for name, path in spec.user_files)])
 
     @property
     def vram_budget(self) -> int | None:
@@ -266,6 +252,8 @@ class ModelManager:
         if spec.shipped or self.profile == "tiny":
             # Small enough to run as they are: no quantisation, no Hub.
             pipe = pipeline_class.from_pretrained(source, local_files_only=True, **shared, **kwargs)
+        elif spec.registered:
+            pipe = self._load_registered(spec, pipeline_class, source, shared, kwargs)
         else:
             quantization = gpu.quantization_config()
             if quantization is not None:
@@ -289,6 +277,8 @@ class ModelManager:
         # weights when they come from the same repo; a shipped model is its own.
         if spec.shipped:
             return (self.profile, "shipped:" + spec.id)
+        if spec.registered and self.profile != "tiny":
+            return (self.profile, "registered:" + spec.id)
         return (self.profile, spec.family if self.profile == "tiny" else spec.repo_id)
 
     def _share_source(self, spec: ModelSpec) -> Any:
@@ -299,12 +289,20 @@ class ModelManager:
                 return pipe
         return None
 
+    def source_folder(self, model_id: str) -> Path | None:
+        """The diffusers folder `model_id` loads from in this profile, or None when it is not on disk."""
+        return self._source_folder(get_spec(model_id))
+
     def _source_folder(self, spec: ModelSpec) -> Path | None:
         if spec.shipped:
             return _shipped_folder(spec.id)
         if self.profile == "tiny":
             return self.tiny_dir / spec.id
-        if _is_complete_pipeline(self.models_dir / spec.id):
+        if spec.user_folder:
+            return Path(spec.user_folder) if is_complete_pipeline(Path(spec.user_folder)) else None
+        if spec.registered:
+            return self._source_folder(get_spec(spec.base))
+        if is_complete_pipeline(self.models_dir / spec.id):
             return self.models_dir / spec.id
         return _cached_snapshot(spec.repo_id)
 
@@ -439,7 +437,7 @@ class ModelManager:
         from huggingface_hub.errors import HfHubHTTPError
 
         folder = self.models_dir / spec.id
-        if _is_complete_pipeline(folder):
+        if is_complete_pipeline(folder):
             # A pulled copy: a broken file here is not "missing", so let the
             # real error through rather than advise a download that exists.
             return pipeline_class.from_pretrained(folder, local_files_only=True, **kwargs)
@@ -451,6 +449,38 @@ class ModelManager:
             # diffusers reports a missing cache entry, no network and a gated
             # repo alike as OSError; huggingface_hub's HTTP errors for the rest.
             raise ModelNotAvailableError(self._not_available_message(spec, exc)) from exc
+
+    def _load_registered(self, spec: ModelSpec, pipeline_class: Any, source: Path | None,
+                         shared: dict[str, Any], kwargs: dict[str, Any]) -> Any:
+        """The artist's own weights: a whole folder, or single files over the base model's folder."""
+        base = get_spec(spec.base)
+        if source is None:
+            if spec.user_folder:
+                raise ModelNotAvailableError(f"{spec.title} ({spec.id}): its folder {spec.user_folder} is gone or "
+                                             "incomplete (weft models add it again, or weft models remove "
+                                             f"{spec.id}).")
+            raise ModelNotAvailableError(
+                f"{spec.title} ({spec.id}) runs with the text encoder, VAE and configs of {base.title} "
+                f"({base.id}), which is not on this machine.\n"
+                f"Fetch it with: weft models pull {base.id}")
+        if spec.user_folder:
+            return pipeline_class.from_pretrained(source, local_files_only=True, **shared, **kwargs)
+        import diffusers
+
+        index = json.loads((source / "model_index.json").read_text(encoding="utf-8"))
+        dtype = kwargs["dtype"]
+        components = dict(shared)
+        for name, path in spec.user_files:
+            if not Path(path).is_file():
+                raise ModelNotAvailableError(f"{spec.title} ({spec.id}): {path} is gone (weft models add it again, "
+                                             f"or weft models remove {spec.id}).")
+            component_class = getattr(diffusers, index[name][1])
+            component_dtype = dtype.get(name, dtype.get("default")) if isinstance(dtype, dict) else dtype
+            # The file's tensors, renamed from the original layout by diffusers, in the
+            # base's own config for that component (no Hub: the config is on disk).
+            components[name] = component_class.from_single_file(
+                path, config=str(source), subfolder=name, local_files_only=True, torch_dtype=component_dtype)
+        return pipeline_class.from_pretrained(source, local_files_only=True, **components, **kwargs)
 
     def _dtypes(self, spec: ModelSpec) -> Any:
         import torch
@@ -522,6 +552,11 @@ class ModelManager:
             if progress is not None:
                 progress(1, 1)
             return path
+        if spec.registered:
+            # Your own weights are already here; a single file needs its base's other components.
+            if spec.user_folder:
+                return Path(spec.user_folder)
+            return self.pull(spec.base, progress)
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import HfHubHTTPError
 
@@ -564,7 +599,7 @@ class ModelManager:
         return {
             spec.id: _ensure_tiny(spec, root / spec.id)
             for spec in CATALOGUE.values()
-            if spec.family in buildable
+            if spec.family in buildable and not spec.registered
         }
 
     # ---- releasing ---------------------------------------------------------------
@@ -764,7 +799,7 @@ def _cached_snapshot(repo_id: str) -> Path | None:
     return Path(found).parent if isinstance(found, str) else None
 
 
-def _is_complete_pipeline(folder: Path) -> bool:
+def is_complete_pipeline(folder: Path) -> bool:
     """Whether `folder` holds a whole diffusers pipeline, not a broken download.
 
     Checks that every component model_index.json names has its folder, that
@@ -815,7 +850,7 @@ def _tiny_is_current(folder: Path, family: str) -> bool:
         return False
     version = family_version(family)
     current = version is not None and stamp.get("family") == family and stamp.get("version") == version
-    return current and _is_complete_pipeline(folder)
+    return current and is_complete_pipeline(folder)
 
 
 def _ensure_tiny(spec: ModelSpec, target: Path) -> Path:
