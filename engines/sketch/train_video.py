@@ -19,7 +19,10 @@ run the same command again):
 3. **dit**: a `WanTransformer3DModel` and a small `UMT5EncoderModel` (word-
    level tokenizer over the sketch vocabulary) learn rectified flow on those
    latents, with 10% of captions dropped to the empty prompt so classifier-
-   free guidance works through the pipeline's negative prompt. Every
+   free guidance works through the pipeline's negative prompt. The
+   transformer predicts the clean latent, not the flow velocity (see
+   `Recipe.prediction`); the scheduler is told so, so the pipeline samples
+   from it unchanged. Every
    `eval_every` steps the current weights are saved as a pipeline, 16 fresh
    prompts are rendered through `WanPipeline`, and the judge's score is
    written to scores.csv.
@@ -44,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.sketch import world
-from engines.sketch.training import TrainingRun, card_status, load_recipe
+from engines.sketch.training import TrainingRun, card_status, load_recipe, pretrain_text_encoder
 
 PROMPT_TOKENS = 512  # WanPipeline's default max_sequence_length
 TRAIN_TOKENS = 32  # longest sketch caption is ~26 tokens with </s>
@@ -74,12 +77,24 @@ class Recipe:
     ffn: int = 768
     text_dim: int = 64
     text_layers: int = 2
+    # The text encoder first learns what captions say (training.pretrain_text_encoder),
+    # then stays fixed while the transformer learns from it (text_lr 0; > 0: trained on).
+    text_steps: int = 600
+    text_lr: float = 0.0
     dit_batch: int = 32
     dit_steps: int = 3000
     dit_lr: float = 1e-3
     warmup: int = 200
     drop_caption: float = 0.1
     flow_shift: float = 2.0
+    # What the transformer predicts: "sample" (the clean latent, JiT's x-prediction) or
+    # "flow_prediction" (the velocity noise - x0, as Wan does). One 1x4x4 patch holds 256
+    # latent values but a token only 192: a velocity carries the patch's noise, which is
+    # full-rank and cannot pass such a bottleneck, so velocity-trained weights left strong
+    # per-cell noise in every sample (judge 0/30); a clean sketch latent is low-dimensional
+    # and passes. The loss stays the velocity's (x-error / sigma^2, sigma floored below).
+    prediction: str = "sample"
+    sigma_floor: float = 0.1
     eval_every: int = 500
     eval_prompts: int = 16
     eval_steps: int = 20
@@ -265,7 +280,7 @@ def make_transformer(r: Recipe):
 def make_scheduler(r: Recipe):
     from diffusers import UniPCMultistepScheduler
 
-    return UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=r.flow_shift,
+    return UniPCMultistepScheduler(prediction_type=r.prediction, use_flow_sigmas=True, flow_shift=r.flow_shift,
                                    num_train_timesteps=1000, solver_order=2, solver_type="bh2",
                                    final_sigmas_type="zero", lower_order_final=True)
 
@@ -568,6 +583,30 @@ def evaluate(r: Recipe, pipe, scenes: list[world.Scene], steps: int) -> dict[str
     return {"judge": card.accuracy(), "colours": card.colour_accuracy(), "shapes": card.shape_accuracy()}
 
 
+def scene_labels(scenes: list[world.Scene]) -> dict[str, np.ndarray]:
+    """What each caption says, as integer classes (0 = no second shape), for pretrain_text_encoder."""
+    colours, sizes, speeds = list(world.COLOURS), list(world.SIZES), list(world.SPEEDS)
+    labels: dict[str, list[int]] = {"background": [colours.index(s.background) for s in scenes]}
+    for k in range(2):
+        shapes = [sc.shapes[k] if len(sc.shapes) > k else None for sc in scenes]
+        labels[f"shape{k + 1} colour"] = [0 if sh is None else 1 + colours.index(sh.colour) for sh in shapes]
+        labels[f"shape{k + 1} shape"] = [0 if sh is None else 1 + world.SHAPES.index(sh.shape) for sh in shapes]
+        labels[f"shape{k + 1} motion"] = [0 if sh is None else 1 + world.MOTIONS.index(sh.motion) for sh in shapes]
+        labels[f"shape{k + 1} size"] = [0 if sh is None else 1 + sizes.index(sh.size) for sh in shapes]
+        labels[f"shape{k + 1} speed"] = [0 if sh is None else 1 + speeds.index(sh.speed) for sh in shapes]
+    return {n: np.asarray(v, np.int64) for n, v in labels.items()}
+
+
+def train_text(r: Recipe, run_dir: Path, text_encoder, tokenizer, minutes: float | None) -> None:
+    """Stage 3a: the text encoder learns what the training captions say (a minute or two)."""
+    if r.text_steps <= 0:
+        return
+    scenes = training_scenes(r)
+    pretrain_text_encoder(text_encoder, tokenizer, [s.caption() for s in scenes], scene_labels(scenes),
+                          folder=run_dir / "text", steps=r.text_steps, max_length=TRAIN_TOKENS,
+                          title="sketch-video text encoder", minutes=minutes)
+
+
 def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> None:
     import torch
     from diffusers import AutoencoderKLWan
@@ -585,10 +624,17 @@ def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> Non
     tokenizer = make_tokenizer()
     torch.manual_seed(0)
     text_encoder = make_text_encoder(r, len(tokenizer))
+    train_text(r, run_dir, text_encoder, tokenizer, minutes)
     torch.manual_seed(0)
     transformer = make_transformer(r)
-    params = list(transformer.parameters()) + list(text_encoder.parameters())
-    opt = torch.optim.AdamW(params, lr=r.dit_lr, weight_decay=0.01, betas=(0.9, 0.99))
+    text_trained = r.text_steps <= 0 or r.text_lr > 0
+    text_encoder.requires_grad_(text_trained)
+    groups = [{"params": list(transformer.parameters())}]
+    if text_trained:
+        groups.append({"params": list(text_encoder.parameters()),
+                       "lr": r.dit_lr if r.text_steps <= 0 else r.text_lr})
+    params = [p for g in groups for p in g["params"]]
+    opt = torch.optim.AdamW(groups, lr=r.dit_lr, weight_decay=0.01, betas=(0.9, 0.99))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / r.warmup) * max(
         0.05, 0.5 * (1 + math.cos(math.pi * min(s, r.dit_steps) / r.dit_steps))))
     rng = np.random.default_rng(1)
@@ -600,13 +646,14 @@ def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> Non
     eval_scenes = evaluation_prompts(r)
     for step in run.steps(save_every=100, minutes=minutes):
         transformer.train()
-        text_encoder.train()
+        text_encoder.train(text_trained)
         for block in transformer.blocks:
             block.attn2.set_processor(cross)
         idx = rng.integers(0, len(latents), r.dit_batch)
         x0 = latents[idx]
         batch_captions = ["" if rng.random() < r.drop_caption else captions[i] for i in idx]
-        emb, cross.bias = _text_batch(tokenizer, text_encoder, batch_captions)
+        with torch.set_grad_enabled(text_trained):
+            emb, cross.bias = _text_batch(tokenizer, text_encoder, batch_captions)
         noise = torch.randn_like(x0)
         # Times: half logit-normal (SD3), half uniform, shifted as the sampler shifts them.
         # Logit-normal alone gives sigma > 0.95 about 1% of the time, yet the sampler's
@@ -618,7 +665,11 @@ def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> Non
         xt = (1 - s) * x0 + s * noise
         pred = transformer(hidden_states=xt, timestep=sigma * 1000, encoder_hidden_states=emb,
                            return_dict=False)[0]
-        loss = (pred - (noise - x0)).pow(2).mean()
+        if r.prediction == "sample":
+            # The velocity loss written for a predicted x0: v_hat - v = (x0 - x0_hat) / sigma.
+            loss = ((pred - x0) / s.clamp(min=r.sigma_floor)).pow(2).mean()
+        else:
+            loss = (pred - (noise - x0)).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

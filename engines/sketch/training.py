@@ -202,3 +202,74 @@ def card_status(best: float, prompts: int) -> str:
                 "training (Weft's bar is 90%); the test suite checks 30 others on these weights.")
     return (f"**Status: under the bar.** Weft's bar for a sketch model is that the judge agrees with 90% of "
             f"fresh prompts; during training these weights reached {best:.0%} of {prompts} (table below).")
+
+
+def pretrain_text_encoder(text_encoder, tokenizer, captions: list[str], labels: Mapping[str, np.ndarray], *,
+                          folder: Path, steps: int, batch: int = 64, lr: float = 3e-3, max_length: int = 32,
+                          title: str = "text encoder", minutes: float | None = None) -> dict[str, float]:
+    """Teach a fresh text encoder what the captions say before the generator learns from it.
+
+    Every real token's output must predict every attribute of the scene (`labels`: one
+    integer class per caption and attribute, e.g. the background colour, the first
+    shape's motion): a linear head per attribute reads each token on its own. So
+    whichever tokens a cross-attention looks at, it finds the whole scene with each
+    word's role resolved ("blue" of "on a blue background" is the background, not a
+    shape). Learnt through the diffusion loss alone, that binding was the slow part:
+    after 1000 steps sketch-video painted the whole frame in the shape's colour.
+    Real text-to-video models get the same from a pretrained T5; this is ours, in a
+    minute. Resumable like every stage; returns the held-out accuracy per attribute.
+    """
+    import json
+
+    import torch
+
+    folder = Path(folder)
+    done = folder / "done.json"
+    if done.exists():
+        text_encoder.load_state_dict(torch.load(folder / "text_encoder.pt", map_location="cpu"))
+        return json.loads(done.read_text())
+    names = sorted(labels)
+    width = text_encoder.config.d_model
+    heads = torch.nn.ModuleDict({n: torch.nn.Linear(width, int(labels[n].max()) + 1) for n in names})
+    params = [*text_encoder.parameters(), *heads.parameters()]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    rng = np.random.default_rng(11)
+    held = np.arange(len(captions)) % 10 == 0  # every tenth caption is kept out to measure
+    train_idx, test_idx = np.flatnonzero(~held), np.flatnonzero(held)
+    run = TrainingRun(folder, {"text_encoder": text_encoder, "heads": heads, "opt": opt}, total_steps=steps,
+                      rng=rng, title=title)
+    run.resume()
+
+    def loss_and_accuracy(idx):
+        tokens = tokenizer([captions[i] for i in idx], padding="max_length", max_length=max_length,
+                           truncation=True, return_tensors="pt")
+        mask = tokens.attention_mask.bool()
+        out = text_encoder(tokens.input_ids, tokens.attention_mask).last_hidden_state[mask]  # (real tokens, width)
+        owner = torch.arange(len(idx))[:, None].expand_as(mask)[mask]
+        loss, right = 0.0, {}
+        for n in names:
+            target = torch.from_numpy(labels[n][idx]).long()[owner]
+            logits = heads[n](out)
+            loss = loss + torch.nn.functional.cross_entropy(logits, target)
+            right[n] = (logits.argmax(-1) == target).float().mean().item()
+        return loss / len(names), right
+
+    for step in run.steps(save_every=100, minutes=minutes):
+        text_encoder.train()
+        loss, _ = loss_and_accuracy(rng.choice(train_idx, batch))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % 10 == 0:
+            run.record_loss(loss=loss.item())
+            run.show_loss(f"loss {loss.item():.4f}")
+    if run.step < steps:
+        raise SystemExit(0)  # stopped by the time limit: run again to continue
+    text_encoder.eval()
+    with torch.no_grad():
+        _, right = loss_and_accuracy(test_idx[:512])
+    torch.save(text_encoder.state_dict(), folder / "text_encoder.pt")
+    done.write_text(json.dumps({n: round(v, 4) for n, v in right.items()}))
+    run.log(f"text encoder: every token's accuracy on held-out captions: "
+            + ", ".join(f"{n} {v:.0%}" for n, v in right.items()))
+    return right

@@ -182,3 +182,20 @@ def test_a_comfyui_models_folder_registers_what_it_can_use_in_place(env, tmp_pat
     listed = {row["id"]: row for row in json.loads(weft("models", "list", "--json", env=env).stdout)}
     assert listed["wan2.1-boats-v2"]["repo"] == str(good.resolve())  # used where it is, not copied
     assert not list(models.rglob("*Boats*"))
+
+
+def test_a_diffusers_folder_registers_as_its_own_model(env, tmp_path):
+    mine = shutil.copytree(Path(env["WEFT_MODELS_DIR"]) / WAN, tmp_path / "My Finetune")
+    ask = weft("models", "add", str(mine), env=env)
+    # Several Weft models are WanPipelines and this one's size is none of theirs: ask which.
+    assert ask.returncode == 2 and "say which with --like ID" in ask.stderr
+    done = weft("models", "add", str(mine), "--like", WAN, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "my-finetune: added: the diffusers folder" in done.stdout
+    listed = {row["id"]: row for row in json.loads(weft("models", "list", "--json", env=env).stdout)}
+    assert listed["my-finetune"]["status"] == "installed" and listed["my-finetune"]["task"] == "text_to_video"
+    (mine / "transformer" / "diffusion_pytorch_model.safetensors").unlink()
+    broken = {row["id"]: row for row in json.loads(weft("models", "list", "--json", env=env).stdout)}
+    assert broken["my-finetune"]["status"] == "not installed"
+    again = weft("models", "add", str(mine), "--like", WAN, env=env)
+    assert again.returncode == 2 and "a component missing or half-written" in again.stderr
