@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -210,23 +211,31 @@ def _console():
     return Console(stderr=True)
 
 
+async def open_engine(models: str) -> Any:
+    """The engine a render runs on, started: the resident one for these models when it runs
+    (weft engine start: no worker start at all), else a fresh worker told to import the
+    inference stack at once (while the projects are still being read)."""
+    from engines.client import EngineClient
+    from engines.resident import connect_if_running
+
+    client = await connect_if_running(models)
+    if client is not None:
+        print(f"weft: rendering on the resident engine (pid {client.worker_info.get('server_pid')}; "
+              "weft engine stop ends it)", file=sys.stderr)
+        return client
+    client = EngineClient(models=models, prewarm=True)
+    await client.start()
+    return client
+
+
 async def render_projects(prepared: list[Prepared], *, output_dir: Path | None, models: str,
                           report: Callable[[dict[str, Any]], None], cancel_requested: asyncio.Event,
-                          client_factory: Callable[..., Any] | None = None) -> int:
-    from engines.client import EngineClient
+                          client_factory: Callable[..., Any] | None = None, client: Any = None) -> int:
     from nodes import project as project_io
 
     failures = 0
-    client = None
-    if client_factory is None:
-        # A resident engine for these models (weft engine start) saves the worker's start.
-        from engines.resident import connect_if_running
-        client = await connect_if_running(models)
-        if client is not None:
-            print(f"weft: rendering on the resident engine (pid {client.worker_info.get('server_pid')}; "
-                  "weft engine stop ends it)", file=sys.stderr)
     if client is None:
-        client = (client_factory or EngineClient)(models=models)
+        client = client_factory(models=models) if client_factory is not None else await open_engine(models)
     async with client:
         for item in prepared:
             if cancel_requested.is_set():
@@ -272,6 +281,41 @@ def cmd_render(args: argparse.Namespace) -> int:
     if not args.projects and not sources:
         raise UsageError("weft render: which project? (weft render PROJECT..., or --from RENDER to render a "
                          "file Weft made again)")
+    # The worker starts (and imports torch) while the projects are read and checked, when
+    # its models profile is known before reading them (--from files record their own).
+    early = args.models or ("default" if not sources else None)
+    mode = "json" if args.json else ("bar" if sys.stderr.isatty() else "plain")
+
+    async def main() -> int:
+        starting = asyncio.create_task(open_engine(early)) if early else None
+        try:
+            prepared = await asyncio.to_thread(_prepare_all, args, sources)
+        except BaseException:
+            if starting is not None:
+                with contextlib.suppress(Exception):
+                    await (await starting).close()
+            raise
+        client = await starting if starting is not None and early == args.models else None
+        if starting is not None and client is None:
+            await (await starting).close()  # the files asked for the other profile
+        cancel = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, cancel.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+        with Reporter(mode, previews=args.previews) as reporter:
+            return await render_projects(prepared, output_dir=args.output_dir, models=args.models,
+                                         report=reporter, cancel_requested=cancel, client=client)
+
+    code = asyncio.run(main())
+    if code == EXIT_CANCELLED:
+        print("weft: cancelled", file=sys.stderr)
+    return code
+
+
+def _prepare_all(args: argparse.Namespace, sources: list[Path]) -> list[Prepared]:
+    """Read and check every project (raises UsageError with what is wrong); settles args.models."""
     prepared = [prepare(p, args.set or []) for p in args.projects]
     prepared += [prepare_render(p, args.set or []) for p in sources]
     if args.quality:
@@ -290,23 +334,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                                if notice else ""), file=sys.stderr)
     if notice:
         print(notice, file=sys.stderr)
-    mode = "json" if args.json else ("bar" if sys.stderr.isatty() else "plain")
-
-    async def main() -> int:
-        cancel = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        try:
-            loop.add_signal_handler(signal.SIGINT, cancel.set)
-        except (NotImplementedError, RuntimeError):
-            pass
-        with Reporter(mode, previews=args.previews) as reporter:
-            return await render_projects(prepared, output_dir=args.output_dir, models=args.models,
-                                         report=reporter, cancel_requested=cancel)
-
-    code = asyncio.run(main())
-    if code == EXIT_CANCELLED:
-        print("weft: cancelled", file=sys.stderr)
-    return code
+    return prepared
 
 
 # -- the other commands ---------------------------------------------------------------

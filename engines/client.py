@@ -100,8 +100,10 @@ def engine_process_env(base: dict[str, str] | None = None) -> dict[str, str]:
 class EngineClient:
     def __init__(self, *, models: str = "default", cache_dir: Path | None = None, models_dir: Path | None = None,
                  memory_budget: int = 2 << 30, disk_budget: int | None = None,
-                 env: dict[str, str] | None = None, on_log: Callable[[str], None] | None = None):
+                 env: dict[str, str] | None = None, on_log: Callable[[str], None] | None = None,
+                 prewarm: bool = False):
         self.models = models
+        self.prewarm = prewarm  # the worker imports torch and diffusers as soon as it starts
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.models_dir = models_dir
         self.memory_budget = memory_budget
@@ -144,6 +146,8 @@ class EngineClient:
             args += ["--disk-budget", str(self.disk_budget)]
         if self.models_dir is not None:
             args += ["--models-dir", str(self.models_dir)]
+        if self.prewarm:
+            args.append("--prewarm")
         env = engine_process_env(self.env)
         self._proc = await asyncio.create_subprocess_exec(
             *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

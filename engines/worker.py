@@ -180,6 +180,20 @@ def _model_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _prewarm() -> None:
+    """Import torch and diffusers' pipelines while the command line still reads and checks the
+    projects: those imports are most of a fresh worker's first seconds. The first model node
+    then finds them done (or waits on Python's import lock for the rest, never twice)."""
+    try:
+        import diffusers
+        import torch  # noqa: F401
+
+        # diffusers imports lazily: name the pipelines (and so transformers) to load them now.
+        diffusers.WanPipeline, diffusers.StableAudioPipeline  # noqa: B018
+    except Exception:  # the real import, on first use, reports what is wrong
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engines.worker")
     parser.add_argument("--models", default="default", choices=("tiny", "default"))
@@ -196,7 +210,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch.compile the transformers' repeated blocks")
     parser.add_argument("--attention", default=None, help="a diffusers attention backend (flash, sage, ...)")
     parser.add_argument("--quantize", default=None, choices=("none", "bnb_nf4", "bnb_int8", "torchao_int8"))
+    parser.add_argument("--prewarm", action="store_true",
+                        help="import the inference stack now, in the background (weft render: a job is coming)")
     args = parser.parse_args(argv)
+    if args.prewarm:
+        threading.Thread(target=_prewarm, name="prewarm", daemon=True).start()
 
     # The message channel is a private copy of stdout; fd 1 then points at
     # stderr so that stray prints from libraries cannot corrupt it.
