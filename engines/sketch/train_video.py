@@ -763,6 +763,11 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
     from diffusers import AutoencoderKLWan
 
     vae_done = json.loads((run_dir / "vae" / "done").read_text())
+    text_file = run_dir / "text" / "done.json"
+    text_accuracy = ""
+    if r.text_steps > 0 and text_file.exists():
+        right = json.loads(text_file.read_text())
+        text_accuracy = f"{min(right.values()):.0%}-{max(right.values()):.0%} by attribute"
     decoder = rows("decoder/loss.csv") if (run_dir / "decoder" / "model").exists() else []
     judged_count = 30
     import torch
@@ -813,7 +818,11 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
         f"{((r.frames - 1) // 4 + 1) * (r.size // 16) ** 2} tokens), ~{params['transformer'] / 1e6:.2f} M parameters.",
         f"- `UMT5EncoderModel`: {r.text_layers} layers, width {r.text_dim} (~{params['text_encoder'] / 1e6:.2f} M "
         "parameters); a word-level tokenizer over the sketch vocabulary.",
-        f"- `UniPCMultistepScheduler` on flow sigmas, shift {r.flow_shift:g}.", "",
+        f"- `UniPCMultistepScheduler` on flow sigmas, shift {r.flow_shift:g}, "
+        + ("`prediction_type=\"sample\"`: the transformer predicts the clean latent (x-prediction), not the "
+           "velocity; a 1x4x4 patch holds more values (256) than a token (192), and a velocity carries the "
+           "patch's full-rank noise through that bottleneck, which left per-cell noise in every sample."
+           if r.prediction == "sample" else "`prediction_type=\"flow_prediction\"` (velocity)."), "",
         "Weights are stored in float16 (load with `torch_dtype=torch.float32`).", "",
         "## Training (on two CPU cores)", "",
         f"1. VAE: {vae_done.get('step', r.vae_steps)} steps of {r.vae_batch} windows (5 or 9 frames, "
@@ -828,7 +837,12 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
         f"   The judge on {judged_count} fresh clips decoded from the sketch latent by the shipped decoder: "
         f"{judged['decoded']:.0%}, through the trained encoder {judged.get('encoded', 0):.0%}. A text-to-video "
         "model on this VAE can be no better than the first figure.",
-        f"3. Transformer and text encoder: rectified flow (times half logit-normal, half uniform, shifted by {r.flow_shift:g}), "
+        *([f"3. Text encoder alone: {r.text_steps} steps teaching every token to predict the whole scene "
+           "(background colour; each shape's colour, shape, motion, size, speed) from the training captions "
+           f"(`pretrain_text_encoder`); held-out accuracy {text_accuracy}. "
+           + ("It stays fixed while the transformer trains." if r.text_lr <= 0 else
+              f"It trains on with the transformer at {r.text_lr:g}.")] if text_accuracy else []),
+        f"{4 if text_accuracy else 3}. Transformer{' and text encoder' if r.text_steps <= 0 or r.text_lr > 0 else ''}: rectified flow (times half logit-normal, half uniform, shifted by {r.flow_shift:g}), "
         f"batch {r.dit_batch}, AdamW {r.dit_lr:g} with {r.warmup} warm-up steps and a cosine decay, "
         f"{shipped['dit_step']} steps in {minutes(shipped['dit_seconds']):.0f} min (the weights here).", "",
         "Reproduce: `python -m engines.sketch.train_video --run RUN_DIR --out engines/sketch/weights/sketch-video`"
