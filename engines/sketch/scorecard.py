@@ -31,6 +31,10 @@ class VideoScorecard:
         """Clips whose colours, background and every shape's motion are right."""
         return sum(v.matches(s) for s, v in self.rows) / max(1, len(self.rows))
 
+    def background_accuracy(self) -> float:
+        """Clips whose background is the asked-for colour (the first thing a generator learns)."""
+        return sum(v.background == s.background for s, v in self.rows) / max(1, len(self.rows))
+
     def colour_accuracy(self) -> float:
         ok = sum(v.background == s.background and v.colours() == {x.colour for x in s.shapes} for s, v in self.rows)
         return ok / max(1, len(self.rows))
@@ -54,8 +58,8 @@ class VideoScorecard:
         return [f"{s.caption()!r}: {'; '.join(v.problems(s))}" for s, v in self.rows if not v.matches(s)]
 
     def report(self) -> str:
-        lines = [f"clips {len(self)}: all right {self.accuracy():.0%}, colours and background "
-                 f"{self.colour_accuracy():.0%}, shape kinds {self.shape_accuracy():.0%}", "",
+        lines = [f"clips {len(self)}: all right {self.accuracy():.0%}, background {self.background_accuracy():.0%}, "
+                 f"colours and background {self.colour_accuracy():.0%}, shape kinds {self.shape_accuracy():.0%}", "",
                  "motion asked (rows) vs seen (columns):"]
         seen_names = list(world.MOTIONS) + ["missing"]
         table = self.motion_confusion()
