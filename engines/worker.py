@@ -181,15 +181,14 @@ def _model_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _prewarm() -> None:
-    """Import torch and diffusers' pipelines while the command line still reads and checks the
-    projects: those imports are most of a fresh worker's first seconds. The first model node
+    """Import torch while the command line still reads and checks the projects: it is most of a
+    fresh worker's first seconds. The first model node
     then finds them done (or waits on Python's import lock for the rest, never twice)."""
     try:
-        import diffusers
+        # torch only: diffusers and transformers import their pipelines lazily, and that
+        # is not safe from two threads at once (measured: "Failed to import
+        # diffusers.pipelines.stable_audio" when a job's first node raced the prewarm).
         import torch  # noqa: F401
-
-        # diffusers imports lazily: name the pipelines (and so transformers) to load them now.
-        diffusers.WanPipeline, diffusers.StableAudioPipeline  # noqa: B018
     except Exception:  # the real import, on first use, reports what is wrong
         pass
 
