@@ -182,8 +182,8 @@ def _model_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _prewarm() -> None:
     """Import torch while the command line still reads and checks the projects: it is most of a
-    fresh worker's first seconds. The first model node
-    then finds them done (or waits on Python's import lock for the rest, never twice)."""
+    fresh worker's first seconds. The first model node then finds it done (or waits on
+    Python's import lock for the rest: it is never imported twice)."""
     try:
         # torch only: diffusers and transformers import their pipelines lazily, and that
         # is not safe from two threads at once (measured: "Failed to import

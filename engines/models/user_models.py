@@ -140,7 +140,7 @@ def add(path: Path, *, as_id: str | None = None, like: str | None = None) -> Add
     if as_id is not None:
         _check_new_id(as_id, BUILTIN)
     report = AddReport()
-    entries = [e for e in read_registry()]
+    entries = read_registry()
     if not path.exists():
         raise RegistrationError(f"{path}: no such file or folder.")
     if path.is_dir() and (path / "model_index.json").exists():
