@@ -217,14 +217,37 @@ def _pitch_hz(pitch: str, rng: np.random.Generator) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
-def render(scene: SoundScene, seed: int, seconds: float = 2.0, rate: int = RATE) -> np.ndarray:
+# "by_caption" timing: each quality at one value, give or take a little (see render).
+_CAPTION_HZ = {"low": 170.0, "high": 1550.0}
+_CAPTION_WHISTLE_LOW_HZ, _CAPTION_WHISTLE_RATIO = 640.0, 2.6
+_CAPTION_JITTER = 0.03  # +-3% on frequencies and rates, +-10 ms on times
+TIMINGS = ("free", "by_caption")
+
+
+def render(scene: SoundScene, seed: int, seconds: float = 2.0, rate: int = RATE, *,
+           timing: str = "free") -> np.ndarray:
     """The samples a scene describes: float32 mono in [-1, 1], `seconds` long (1-4 s).
 
-    The seed picks the exact frequencies, timings, phases and level.
+    The seed picks the exact frequencies, timings, phases and level. With
+    `timing` "free" it picks them anywhere the contract allows; with
+    "by_caption" each sits at one value for what the caption says (a low tone
+    near 170 Hz, beeps 0.14 s long every 0.32 s from 0.15 s, a whistle over the
+    middle 85% of the clip...), give or take a little, so a caption names nearly
+    one sound: what a small model learns in CPU minutes. Phases and noise stay
+    random either way.
     """
     if not MIN_SECONDS <= seconds <= MAX_SECONDS + 1e-9:
         raise ValueError(f"sketch sounds are {MIN_SECONDS:g}-{MAX_SECONDS:g} s long, not {seconds}")
+    if timing not in TIMINGS:
+        raise ValueError(f"timing must be one of {TIMINGS}, not {timing!r}")
     rng = np.random.default_rng(seed)
+    fixed = timing == "by_caption"
+
+    def near(value: float) -> float:  # a caption's value, jittered by the seed
+        return value * (1 + rng.uniform(-_CAPTION_JITTER, _CAPTION_JITTER))
+
+    def about(t: float) -> float:
+        return t + rng.uniform(-0.01, 0.01)
     n = int(round(seconds * rate))
     out = np.zeros(n, np.float64)
     level = scene.loudness or "loud"
@@ -233,10 +256,13 @@ def render(scene: SoundScene, seed: int, seconds: float = 2.0, rate: int = RATE)
         return int(round(t * rate))
 
     if scene.kind == "beeps":
-        freq = _pitch_hz(scene.pitch, rng)
+        freq = near(_CAPTION_HZ[scene.pitch or PITCHES[rng.integers(2)]]) if fixed else _pitch_hz(scene.pitch, rng)
         amp = rng.uniform(*_TONE_AMP[level])
-        length, gap = rng.uniform(0.10, 0.18), rng.uniform(0.12, 0.22)
-        start = rng.uniform(0.05, 0.2)
+        if fixed:
+            length, gap, start = about(0.14), about(0.18), about(0.15)
+        else:
+            length, gap = rng.uniform(0.10, 0.18), rng.uniform(0.12, 0.22)
+            start = rng.uniform(0.05, 0.2)
         k = scene.count
         room = seconds - 0.08 - start
         need = k * length + (k - 1) * gap
@@ -248,10 +274,15 @@ def render(scene: SoundScene, seed: int, seconds: float = 2.0, rate: int = RATE)
             out[a:a + m] += amp * _fade(m, at(0.008)) * _tone(freq, m, rate, rng.uniform(0, 2 * np.pi))
     elif scene.kind == "whistle":
         amp = rng.uniform(*_TONE_AMP[level])
-        low = rng.uniform(*WHISTLE_LOW_HZ)
-        ratio = rng.uniform(*WHISTLE_RATIO)
-        length = seconds * rng.uniform(0.75, 0.92)
-        a = at(rng.uniform(0.02, seconds - length - 0.02))
+        if fixed:
+            low, ratio = near(_CAPTION_WHISTLE_LOW_HZ), _CAPTION_WHISTLE_RATIO
+            length = seconds * 0.85
+            a = at(about((seconds - length) / 2))
+        else:
+            low = rng.uniform(*WHISTLE_LOW_HZ)
+            ratio = rng.uniform(*WHISTLE_RATIO)
+            length = seconds * rng.uniform(0.75, 0.92)
+            a = at(rng.uniform(0.02, seconds - length - 0.02))
         m = at(length)
         t = np.arange(m) / rate
         f0, r = (low, ratio) if scene.direction == "rising" else (low * ratio, 1 / ratio)
@@ -259,20 +290,24 @@ def render(scene: SoundScene, seed: int, seconds: float = 2.0, rate: int = RATE)
         phase = 2 * np.pi * f0 * length / math.log(r) * (np.power(r, t / length) - 1)
         out[a:a + m] += amp * _fade(m, at(0.03)) * np.sin(phase + rng.uniform(0, 2 * np.pi))
     elif scene.kind == "hum":
-        freq = _pitch_hz(scene.pitch, rng)
+        freq = near(_CAPTION_HZ[scene.pitch or PITCHES[rng.integers(2)]]) if fixed else _pitch_hz(scene.pitch, rng)
         amp = rng.uniform(*_TONE_AMP[level])
-        a = at(rng.uniform(0.0, 0.08))
-        m = n - a - at(rng.uniform(0.0, 0.08))
+        a = at(rng.uniform(0.03, 0.05) if fixed else rng.uniform(0.0, 0.08))
+        m = n - a - at(rng.uniform(0.03, 0.05) if fixed else rng.uniform(0.0, 0.08))
         out[a:a + m] += amp * _fade(m, at(0.05)) * _tone(freq, m, rate, rng.uniform(0, 2 * np.pi))
     elif scene.kind == "noise":
         rms = rng.uniform(*_NOISE_RMS[level])
-        a = at(rng.uniform(0.0, 0.1))
-        m = n - a - at(rng.uniform(0.0, 0.1))
+        a = at(rng.uniform(0.04, 0.06) if fixed else rng.uniform(0.0, 0.1))
+        m = n - a - at(rng.uniform(0.04, 0.06) if fixed else rng.uniform(0.0, 0.1))
         out[a:a + m] += rms * _fade(m, at(0.05)) * rng.standard_normal(m)
     elif scene.kind == "clicks":
         amp = rng.uniform(*_CLICK_AMP[level])
-        period = 1.0 / CLICK_RATE[scene.rate] * rng.uniform(0.93, 1.07)
-        t = rng.uniform(0.03, min(0.2, period * 0.6))
+        if fixed:
+            period = near(1.0 / CLICK_RATE[scene.rate])
+            t = about(0.06)
+        else:
+            period = 1.0 / CLICK_RATE[scene.rate] * rng.uniform(0.93, 1.07)
+            t = rng.uniform(0.03, min(0.2, period * 0.6))
         click_n = at(0.006)
         decay = np.exp(-np.arange(click_n) / (0.0015 * rate))
         while t + 0.01 < seconds:
@@ -281,7 +316,7 @@ def render(scene: SoundScene, seed: int, seconds: float = 2.0, rate: int = RATE)
             burst *= amp / max(np.abs(burst).max(), 1e-9)
             m = min(click_n, n - a)
             out[a:a + m] += burst[:m]
-            t += period * rng.uniform(0.97, 1.03)
+            t += period * (1.0 if fixed else rng.uniform(0.97, 1.03))
     else:
         raise ValueError(f"unknown sound kind {scene.kind!r}")
     return np.clip(out, -1.0, 1.0).astype(np.float32)

@@ -73,6 +73,10 @@ class Recipe:
     amplitude_power: float = 1.0  # a band's latent is its amplitude to this power: 1.0, or 0.5 (square roots)
     sample_size: int = 256  # latent frames: 256 * 256 / 16000 = 4.096 s
     clips: int = 1200
+    # How the training clips time their sounds (sounds.render): "free" (anywhere the
+    # contract allows) or "by_caption" (one pitch, rhythm and sweep per caption, give or
+    # take a little), which makes a caption name nearly one band latent.
+    timing: str = "free"
     # DiT
     heads: int = 2
     head_dim: int = 32
@@ -82,6 +86,10 @@ class Recipe:
     text_dim: int = 64
     text_layers: int = 2
     max_tokens: int = 16
+    # The text encoder first learns what captions say (training.pretrain_text_encoder), then
+    # stays fixed (text_lr 0) or trains on at text_lr; text_steps 0: learnt with the DiT only.
+    text_steps: int = 0
+    text_lr: float = 0.0
     dit_batch: int = 8
     dit_steps: int = 6000
     dit_lr: float = 1e-3
@@ -408,7 +416,7 @@ def encode_latents(r: Recipe, run_dir: Path, minutes: float | None) -> None:
     latents = []
     with torch.no_grad():
         for i, (scene, sec) in enumerate(clips):
-            x = torch.from_numpy(padded(r, sounds.render(scene, i, sec, r.rate)))[None, None]
+            x = torch.from_numpy(padded(r, sounds.render(scene, i, sec, r.rate, timing=r.timing)))[None, None]
             latents.append(band_latent(r, x)[0].numpy().astype(np.float16))
             if i % 200 == 199:
                 print(f"encoded {i + 1}/{r.clips} clips ({time.monotonic() - started:.0f} s)", flush=True)
@@ -455,11 +463,13 @@ def normalised_vae(vae, mean, std):
 # --- stage 3: the transformer, text encoder and projection --------------------------
 
 
-def conditioning(r: Recipe, tokenizer, text_encoder, projection, captions: list[str], seconds_end, drop_mask):
+def conditioning(r: Recipe, tokenizer, text_encoder, projection, captions: list[str], seconds_end, drop_mask,
+                 text_grad: bool = True):
     """Cross-attention and global states, as StableAudioPipeline.encode_prompt/encode_duration make them.
 
     drop_mask: per sample 0 keep, 1 all-zero cross-attention states (the
     pipeline's CFG path without a negative prompt), 2 the empty prompt.
+    text_grad: False while the (pretrained) text encoder stays fixed.
     """
     import torch
 
@@ -467,7 +477,8 @@ def conditioning(r: Recipe, tokenizer, text_encoder, projection, captions: list[
     tokens = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
                        return_tensors="pt")
     mask = tokens.attention_mask
-    hidden = text_encoder(tokens.input_ids, attention_mask=mask)[0]
+    with torch.set_grad_enabled(text_grad and torch.is_grad_enabled()):
+        hidden = text_encoder(tokens.input_ids, attention_mask=mask)[0]
     hidden = torch.where(mask.bool().unsqueeze(2), hidden, 0.0)
     text = projection(text_hidden_states=hidden).text_hidden_states * mask.unsqueeze(-1).to(hidden.dtype)
     n = len(captions)
@@ -477,6 +488,33 @@ def conditioning(r: Recipe, tokenizer, text_encoder, projection, captions: list[
     zero = torch.as_tensor(np.asarray(drop_mask) == 1).view(-1, 1, 1)
     cross = torch.where(zero, torch.zeros_like(cross), cross)
     return cross, torch.cat([start, end], dim=2)
+
+
+def sound_labels(scenes: list[sounds.SoundScene]) -> dict[str, np.ndarray]:
+    """What each caption says, as integer classes (0 = not said), for pretrain_text_encoder."""
+    def index(options, value):
+        return 0 if not value else 1 + list(options).index(value)
+
+    return {
+        "kind": np.asarray([sounds.KINDS.index(s.kind) for s in scenes], np.int64),
+        "count": np.asarray([s.count - 1 for s in scenes], np.int64),
+        "pitch": np.asarray([index(sounds.PITCHES, s.pitch) for s in scenes], np.int64),
+        "direction": np.asarray([index(sounds.DIRECTIONS, s.direction) for s in scenes], np.int64),
+        "rate": np.asarray([index(sounds.RATES, s.rate) for s in scenes], np.int64),
+        "loudness": np.asarray([index(sounds.LOUDNESSES, s.loudness) for s in scenes], np.int64),
+    }
+
+
+def train_text(r: Recipe, run_dir: Path, text_encoder, tokenizer, minutes: float | None) -> None:
+    """Stage 3a: the text encoder learns what the training captions say (a minute)."""
+    if r.text_steps <= 0:
+        return
+    from engines.sketch.training import pretrain_text_encoder
+
+    scenes = [s for s, _ in training_clips(r)]
+    pretrain_text_encoder(text_encoder, tokenizer, [s.caption() for s in scenes], sound_labels(scenes),
+                          folder=run_dir / "text", steps=r.text_steps, max_length=r.max_tokens,
+                          title="sketch-sound text encoder", minutes=minutes)
 
 
 def rotary(r: Recipe):
@@ -563,12 +601,19 @@ def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> Non
     tokenizer = make_tokenizer(r)
     torch.manual_seed(0)
     text_encoder = make_text_encoder(r, len(tokenizer))
+    train_text(r, run_dir, text_encoder, tokenizer, minutes)
     torch.manual_seed(0)
     projection = make_projection(r)
     torch.manual_seed(0)
     transformer = make_transformer(r)
-    params = [*transformer.parameters(), *text_encoder.parameters(), *projection.parameters()]
-    opt = torch.optim.AdamW(params, lr=r.dit_lr, weight_decay=0.01, betas=(0.9, 0.99))
+    text_trained = r.text_steps <= 0 or r.text_lr > 0
+    text_encoder.requires_grad_(text_trained)
+    groups = [{"params": [*transformer.parameters(), *projection.parameters()]}]
+    if text_trained:
+        groups.append({"params": list(text_encoder.parameters()),
+                       "lr": r.dit_lr if r.text_steps <= 0 else r.text_lr})
+    params = [p for g in groups for p in g["params"]]
+    opt = torch.optim.AdamW(groups, lr=r.dit_lr, weight_decay=0.01, betas=(0.9, 0.99))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / r.warmup) * max(
         0.05, 0.5 * (1 + math.cos(math.pi * min(s, r.dit_steps) / r.dit_steps))))
     rng = np.random.default_rng(1)
@@ -581,13 +626,13 @@ def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> Non
     prompts = evaluation_prompts(r)
     for step in run.steps(save_every=100, minutes=minutes):
         transformer.train()
-        text_encoder.train()
+        text_encoder.train(text_trained)
         idx = rng.integers(0, len(latents), r.dit_batch)
         x0 = latents[idx]
         u = rng.random(r.dit_batch)
         drop = np.where(u < r.drop_caption / 2, 1, np.where(u < r.drop_caption, 2, 0))
         cross, glob = conditioning(r, tokenizer, text_encoder, projection, [captions[i] for i in idx],
-                                   seconds[idx], drop)
+                                   seconds[idx], drop, text_grad=text_trained)
         noise = torch.randn_like(x0)
         sigma = sample_sigmas(r.dit_batch, rng)
         s = sigma.view(-1, 1, 1)

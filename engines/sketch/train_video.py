@@ -70,6 +70,11 @@ class Recipe:
     palette_weight: float = 0.0  # the decoder stage's pull to the nearest palette colour (palette_distance)
     # latents
     clips: int = 8000
+    # Where the training clips put their shapes (world.render): "anywhere", or
+    # "by_caption" (where the caption says, give or take a little), which makes a caption
+    # name nearly one clip. Trained on "anywhere", an x-predicting model drew the mean of
+    # all the places a shape could be, which is no shape at all (run sv7).
+    placement: str = "anywhere"
     # DiT
     dim_heads: int = 6
     head_dim: int = 32
@@ -503,7 +508,7 @@ def encode_latents(r: Recipe, run_dir: Path, minutes: float | None) -> None:
     batch = 16
     with torch.no_grad():
         for i in range(len(latents), r.clips, batch):
-            clips = np.stack([world.render(s, j, frames=r.frames, size=r.size).frames
+            clips = np.stack([world.render(s, j, frames=r.frames, size=r.size, placement=r.placement).frames
                               for j, s in zip(range(i, i + batch), scenes[i:i + batch])])
             z = pooled_latent(to_unit(clips), r.z_dim)
             latents.extend(z.numpy().astype(np.float16))

@@ -244,6 +244,84 @@ def _track(shape: Shape, rng: np.random.Generator, frames: int) -> Track:
     return Track(x=x, y=y, r=r)
 
 
+# Where "by_caption" placement puts a shape's path centre, as (x, y), by what
+# the shapes do: "H" moves left/right, "V" moves up/down, "S" stays in place
+# (grows, shrinks, stays still). Two shapes share the frame in halves.
+PLACEMENTS = ("anywhere", "by_caption")
+_JITTER = 0.04
+
+
+def _kind(shape: Shape) -> str:
+    return "H" if shape.motion in ("left", "right") else "V" if shape.motion in ("up", "down") else "S"
+
+
+def _caption_centres(scene: Scene) -> list[tuple[float, float]]:
+    """Each shape's path centre under "by_caption" placement (see render)."""
+    if len(scene.shapes) == 1:
+        return [(0.5, 0.5)]
+    a, b = scene.shapes
+    ka, kb = _kind(a), _kind(b)
+    if ka == kb == "H":
+        return [(0.5, 0.27), (0.5, 0.73)]
+    if ka == kb == "V":
+        return [(0.27, 0.5), (0.73, 0.5)]
+    if ka == kb == "S":
+        return [(0.28, 0.28), (0.72, 0.72)]
+    if "S" in (ka, kb):  # a mover and a shape in place: the mover takes the first half
+        mover, still = (0, 1) if ka != "S" else (1, 0)
+        centres = [(0.0, 0.0), (0.0, 0.0)]
+        if _kind(scene.shapes[mover]) == "H":
+            centres[mover], centres[still] = (0.5, 0.25), (0.5, 0.72)
+        else:
+            centres[mover], centres[still] = (0.25, 0.5), (0.72, 0.5)
+        return centres
+    # One moves across, one up or down: their paths make an L whose corner the
+    # across-mover leaves at the start and the up/down-mover reaches at the end,
+    # so they are never there at once.
+    h, v = (0, 1) if ka == "H" else (1, 0)
+    hx_start = 0.2 if scene.shapes[h].motion == "right" else 0.8
+    vy_end = 0.2 if scene.shapes[v].motion == "up" else 0.8
+    centres = [(0.0, 0.0), (0.0, 0.0)]
+    centres[h] = (0.5, vy_end)
+    centres[v] = (hx_start, 0.5)
+    return centres
+
+
+def _placed_track(shape: Shape, centre: tuple[float, float], rng: np.random.Generator, frames: int) -> Track:
+    """A track whose path is centred on `centre` (jittered a little by the seed), kept in frame."""
+    r0 = _SIZE_SCALE[shape.size] * rng.uniform(0.9, 1.1)
+    jx, jy = rng.uniform(-_JITTER, _JITTER, 2)
+    cx, cy = centre[0] + jx, centre[1] + jy
+    t = np.linspace(0.0, 1.0, frames)
+    margin = 0.02
+    if shape.motion in DIRECTIONS:
+        travel = _TRAVEL[shape.speed] * rng.uniform(0.95, 1.05)
+        lo, hi = r0 + margin, 1 - r0 - margin
+        travel = min(travel, hi - lo)
+        along_c, across = (cx, cy) if shape.motion in ("left", "right") else (cy, cx)
+        start = float(np.clip(along_c - travel / 2, lo, hi - travel))
+        across = float(np.clip(across, lo, hi))
+        along = start + travel * t
+        if shape.motion in ("left", "up"):
+            along = along[::-1].copy()
+        if shape.motion in ("left", "right"):
+            x, y = along, np.full(frames, across)
+        else:
+            x, y = np.full(frames, across), along
+        return Track(x=x, y=y, r=np.full(frames, r0))
+    if shape.motion == "still":
+        r = np.full(frames, r0)
+    else:
+        g = _GROWTH[shape.speed]
+        small, large = r0 / math.sqrt(g), r0 * math.sqrt(g)
+        r = small * (large / small) ** t
+        if shape.motion == "shrinks":
+            r = r[::-1].copy()
+    rmax = float(r.max()) + margin
+    return Track(x=np.full(frames, float(np.clip(cx, rmax, 1 - rmax))),
+                 y=np.full(frames, float(np.clip(cy, rmax, 1 - rmax))), r=r)
+
+
 def _overlap(a: Track, b: Track) -> bool:
     gap = np.hypot(a.x - b.x, a.y - b.y) - (a.r + b.r) * 1.2
     return bool((gap < 0.03).any())
@@ -266,19 +344,32 @@ def _coverage(kind: str, cx: float, cy: float, r: float, xs: np.ndarray, ys: np.
 
 
 def render(scene: Scene, seed: int, *, frames: int = 17, size: int = 64, fps: float = 8.0,
-           supersample: int = 2, only: range | None = None) -> Clip:
+           supersample: int = 2, only: range | None = None, placement: str = "anywhere") -> Clip:
     """Draw the clip a scene describes; the seed picks sizes and positions.
 
     `only` draws just those frames of the clip (its motion is the whole clip's).
     Edges are antialiased by supersampling, as a camera would blur them. Two
     shapes are placed so their paths never touch (the judge tells them apart
     by colour, and an occluded shape would be a different clip).
+
+    `placement` "anywhere" puts each path anywhere it fits. "by_caption" puts
+    it where the caption says, give or take a little: one shape in the middle,
+    two in their halves of the frame by what they do (_caption_centres), so a
+    caption names nearly one clip. A small text-to-video model learns that
+    world in CPU minutes; where the paths of such a pair would touch, it falls
+    back to "anywhere".
     """
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}, not {placement!r}")
     rng = np.random.default_rng(seed)
-    for _attempt in range(200):  # place all shapes again until no two paths touch
-        tracks = [_track(shape, rng, frames) for shape in scene.shapes]
-        if len(tracks) < 2 or not _overlap(tracks[0], tracks[1]):
-            break
+    tracks: list[Track] = []
+    if placement == "by_caption":
+        tracks = [_placed_track(shape, c, rng, frames) for shape, c in zip(scene.shapes, _caption_centres(scene))]
+    if not tracks or (len(tracks) == 2 and _overlap(tracks[0], tracks[1])):
+        for _attempt in range(200):  # place all shapes again until no two paths touch
+            tracks = [_track(shape, rng, frames) for shape in scene.shapes]
+            if len(tracks) < 2 or not _overlap(tracks[0], tracks[1]):
+                break
     n = size * supersample
     coords = (np.arange(n) + 0.5) / n
     xs, ys = np.meshgrid(coords, coords)

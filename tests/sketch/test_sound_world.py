@@ -118,6 +118,23 @@ def test_the_judge_is_right_on_the_worlds_own_clips():
     assert not wrong, "\n".join(wrong)
 
 
+def test_by_caption_timing_gives_a_caption_nearly_one_sound_and_the_judge_hears_it():
+    beeps = SoundScene("beeps", count=3, pitch="low")
+    pitches = [judge(sounds.render(beeps, s, 2.0, timing="by_caption")).pitch_hz for s in range(8)]
+    assert max(pitches) / min(pitches) < 1.08  # one pitch, give or take 3%
+    free = [judge(sounds.render(beeps, s, 2.0)).pitch_hz for s in range(8)]
+    assert max(free) / min(free) > 1.2
+    onsets = [np.flatnonzero(np.abs(sounds.render(beeps, s, 2.0, timing="by_caption")) > 0.01)[0] / sounds.RATE
+              for s in range(8)]
+    assert np.ptp(onsets) < 0.03
+    wrong = []
+    for scene, seconds, seed in _clips(60, seed=4):
+        verdict = judge(sounds.render(scene, seed, seconds, timing="by_caption"), sounds.RATE)
+        if not verdict.matches(scene):
+            wrong.append(f"{scene.caption()!r} ({seconds} s): {verdict.reason}")
+    assert not wrong, "\n".join(wrong)
+
+
 def test_the_judge_hears_the_wrong_thing_as_wrong():
     """Each clip judged against a scene that differs in one quality must fail."""
     changed = {"beeps": lambda s: replace(s, count=s.count % 4 + 1), "whistle": lambda s: replace(

@@ -62,11 +62,13 @@ def test_drawing_is_deterministic_by_seed():
     assert a.frames.shape == (17, 64, 64, 3) and a.frames.dtype == np.uint8
 
 
-def test_moving_shapes_cross_at_least_a_third_of_the_frame():
+@pytest.mark.parametrize("placement", world.PLACEMENTS)
+def test_moving_shapes_cross_at_least_a_third_of_the_frame(placement):
     rng = np.random.default_rng(3)
     for i in range(200):
         scene = world.random_scene(rng)
-        for shape, track in zip(scene.shapes, world.render(scene, i, size=16, supersample=1).tracks):
+        for shape, track in zip(scene.shapes,
+                                world.render(scene, i, size=16, supersample=1, placement=placement).tracks):
             if shape.motion in world.DIRECTIONS:
                 travel = max(abs(track.x[-1] - track.x[0]), abs(track.y[-1] - track.y[0]))
                 assert travel >= 1 / 3, (scene.caption(), travel)
@@ -82,6 +84,37 @@ def test_the_judge_reads_the_worlds_own_clips_through_an_mp4(tmp_path):
         frames = read_video(path).frames
         problems = judge(frames).problems(scene)
         assert not problems, (scene.caption(), problems)
+
+
+def test_by_caption_placement_puts_a_caption_in_nearly_one_place():
+    """One shape sits in the middle, two in their own halves; seeds move them only a little."""
+    one = world.parse("a red circle grows on a blue background")
+    centres = [(t.x[0], t.y[0]) for t in (world.render(one, s, size=16, placement="by_caption").tracks[0]
+                                          for s in range(20))]
+    assert np.allclose(centres, 0.5, atol=0.05)
+    pair = world.parse("a red circle moves right and a white square moves left on a black background")
+    for seed in range(20):
+        first, second = world.render(pair, seed, size=16, placement="by_caption").tracks
+        assert first.y.max() < 0.35 and second.y.min() > 0.65  # the first named on top, in their rows
+        assert first.x[0] < first.x[-1] and second.x[0] > second.x[-1]
+    free = [world.render(pair, s, size=16).tracks[0].y[0] for s in range(20)]
+    assert np.ptp(free) > 0.2  # "anywhere" really is anywhere
+
+
+def test_by_caption_pairs_touch_no_more_than_anywhere_and_the_judge_reads_them():
+    # Some pairs (two big shapes moving quickly across and up) barely fit the frame
+    # anywhere; both placements then give up after their tries, and a touch is allowed.
+    rng = np.random.default_rng(41)
+    wrong, touching = [], {p: 0 for p in world.PLACEMENTS}
+    for i in range(150):
+        scene = world.random_scene(rng, two_shapes=0.8)
+        for placement in world.PLACEMENTS:
+            clip = world.render(scene, i, placement=placement, size=16 if placement == "anywhere" else 64)
+            touching[placement] += len(clip.tracks) == 2 and world._overlap(*clip.tracks)
+        if judge(clip.frames).problems(scene):
+            wrong.append(scene.caption())
+    assert not wrong
+    assert touching["by_caption"] <= touching["anywhere"], touching
 
 
 def test_the_judge_reads_many_clips_right():
