@@ -70,17 +70,21 @@ class Prepared:
         return self.name or self.path.stem
 
 
-def prepare(path: str, overrides: Sequence[str]) -> Prepared:
+# Where `weft render` writes when not told (--output-dir).
+DEFAULT_OUTPUT_DIR = Path("renders")
+
+
+def prepare(path: str, overrides: Sequence[str], output_dir: Path | None = None) -> Prepared:
     from nodes import project as project_io
 
     try:
         project = project_io.load(path)
     except project_io.ProjectError as exc:
         raise UsageError(str(exc)) from None
-    return _checked(Prepared(Path(path), project, []), overrides)
+    return _checked(Prepared(Path(path), project, []), overrides, output_dir)
 
 
-def prepare_render(path: str, overrides: Sequence[str]) -> Prepared:
+def prepare_render(path: str, overrides: Sequence[str], output_dir: Path | None = None) -> Prepared:
     """`weft render --from FILE`: the project a render carries (engines.media.provenance)."""
     from engines.media.provenance import read_embedded
     from nodes import project as project_io
@@ -88,7 +92,7 @@ def prepare_render(path: str, overrides: Sequence[str]) -> Prepared:
     if not Path(path).is_file():
         raise UsageError(f"--from {path}: no such file")
     if Path(path).suffix.lower() == project_io.SUFFIX:
-        return prepare(path, overrides)  # a project file is its own recipe
+        return prepare(path, overrides, output_dir)  # a project file is its own recipe
     embedded = read_embedded(path)
     if embedded is None:
         raise UsageError(f"--from {path}: the file carries no Weft project (only files that Weft's Save nodes "
@@ -99,18 +103,24 @@ def prepare_render(path: str, overrides: Sequence[str]) -> Prepared:
         raise UsageError(str(exc)) from None
     item = Prepared(Path(path), project, [], project_dir=embedded.project_dir or Path(path).parent,
                     name=embedded.project_name, models=embedded.models, name_fields=embedded.name_fields)
-    item = _checked(item, overrides)
+    item = _checked(item, overrides, output_dir)
     node = embedded.render.get("node")
     if isinstance(node, str) and node in item.targets:
         item.targets = [node]  # the Save node that wrote this file, not every output of the project
     return item
 
 
-def _checked(item: Prepared, overrides: Sequence[str]) -> Prepared:
+def _checked(item: Prepared, overrides: Sequence[str], output_dir: Path | None = None) -> Prepared:
+    """The project with its --set overrides, checked (UsageError naming every problem).
+
+    Checked as it will render: input files exist and read as their media, Save
+    names fit, and the output folder (``output_dir`` or ./renders) takes the files.
+    """
+    from engines.media.probe import media_problem
     from engines.planner import output_nodes
     from nodes import project as project_io
     from nodes.graph import GraphError
-    from nodes.validation import validate
+    from nodes.validation import RenderPlace, validate
 
     path, project = item.path, item.project
     for assignment in overrides:
@@ -122,7 +132,9 @@ def _checked(item: Prepared, overrides: Sequence[str]) -> Prepared:
     if not targets:
         raise UsageError(f"{path}: nothing to render: the project has no output node (Save Video, "
                          "Save Image, Save Audio)")
-    problems = validate(project.graph, targets)
+    place = RenderPlace(project_dir=item.folder, output_dir=output_dir or DEFAULT_OUTPUT_DIR,
+                        name_fields={"project": item.project_name, **(item.name_fields or {})}, probe=media_problem)
+    problems = validate(project.graph, targets, place=place)
     if problems:
         raise UsageError("\n".join(f"{path}: {p}" for p in problems))
     item.targets = targets
@@ -242,7 +254,7 @@ async def render_projects(prepared: list[Prepared], *, output_dir: Path | None, 
                 return EXIT_CANCELLED
             if hasattr(report, "project"):
                 report.project(item)
-            out_dir = output_dir or Path("renders")
+            out_dir = output_dir or DEFAULT_OUTPUT_DIR
             job_id = await client.submit(project_io.to_dict(item.project.graph, item.project.settings),
                                          targets=item.targets, output_dir=out_dir,
                                          project_dir=item.folder, project_name=item.project_name,
@@ -316,8 +328,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def _prepare_all(args: argparse.Namespace, sources: list[Path]) -> list[Prepared]:
     """Read and check every project (raises UsageError with what is wrong); settles args.models."""
-    prepared = [prepare(p, args.set or []) for p in args.projects]
-    prepared += [prepare_render(p, args.set or []) for p in sources]
+    prepared = [prepare(p, args.set or [], args.output_dir) for p in args.projects]
+    prepared += [prepare_render(p, args.set or [], args.output_dir) for p in sources]
     if args.quality:
         for item in prepared:  # this render only: the project file keeps its own choice
             item.project.settings["quality"] = args.quality
@@ -369,7 +381,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     for path in args.projects:
-        prepare(path, args.set or [])
+        prepare(path, args.set or [], args.output_dir)
         print(f"{path}: ok")
     return EXIT_OK
 
@@ -522,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check projects without rendering")
     validate.add_argument("projects", nargs="+", metavar="PROJECT")
     validate.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE")
+    validate.add_argument("--output-dir", type=Path, default=None,
+                          help="the folder the render would write to, checked for room (default: ./renders)")
     validate.set_defaults(func=cmd_validate)
 
     nodes = sub.add_parser("nodes", help="list every node type")

@@ -300,6 +300,20 @@ class NodeType:
         return []
 
     @classmethod
+    def input_files(cls, params: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """The files this node will read: (parameter, path as typed, kind) with kind one of
+        "image", "video", "audio", "image sequence". Validation resolves each against the
+        project's folder and asks the media probe whether it can be read as that kind."""
+        return []
+
+    @classmethod
+    def output_name(cls, params: dict[str, Any]) -> tuple[str, str] | None:
+        """The file this node writes: (file-name pattern, extension) (nodes.filenames), or None.
+        Validation fills the pattern with the fields the render knows and checks the name's
+        length and the output folder (writable, room for the estimated size)."""
+        return None
+
+    @classmethod
     def check_links(cls, params: dict[str, Any], connected: frozenset[str],
                     known: dict[str, Any]) -> list[tuple[str, str]]:
         """Checks that depend on the links: which inputs are ``connected`` and, where the

@@ -86,6 +86,36 @@ def pattern_problem(pattern: str) -> str | None:
     return None
 
 
+# The longest file or folder name, in bytes, that ext4, APFS, NTFS and the others take.
+NAME_MAX = 255
+# What {seed} may be at most, to measure a name before the render picks the seed.
+WIDEST_SEED = "18446744073709551615"
+
+
+def name_problem(pattern: str, fields: Mapping[str, str], *, ext: str = "",
+                 filled_by: str = "this render") -> str | None:
+    """Why ``pattern``, filled with the fields this render fills, cannot name a file, or None.
+
+    ``fields`` holds every field the render fills (their values where known; a
+    field's value decides the name's length). Catches what pattern_problem
+    cannot: a field nothing fills, and a name or folder longer than NAME_MAX
+    bytes with the widest version number.
+    """
+    try:
+        name = fill(pattern or DEFAULT_PATTERN, fields, ext=ext, filled_by=filled_by)
+    except FileNameError as exc:
+        return str(exc)
+    widest = name.with_number(10 ** DIGITS - 1)
+    for part in [*(name.folder.split("/") if name.folder else []), widest]:
+        size = len(part.encode("utf-8"))
+        if size > NAME_MAX:
+            shown = part if len(part) <= 40 else part[:37] + "..."
+            written = pattern if len(pattern) <= 40 else pattern[:37] + "..."
+            return (f"{written!r} makes the name {shown!r}, {size} bytes long; a file or folder name may be at "
+                    f"most {NAME_MAX} bytes")
+    return None
+
+
 def _known(extra: Iterable[str] = ()) -> str:
     return ", ".join("{" + k + "}" for k in dict.fromkeys((*ENGINE_FIELDS, *extra)))
 
@@ -127,7 +157,7 @@ class FileName:
         return self.with_number(max(numbers, default=0) + 1)
 
 
-def fill(pattern: str, fields: Mapping[str, str], *, ext: str = "") -> FileName:
+def fill(pattern: str, fields: Mapping[str, str], *, ext: str = "", filled_by: str = "this render") -> FileName:
     """``pattern`` (with ``ext`` after it) with its fields filled in, the version left open.
 
     Raises FileNameError, naming the field and the fields this render knows,
@@ -140,7 +170,7 @@ def fill(pattern: str, fields: Mapping[str, str], *, ext: str = "") -> FileName:
     try:
         filled = pattern.format(**values, **{VERSION: _MARK})
     except KeyError as exc:
-        raise FileNameError(f"{pattern!r} uses {{{exc.args[0]}}}, which this render does not fill; known: "
+        raise FileNameError(f"{pattern!r} uses {{{exc.args[0]}}}, which {filled_by} does not fill; known: "
                             f"{_known(values)}") from None
     except (IndexError, ValueError, AttributeError) as exc:
         raise FileNameError(f"{pattern!r}: {exc}") from None
@@ -152,5 +182,5 @@ def fill(pattern: str, fields: Mapping[str, str], *, ext: str = "") -> FileName:
     return FileName("/".join(p for p in parts[:-1] if p not in ("", ".")), parts[-1], ext)
 
 
-__all__ = ["DEFAULT_PATTERN", "DIGITS", "ENGINE_FIELDS", "FileName", "FileNameError", "VERSION", "fill",
-           "pattern_problem"]
+__all__ = ["DEFAULT_PATTERN", "DIGITS", "ENGINE_FIELDS", "NAME_MAX", "FileName", "FileNameError", "VERSION",
+           "WIDEST_SEED", "fill", "name_problem", "pattern_problem"]

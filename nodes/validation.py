@@ -7,9 +7,14 @@ about, in words an artist can act on.
 from __future__ import annotations
 
 import graphlib
-from dataclasses import dataclass
-from typing import Iterable
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Protocol
 
+from nodes import filenames
 from nodes.definition import ParamError
 from nodes.graph import Graph
 from nodes.registry import UnknownNodeType
@@ -22,7 +27,7 @@ class Problem:
     node_label: str
     where: str  # "parameter 'steps'", "input 'prompt'", "" for the node itself
     message: str
-    code: str  # unknown_type, type_mismatch, cycle, missing_input, bad_value, bad_link
+    code: str  # unknown_type, type_mismatch, cycle, missing_input, bad_value, bad_link, missing_file, bad_file, output_folder
 
     def __str__(self) -> str:
         parts = [f"node {self.node_label}" if self.node_label else "project"]
@@ -31,8 +36,42 @@ class Problem:
         return ": ".join(parts + [self.message])
 
 
-def validate(graph: Graph, targets: Iterable[str] | None = None) -> list[Problem]:
-    """All problems in the part of the graph that ``targets`` need (all of it by default)."""
+class MediaProbe(Protocol):
+    """Says why a file cannot be read as a kind of media ("image", "video", "audio",
+    "image sequence"), or None. The engine's readers implement it (engines.media.media_problem);
+    the domain only asks."""
+
+    def __call__(self, path: Path, kind: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class RenderPlace:
+    """Where a render reads and writes, for the checks that look at files and folders.
+
+    Given to ``validate``, it adds: every input file exists and reads as its kind
+    (with ``probe``); every Save node's name, filled with ``name_fields`` (the
+    fields the render fills beyond the node's id and the seed: {project}, a batch's
+    {job}...), uses no unknown field and fits a file name; and, with ``output_dir``,
+    the output folder can be written and has room for the estimated files.
+    """
+
+    project_dir: Path
+    output_dir: Path | None = None
+    name_fields: Mapping[str, str] = field(default_factory=dict)
+    probe: MediaProbe | None = None
+
+
+# Room a Save node needs at the least, beyond the estimate of its file (the encoder's
+# temporary file, the provenance it embeds).
+MIN_FREE_BYTES = 16 * 2 ** 20
+
+
+def validate(graph: Graph, targets: Iterable[str] | None = None, *,
+             place: RenderPlace | None = None) -> list[Problem]:
+    """All problems in the part of the graph that ``targets`` need (all of it by default).
+
+    With ``place``, also what the files and folders of that render say (RenderPlace).
+    """
     registry = graph.registry
     scope = graph.upstream(targets) if targets is not None else set(graph.nodes)
     problems: list[Problem] = []
@@ -73,6 +112,8 @@ def validate(graph: Graph, targets: Iterable[str] | None = None) -> list[Problem
                 problems.append(Problem(node_id, label(node_id), f"parameter {name!r}" if name else "",
                                         message, "bad_value"))
             problems.extend(_link_check_problems(graph, node_id, node_type, params, label(node_id)))
+            if place is not None and not node.bypassed:
+                problems.extend(_place_problems(graph, node_id, node_type, params, place, label(node_id)))
         for name, socket in node_type.inputs.items():
             if socket.required and graph.link_into(node_id, name) is None:
                 problems.append(Problem(node_id, label(node_id), f"input {name!r}",
@@ -88,6 +129,93 @@ def validate(graph: Graph, targets: Iterable[str] | None = None) -> list[Problem
         names = " -> ".join(label(n) for n in cycle)
         problems.append(Problem(cycle[0], label(cycle[0]), "", f"is part of a loop: {names}", "cycle"))
     return problems
+
+
+def _place_problems(graph: Graph, node_id: str, node_type, params, place: RenderPlace,
+                    node_label: str) -> list[Problem]:
+    """The files a node reads and the file it writes, checked where this render runs."""
+    problems = []
+    for param, typed, kind in node_type.input_files(params):
+        path = Path(os.path.expanduser(typed))
+        path = path if path.is_absolute() else place.project_dir / path
+        where = f"parameter {param!r}"
+        if kind != "image sequence" and not path.exists():
+            problems.append(Problem(node_id, node_label, where, f"no such file: {path}", "missing_file"))
+            continue
+        if kind != "image sequence" and path.is_dir():
+            problems.append(Problem(node_id, node_label, where, f"{path} is a folder, not {kind} file",
+                                    "missing_file"))
+            continue
+        message = place.probe(path, kind) if place.probe is not None else None
+        if message:
+            problems.append(Problem(node_id, node_label, where, message, "bad_file"))
+    named = node_type.output_name(params)
+    if named is None:
+        return problems
+    pattern, ext = named
+    fields = {"project": "untitled", "node": node_id, "seed": filenames.WIDEST_SEED, **place.name_fields}
+    message = filenames.name_problem(pattern, fields, ext=ext)
+    if message:
+        return problems + [Problem(node_id, node_label, "parameter 'filename'", message, "bad_value")]
+    if place.output_dir is not None:
+        folder = filenames.fill(pattern, fields, ext=ext).folder
+        message = _output_folder_problem(Path(place.output_dir) / folder, _estimated_bytes(graph, node_id, ext))
+        if message:
+            problems.append(Problem(node_id, node_label, "", message, "output_folder"))
+    return problems
+
+
+def _output_folder_problem(folder: Path, needed: int) -> str | None:
+    """Why nothing can be written into ``folder`` (made if missing), or None."""
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"cannot write into {folder}: {existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        made = "" if existing == folder else f" (to make {folder} in it)"
+        return f"the output folder {existing} is not writable{made}; choose another with --output-dir"
+    free = shutil.disk_usage(existing).free
+    needed += MIN_FREE_BYTES
+    if free < needed:
+        return (f"the output folder {existing} has {free / 2 ** 20:.0f} MB free; this file needs about "
+                f"{needed / 2 ** 20:.0f} MB")
+    return None
+
+
+# Bytes a frame's pixel takes in the file, by extension (H.264 at high quality is ~0.25).
+_BYTES_PER_PIXEL = {".mp4": 0.3, ".mov": 0.3, ".webm": 0.3, ".jpg": 0.5, ".webp": 0.5, ".png": 3.0, "": 3.0}
+
+
+def _estimated_bytes(graph: Graph, node_id: str, ext: str) -> int:
+    """A rough size of what a Save node writes: frames x pixels from the nearest node upstream
+    that says its size (width, height, frames or seconds x fps), and its sound."""
+    registry = graph.registry
+    seen, frontier = {node_id}, [node_id]
+    while frontier:
+        current = frontier.pop(0)
+        for link in graph.links:
+            if link.target != current or link.source in seen or link.source not in graph.nodes:
+                continue
+            seen.add(link.source)
+            frontier.append(link.source)
+            source = graph.nodes[link.source]
+            if source.type_id not in registry:
+                continue
+            p = {**registry.get(source.type_id).default_params(), **source.params}
+            if ext in (".wav", ".flac") and isinstance(p.get("seconds"), (int, float)):
+                return int(p["seconds"] * 48000 * 2 * 2)
+            w, h = p.get("width"), p.get("height")
+            if isinstance(w, int) and isinstance(h, int):
+                frames = p.get("frames") if p.get("duration_unit", "frames") == "frames" else None
+                if not isinstance(frames, int):
+                    seconds, fps = p.get("seconds"), p.get("fps")
+                    frames = int(seconds * fps) if isinstance(seconds, (int, float)) and isinstance(
+                        fps, (int, float)) else 1
+                return int(w * h * max(1, frames) * _BYTES_PER_PIXEL.get(ext, 3.0))
+    return 0
 
 
 def _link_check_problems(graph: Graph, node_id: str, node_type, params, node_label: str) -> list[Problem]:

@@ -194,43 +194,26 @@ ENGINE_NAME_FIELDS = filenames.ENGINE_FIELDS
 
 
 def _check_file_names(graph: Any, targets: list[str], jobs: list[JobSpec]) -> list[str]:
-    """A save node's file name may only use fields this batch fills: found now, not
-    after the first job has rendered for an hour and failed to save."""
+    """A save node's file name may only use fields this batch fills, and must fit a file
+    name: found now, not after the first job has rendered for an hour and failed to save."""
     problems: list[str] = []
     seen: set[tuple[str, str]] = set()
-    outputs = [n for n in targets if n in graph.nodes and "filename" in graph.node_type(n).params]
+    outputs = [n for n in targets if n in graph.nodes and graph.node_type(n).output_name({}) is not None]
     for job in jobs:
-        known = tuple(dict.fromkeys((*ENGINE_NAME_FIELDS, *job.name_fields)))
         for node_id in outputs:
-            value = job.params.get(f"{node_id}.filename", graph.nodes[node_id].params.get("filename", ""))
-            if not isinstance(value, str) or (node_id, value) in seen:
+            node = graph.nodes[node_id]
+            params = {**node.params, **{k.rpartition(".")[2]: v for k, v in job.params.items()
+                                        if k.rpartition(".")[0] == node_id}}
+            named = graph.node_type(node_id).output_name(params)
+            if named is None or (node_id, named[0]) in seen:
                 continue
-            seen.add((node_id, value))
-            label = graph.nodes[node_id].label(graph.registry)
-            try:
-                fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
-            except ValueError as exc:
-                problems.append(f"node {label}: parameter 'filename': {value!r}: {exc} (write {{{{ and }}}} for "
-                                "a literal brace)")
-                continue
-            where = f"job {job.id}: " if len(jobs) > 1 else ""
-            unknown = [n for n in (re.split(r"[.\[]", f, 1)[0] for f in fields) if n not in known]
-            if unknown:
-                problems.append(
-                    f"{where}node {label}: parameter 'filename': {value!r} uses {{{unknown[0]}}}, which this batch "
-                    f"does not fill; known: {', '.join('{' + k + '}' for k in known)}")
-                continue
-            try:
-                filled = value.format(**{"project": "p", "node": node_id, "seed": "0", "version": "0001",
-                                         **job.name_fields})
-            except (KeyError, IndexError, ValueError, AttributeError):
-                continue  # the engine gives its own message for exotic format specs
-            normal = os.path.normpath(filled) if filled else "x"
-            if os.path.isabs(filled) or normal == ".." or normal.startswith(".." + os.sep):
-                # Each job writes into its own folder; a name that climbs out would
-                # mix jobs' files (and the engine refuses it, after rendering).
-                problems.append(f"{where}node {label}: parameter 'filename': {value!r} points outside the job's "
-                                "folder; use a plain name such as 'shot_{seed}'")
+            seen.add((node_id, named[0]))
+            fields = {"project": "p", "node": node_id, "seed": filenames.WIDEST_SEED, **job.name_fields}
+            problem = filenames.name_problem(named[0], fields, ext=named[1], filled_by="this batch")
+            if problem:
+                where = f"job {job.id}: " if len(jobs) > 1 else ""
+                label = node.label(graph.registry)
+                problems.append(f"{where}node {label}: parameter 'filename': {problem}")
     return problems
 
 

@@ -26,7 +26,7 @@ from nodes import project as project_io
 from nodes.definition import ParamError
 from nodes.graph import Backdrop, Graph, GraphError, Link, Node, reroute_key
 from nodes.registry import Registry, UnknownNodeType, default_registry
-from nodes.validation import Problem, validate
+from nodes.validation import Problem, RenderPlace, validate
 
 CLIPBOARD_MIME = "application/x-weft-nodes"
 # What a seed does after each run (ComfyUI's "control after generate").
@@ -99,6 +99,7 @@ class Document(QObject):
         # built. Once a run was refused, the check is the run's own, so a fixed problem's mark
         # goes away and a new one appears.
         self._check_targets: list[str] | None = None
+        self._check_place: RenderPlace | None = None
         self._checked_for_run = False
         self._recheck = QTimer(self)
         self._recheck.setSingleShot(True)
@@ -576,10 +577,14 @@ class Document(QObject):
             del self.status[node_id]
             self.node_status_changed.emit(node_id)
 
-    def check(self, targets: list[str] | None = None) -> list[Problem]:
-        """Validates the graph (the part ``targets`` need) as a run does and shows the problems on the nodes."""
+    def check(self, targets: list[str] | None = None, *, place: RenderPlace | None = None) -> list[Problem]:
+        """Validates the graph (the part ``targets`` need) as a run does and shows the problems on the nodes.
+
+        ``place``: where the run reads and writes, so missing input files and an
+        unwritable output folder are found too (nodes.validation.RenderPlace)."""
         self._check_targets = [t for t in targets if t in self.graph.nodes] if targets is not None else None
-        problems = validate(self.graph, self._check_targets)
+        self._check_place = place
+        problems = validate(self.graph, self._check_targets, place=place)
         self._checked_for_run = bool(problems)
         self.set_problems(problems)
         return problems
@@ -593,7 +598,7 @@ class Document(QObject):
     def recheck(self) -> None:
         """After an edit: the run's check again once a run was refused, else the check as you go."""
         if self._checked_for_run:
-            self.check(self._check_targets)
+            self.check(self._check_targets, place=self._check_place)
         else:
             self.check_as_you_go()
 

@@ -22,7 +22,9 @@ from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from app.ui.document import Document
 from app.ui.thumbnails import has_media, save_thumbnail, thumbnail
+from engines.media.probe import media_problem
 from engines.planner import output_nodes
+from nodes.validation import RenderPlace
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 # The engine runs at a lower CPU priority than the window (Unix "nice" value).
@@ -136,7 +138,13 @@ class Runner(QObject):
             self.log.emit("Nothing to run: the project has no output node (Save Video, Save Image, Save Audio). "
                           "Add one, or select the nodes to run.", "warning")
             return None
-        problems = doc.check(targets)
+        # An untitled copy (an example, a dropped render) reads its inputs where it
+        # came from but renders into the studio's own folder, never next to it.
+        project_dir = doc.base_dir
+        output_dir = self.output_dir or (project_dir / "renders" if doc.path else _default_output_dir())
+        place = RenderPlace(project_dir=project_dir, output_dir=output_dir, name_fields={"project": doc.name},
+                            probe=media_problem)
+        problems = doc.check(targets, place=place)
         if problems:
             self.log.emit(f"Not run: {len(problems)} problem{'s' if len(problems) > 1 else ''} to fix first "
                           "(marked on the nodes)", "error")
@@ -155,10 +163,6 @@ class Runner(QObject):
                       project_path=str(doc.path) if doc.path else "", title=title, models=self.models,
                       project=project, targets=targets, variation=variation, variations=variations,
                       group_id=group_id)
-        # An untitled copy (an example, a dropped render) reads its inputs where it
-        # came from but renders into the studio's own folder, never next to it.
-        project_dir = doc.base_dir
-        output_dir = self.output_dir or (project_dir / "renders" if doc.path else _default_output_dir())
         self.job_added.emit(job_id, title)
         self.job_updated.emit(job_id, QUEUED, "waiting for the engine")
         self.log.emit(f"Queued {title}", "info")

@@ -368,10 +368,20 @@ class MediaInfo:
         return self.video_codec is not None
 
 
-def _video_stream(container, p):
-    if not container.streams.video:
+def footage_streams(container) -> list:
+    """The video streams that are footage: not a still attached as cover art (an MP3's album
+    picture is a one-frame 'video' stream at 90000 fps, and must not load as a video)."""
+    attached = av.stream.Disposition.attached_pic
+    return [s for s in container.streams.video if not s.disposition & attached]
+
+
+def footage_stream(container, p):
+    moving = footage_streams(container)
+    if not moving:
+        if container.streams.video:
+            raise MediaError(f"{p} has no footage: its only picture is a still (cover art); load it with Load Audio")
         raise MediaError(f"{p} has no video stream (expected a video file)")
-    stream = container.streams.video[0]
+    stream = moving[0]
     # Let FFmpeg decode on all cores (frame and slice threads).
     stream.thread_type = "AUTO"
     return stream
@@ -417,7 +427,7 @@ def read_video(path: PathLike, *, max_frames: int | None = None, start_frame: in
         raise ValueError(f"max_frames must be >= 0, got {max_frames}")
     p = existing_file(path)
     with open_media(p) as container:
-        stream = _video_stream(container, p)
+        stream = footage_stream(container, p)
         rate = _frame_rate(stream)
         width, height = stream.codec_context.width, stream.codec_context.height
         first_time: float | None = None
@@ -482,7 +492,7 @@ def iter_video_frames(path: PathLike) -> Iterator[np.ndarray]:
     p = existing_file(path)
     container = open_media(p)
     try:
-        stream = _video_stream(container, p)
+        stream = footage_stream(container, p)
     except BaseException:
         container.close()
         raise
@@ -504,7 +514,8 @@ def probe(path: PathLike) -> MediaInfo:
     """Describe a video or sound file without decoding its pictures."""
     p = existing_file(path)
     with open_media(p) as container:
-        if not container.streams.video and not container.streams.audio:
+        footage = footage_streams(container)
+        if not footage and not container.streams.audio:
             raise MediaError(f"{p} has no video or audio stream (expected a video or sound file)")
         width = height = frames = 0
         fps = seconds = 0.0
@@ -520,8 +531,8 @@ def probe(path: PathLike) -> MediaInfo:
             if audio_seconds is None:
                 with open_media(p) as again:  # decoding moves the read position
                     audio_seconds = decode_audio_stream(again, again.streams.audio[0], p)[0].seconds
-        if container.streams.video:
-            v = container.streams.video[0]
+        if footage:
+            v = footage[0]
             video_codec = v.codec_context.name
             width, height = v.codec_context.width, v.codec_context.height
             rate = _frame_rate(v)

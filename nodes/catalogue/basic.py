@@ -52,6 +52,11 @@ class _LoadFile(NodeType):
     def cache_salt(cls, params: dict[str, Any], resolve_path) -> str:
         return file_salt(resolve_path(str(params.get("path", ""))))
 
+    @classmethod
+    def input_files(cls, params: dict[str, Any]) -> list[tuple[str, str, str]]:
+        path = str(params.get("path", "")).strip()
+        return [("path", path, cls.kind)] if path else []
+
     def _resolve(self, ctx: RunContext, path: str) -> str:
         resolved = ctx.resolve_path(path)
         if not os.path.exists(resolved):

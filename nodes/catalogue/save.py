@@ -51,6 +51,13 @@ class _Save(NodeType):
         problem = filenames.pattern_problem(pattern) if isinstance(pattern, str) else None
         return [("filename", problem)] if problem else []
 
+    @classmethod
+    def output_name(cls, params: dict[str, Any]) -> tuple[str, str] | None:
+        pattern = params.get("filename")
+        fmt = params.get("format")
+        return (pattern if isinstance(pattern, str) and pattern else filenames.DEFAULT_PATTERN,
+                f".{fmt}" if isinstance(fmt, str) and fmt else "")
+
 
 class SaveVideo(_Save):
     type_id = "save_video"
@@ -86,6 +93,11 @@ class SaveImageSequence(_Save):
     format = Param.choice("png", ("png", "jpg", "webp"),
                           help="png is lossless; jpg and webp are smaller (quality 95).")
     first_number = Param.int(1, min=0, max=10_000_000, help="The number of the first frame's file.")
+
+    @classmethod
+    def output_name(cls, params: dict[str, Any]) -> tuple[str, str] | None:
+        named = super().output_name(params)
+        return (named[0], "") if named else None  # a folder of frames
 
     def run(self, ctx: RunContext, *, video: Video, filename: str, format: str, first_number: int,
             overwrite: bool = False, **_: Any) -> dict[str, Any]:

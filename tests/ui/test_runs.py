@@ -157,6 +157,31 @@ def test_a_graph_with_problems_is_not_sent_and_the_nodes_say_why(fake_window, qt
     qtbot.waitUntil(lambda: not doc.problems, timeout=3000)
 
 
+def test_a_missing_input_file_is_found_before_the_run_and_the_node_says_where(fake_window, qtbot, tmp_path):
+    w = fake_window
+    doc = w.document
+    still = doc.add_node("load_image", (0, 0), {"path": str(tmp_path / "gone.png")})
+    prompt = doc.add_node("text", (0, 200), {"text": "a red circle moves right on a blue background"})
+    i2v = doc.add_node("image_to_video", (350, 0), {"steps": 2, "frames": 9})
+    save = doc.add_node("save_video", (700, 0))
+    doc.connect(still, "image", i2v, "first_frame")
+    doc.connect(prompt, "out", i2v, "prompt")
+    doc.connect(i2v, "video", save, "video")
+    assert w.run() is None
+    assert not FakeEngine.instances or not FakeEngine.instances[0].submitted
+    (problem,) = doc.problems[still]
+    assert problem.where == "parameter 'path'" and f"no such file: {tmp_path / 'gone.png'}" in problem.message
+    assert "no such file" in w.view.gscene.nodes[still]._badge_text()
+    # The file appears where the node says: the mark goes, and the run is sent.
+    from engines import media
+    from nodes.values import Image
+    import numpy as np
+    media.write_image(tmp_path / "gone.png", Image(pixels=np.zeros((32, 32, 3), np.uint8)))
+    doc.set_param(still, "path", str(tmp_path / "gone.png"))
+    qtbot.waitUntil(lambda: not doc.problems, timeout=3000)
+    assert w.run() is not None
+
+
 def test_several_runs_queue_and_cancel_stops_the_current_one(fake_window, qtbot):
     w = fake_window
     doc = w.document
