@@ -23,6 +23,13 @@ from typing import Any, TextIO
 
 from engines import protocol
 
+# After its commands stop, how long a job gets to notice the cancel before the worker
+# leaves anyway: a shutdown asked for is waited on longer (a model may be loading) than a
+# parent that died (a killed `weft batch` or studio), whose worker must not linger.
+SHUTDOWN_GRACE_S = 10.0
+ORPHAN_GRACE_S = 1.0
+PARENT_CHECK_S = 0.5
+
 
 class Worker:
     def __init__(self, out: TextIO, *, models_profile: str, cache_dir: Path, memory_budget: int,
@@ -37,6 +44,7 @@ class Worker:
         self._finished = threading.Event()  # the job loop has returned
         self._cancel: dict[str, threading.Event] = {}
         self._models = None
+        self._parent = os.getppid()
         self.models_profile = models_profile
         self.models_dir = models_dir
         # RAM / VRAM budgets and GPU options for the model manager (see main()).
@@ -70,6 +78,7 @@ class Worker:
         """
         reader = threading.Thread(target=self._read_commands, args=(commands,), name="weft-commands",
                                   daemon=True)
+        threading.Thread(target=self._watch_parent, name="weft-parent", daemon=True).start()
         self.emit({"event": "ready", "pid": os.getpid(), "models": self.models_profile,
                    "cache_dir": str(self.cache.root), "protocol": protocol.VERSION})
         reader.start()
@@ -101,12 +110,28 @@ class Worker:
             else:
                 self.emit({"event": "error", "error": f"unknown command {name!r}"})
         # stdin closed or shutdown: cancel what runs and leave.
+        self._leave(ORPHAN_GRACE_S if self._orphaned() else SHUTDOWN_GRACE_S)
+
+    def _orphaned(self) -> bool:
+        """The process that started this worker is gone (this one was handed to init or a reaper)."""
+        return os.getppid() != self._parent
+
+    def _watch_parent(self) -> None:
+        # stdin's EOF tells most deaths, but not when another process still holds the
+        # pipe (a child the parent forked); the parent's pid tells every one.
+        while not self._finished.wait(PARENT_CHECK_S):
+            if self._orphaned():
+                self._leave(ORPHAN_GRACE_S)
+                return
+
+    def _leave(self, grace: float) -> None:
+        """Cancel every job, end the job loop, and exit if a job has not let go within ``grace`` s
+        (a job stuck where it cannot notice the cancel, loading a model, must not keep an
+        orphaned worker holding memory)."""
         for event in list(self._cancel.values()):
             event.set()
         self._jobs.put(None)
-        # A job stuck where it cannot notice the cancel (loading a model) must
-        # not keep an orphaned worker holding memory: give it 10 s, then leave.
-        if not self._finished.wait(timeout=10):
+        if not self._finished.wait(timeout=grace):
             os._exit(0)
 
     def _run_jobs(self) -> None:
