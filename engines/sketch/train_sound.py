@@ -90,6 +90,10 @@ class Recipe:
     # stays fixed (text_lr 0) or trains on at text_lr; text_steps 0: learnt with the DiT only.
     text_steps: int = 0
     text_lr: float = 0.0
+    # The loss's weight over noise levels: "v" (the v-prediction error, EDM's weighting) or
+    # "x0" (the clean latent's error: v's times sigma^2 / (sigma^2 + 1)), which weighs the
+    # high-noise steps, where the sampler decides what sound it makes, as much as the low.
+    loss: str = "v"
     dit_batch: int = 8
     dit_steps: int = 6000
     dit_lr: float = 1e-3
@@ -641,7 +645,10 @@ def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> Non
         pred = transformer(x * scale, sigma.atan() / math.pi * 2, encoder_hidden_states=cross,
                            global_hidden_states=glob, rotary_embedding=rope, return_dict=False)[0]
         target = (noise - s * x0) * scale
-        loss = (pred - target).pow(2).mean()
+        error = (pred - target).pow(2)
+        if r.loss == "x0":  # x0_hat - x0 = -sigma / sqrt(sigma^2 + 1) * (v_hat - v)
+            error = error * (s * s * scale * scale)
+        loss = error.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -101,6 +101,10 @@ class Recipe:
     # Defaults stay the shipped weights' recipe; "sample" with text_steps 600 (run sv7,
     # 3000 steps, 50 min) drew clean, right backgrounds but no shapes yet (judge 0/16).
     prediction: str = "flow_prediction"
+    # "sample"'s loss is the x-error / max(sigma, sigma_floor)^2. 0.1 is the velocity's
+    # weighting, which puts up to 100 times the weight on the nearly clean steps (copying
+    # the input); 1.0 is the plain x-error, as much weight on the noisy steps that decide
+    # what the clip shows.
     sigma_floor: float = 0.1
     eval_every: int = 500
     eval_prompts: int = 16
