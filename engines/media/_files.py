@@ -82,6 +82,8 @@ def atomic_output(path: PathLike, *, overwrite: bool = True) -> Iterator[Path]:
         # complete-looking name pointing at missing data.
         with open(temp, "rb+") as f:
             os.fsync(f.fileno())
+            if os.fstat(f.fileno()).st_size == 0:  # no Save may report a file that holds nothing
+                raise MediaError(f"cannot write {final}: the encoder wrote nothing")
         if overwrite:
             os.replace(temp, final)
         else:

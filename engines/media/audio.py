@@ -46,6 +46,8 @@ def write_audio(path: PathLike, audio: Audio, *, provenance: str | None = None, 
     into the file's tags; ``overwrite=False`` refuses to replace a file.
     """
     ext = output_extension(path, AUDIO_FORMATS, "audio")
+    if audio.num_samples == 0:
+        raise MediaError(f"cannot write {path}: the sound is empty (0 samples)")
     container_format, codec = AUDIO_FORMATS[ext]
     layout = layout_for(audio.channels)
     # Quantise here rather than leave it to the resampler so clipping and

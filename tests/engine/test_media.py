@@ -255,6 +255,13 @@ def test_a_video_needs_frames_and_a_known_quality(tmp_path):
     assert leftovers(tmp_path, keep=()) == []
 
 
+def test_an_empty_sound_is_refused_and_no_empty_file_is_left(tmp_path):
+    # An empty sound once became a 0-byte WAV that Save Audio reported as written.
+    with pytest.raises(MediaError, match=r"the sound is empty \(0 samples\)"):
+        write_audio(tmp_path / "silence.wav", Audio(np.zeros((1, 0), np.float32), 16000))
+    assert leftovers(tmp_path, keep=()) == []
+
+
 def test_unsupported_output_extension_lists_the_supported_ones(tmp_path):
     with pytest.raises(MediaError, match=r"\.mp4.*\.mov.*\.webm"):
         write_video(tmp_path / "clip.avi", Video(gradient_frames(count=1), 16))
