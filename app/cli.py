@@ -116,7 +116,7 @@ def _checked(item: Prepared, overrides: Sequence[str], output_dir: Path | None =
     Checked as it will render: input files exist and read as their media, Save
     names fit, and the output folder (``output_dir`` or ./renders) takes the files.
     """
-    from engines.media.probe import media_problem
+    from engines.media.preflight import media_problem
     from engines.planner import output_nodes
     from nodes import project as project_io
     from nodes.graph import GraphError

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from app.batch.queue import _process_alive, _process_started, data_dir
+from app import processes
+from app.batch.queue import data_dir
 
 HISTORY_FILE = "history.sqlite"
 SCHEMA_VERSION = 1
@@ -128,7 +129,7 @@ class History:
         self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         self._data_version: int | None = None
         self.pid = os.getpid()
-        self.pid_started = _process_started(self.pid)
+        self.pid_started = processes.started_at(self.pid)
         self.mark_interrupted()
 
     def close(self) -> None:
@@ -181,7 +182,7 @@ class History:
         for row in self._db.execute("SELECT id, pid, pid_started FROM entries WHERE status IN ('queued', 'running')"):
             if row["pid"] == self.pid:
                 continue
-            if not _process_alive(row["pid"], row["pid_started"]):
+            if not processes.alive(row["pid"], row["pid_started"]):
                 stale.append(row["id"])
         if stale:
             with self._db:

@@ -1,7 +1,6 @@
 """Sound operations on ``nodes.values.Audio``: trim, fade, resample, channels, mix.
 
-Plain numpy (and scipy's polyphase resampler, which torchsde already brings
-into the engine environment), torch-free, so nodes and tests use them
+Plain numpy (and scipy's polyphase resampler, a declared dependency), torch-free, so nodes and tests use them
 directly. Every function returns a new Audio and leaves its argument alone.
 
 Conventions, so the nodes that use these agree with each other:

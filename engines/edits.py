@@ -27,17 +27,8 @@ import cv2
 import numpy as np
 
 from engines import audio_ops
+from nodes.aspects import ASPECTS  # the one table (nodes/aspects.py)
 from nodes.values import Audio, Video
-
-ASPECTS = {
-    "16:9": (16, 9),
-    "9:16": (9, 16),
-    "1:1": (1, 1),
-    "4:3": (4, 3),
-    "3:4": (3, 4),
-    "21:9": (21, 9),
-    "4:5": (4, 5),
-}
 
 FIT_MODES = ("fit", "fill", "stretch")
 

@@ -21,15 +21,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-# Aspect presets an artist picks from, as width:height.
-ASPECTS: dict[str, tuple[int, int]] = {
-    "16:9": (16, 9),
-    "9:16": (9, 16),
-    "1:1": (1, 1),
-    "4:3": (4, 3),
-    "3:4": (3, 4),
-    "21:9": (21, 9),
-}
+from nodes.aspects import ASPECTS  # the one table (nodes/aspects.py)
+
 # Size presets: the pixel area the size is fitted to, keeping the aspect.
 RESOLUTIONS = ("preview", "480p", "720p")
 

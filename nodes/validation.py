@@ -38,7 +38,7 @@ class Problem:
 
 class MediaProbe(Protocol):
     """Says why a file cannot be read as a kind of media ("image", "video", "audio",
-    "image sequence"), or None. The engine's readers implement it (engines.media.media_problem);
+    "image sequence"), or None. The engine's readers implement it (engines.media.preflight.media_problem);
     the domain only asks."""
 
     def __call__(self, path: Path, kind: str) -> str | None: ...

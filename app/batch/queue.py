@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from app import processes
+
 QUEUE_FILE = ".weft-queue.sqlite"
 SCHEMA_VERSION = 1
 STATUSES = ("pending", "running", "done", "failed", "cancelled")
@@ -127,7 +129,7 @@ class RunRecord:
         if self.finished_at is not None:
             return False
         if self.host == socket.gethostname():
-            return _process_alive(self.pid, self.pid_started)
+            return processes.alive(self.pid, self.pid_started)
         return time.time() - self.heartbeat < HEARTBEAT_STALE_S
 
 
@@ -290,7 +292,7 @@ class BatchQueue:
             now = time.time()
             cursor = self._db.execute(
                 "INSERT INTO runs (pid, pid_started, host, started_at, heartbeat) VALUES (?, ?, ?, ?, ?)",
-                (os.getpid(), _process_started(os.getpid()), socket.gethostname(), now, now))
+                (os.getpid(), processes.started_at(os.getpid()), socket.gethostname(), now, now))
             return int(cursor.lastrowid)
 
     def heartbeat(self, run_id: int) -> None:
@@ -444,26 +446,6 @@ def _job(row: sqlite3.Row) -> JobRecord:
     for key in ("params", "name_fields", "outputs", "nodes"):
         data[key] = json.loads(data[key])
     return JobRecord(**data)
-
-
-def _process_started(pid: int) -> float | None:
-    try:
-        import psutil
-        return psutil.Process(pid).create_time()
-    except Exception:
-        return None
-
-
-def _process_alive(pid: int, started: float | None) -> bool:
-    try:
-        import psutil
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        # A pid the system gave to another program since is not our coordinator.
-        return started is None or abs(proc.create_time() - started) < 1.0
-    except Exception:
-        return False
 
 
 # -- every batch this user started, so `weft queue list` and the GUI can find them --------

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
+from app import processes
 from app.ui.document import Document
 from app.ui.settings import data_dir
 
@@ -46,20 +47,6 @@ class Recovery:
         self.note_file.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 def find_recoveries(folder: Path | None = None) -> list[Recovery]:
     """Autosaves left by sessions that did not close cleanly, newest first."""
     folder = folder or recovery_dir()
@@ -68,12 +55,14 @@ def find_recoveries(folder: Path | None = None) -> list[Recovery]:
         try:
             meta = json.loads(note.read_text(encoding="utf-8"))
             pid = int(meta.get("pid", 0))
+            started = meta.get("pid_started")
+            started = float(started) if started is not None else None
             saved_at = float(meta.get("saved_at", 0))
             original = Path(meta["original"]) if meta.get("original") else None
         except (OSError, ValueError, TypeError):
             continue
         project_file = note.with_suffix(".weft")
-        if not project_file.exists() or pid == os.getpid() or _alive(pid):
+        if not project_file.exists() or pid == os.getpid() or processes.alive(pid, started):
             continue
         found.append(Recovery(project_file, note, original, saved_at, pid))
     found.sort(key=lambda r: r.saved_at, reverse=True)
@@ -115,7 +104,7 @@ class Autosaver(QObject):
         tmp = self.project_file.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.project_file)
-        note = {"pid": os.getpid(), "saved_at": time.time(),
+        note = {"pid": os.getpid(), "pid_started": processes.started_at(os.getpid()), "saved_at": time.time(),
                 "original": str(self.document.path) if self.document.path else None}
         self.note_file.write_text(json.dumps(note), encoding="utf-8")
         return True

@@ -22,7 +22,7 @@ from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from app.ui.document import Document
 from app.ui.thumbnails import has_media, save_thumbnail, thumbnail
-from engines.media.probe import media_problem
+from engines.media.preflight import media_problem
 from engines.planner import output_nodes
 from nodes.validation import RenderPlace
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from nodes.aspects import ASPECT_CHOICES
 from nodes.definition import Param
 
-ASPECT_CHOICES = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9")
 RESOLUTION_CHOICES = ("preview", "480p", "720p")
 
 WAN_NEGATIVE = ("blurry, low quality, still frame, worst quality, jpeg artifacts, deformed, "

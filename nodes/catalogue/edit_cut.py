@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from nodes import types as T
+from nodes.aspects import ASPECT_CHOICES
 from nodes.definition import Input, NodeError, NodeType, Output, Param, RunContext
 from nodes.values import Video
 
@@ -103,7 +104,7 @@ class ReframeVideo(_Edit):
     video = Input(T.VIDEO)
     out = Output(T.VIDEO, label="Video")
 
-    aspect = Param.choice("keep", ("keep", "16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "4:5"),
+    aspect = Param.choice("keep", ("keep", *ASPECT_CHOICES),
                           help="The shape of the result. keep: the source's shape. With an aspect and no size, "
                                "fill crops to the biggest frame of that shape inside the source and fit pads to "
                                "the smallest frame around it, both without scaling.")

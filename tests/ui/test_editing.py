@@ -246,6 +246,20 @@ def test_autosave_and_recovery_after_a_crash(make_window, data_dir, tmp_path):
     assert [r for r in find_recoveries() if r.pid == note["pid"]] == []
 
 
+def test_an_autosave_whose_pid_went_to_another_program_is_still_offered(make_window, data_dir):
+    a = make_window()
+    build(a.document)
+    assert a.autosaver.save_now()
+    note = json.loads(a.autosaver.note_file.read_text())
+    # The studio that wrote it died and the system gave its pid to a program running now.
+    note["pid"] = os.getppid()
+    note["pid_started"] -= 3600
+    a.autosaver.note_file.write_text(json.dumps(note))
+    a.autosaver.stop()
+    a.autosaver = None
+    assert [r.pid for r in find_recoveries()] == [os.getppid()]
+
+
 def test_saving_removes_the_autosave(window, tmp_path):
     build(window.document)
     assert window.autosaver.save_now()
