@@ -28,7 +28,8 @@ from app.ui.panels import InspectorPanel, LogPanel, NodeLibraryPanel, QueuePanel
 from app.ui.panels import models_info
 from app.ui.panels.anchors import prompt_problems, prompt_references
 from app.ui.panels.fields import ModelField, NumberField, PromptField, SeedField, read_number
-from app.ui.panels.library import NODE_TYPE_MIME, match_score
+from app.ui.panels.library import NODE_TYPE_MIME
+from nodes.search import match_score
 from app.ui.panels.media import SampleStream, envelope
 from app.ui.panels.palette import CATEGORY_COLORS, category_color, type_color
 from engines.cache import ResultCache

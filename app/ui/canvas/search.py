@@ -1,14 +1,14 @@
 """The add-node search: Tab (or Shift+A, or a double-click) and start typing.
 
-Fuzzy over a node type's title, id, tags and category; what the artist used
-recently comes first. Enter adds the highlighted node where the cursor was.
+Ranked by nodes/search.py (the search the library and Find node use too) over
+a node type's title, id, tags and category; what the artist used recently
+comes first. Enter adds the highlighted node where the cursor was.
 When a link is dropped on empty canvas, the list holds only the node types
 that can take it.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
@@ -17,82 +17,9 @@ from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidge
 
 from app.ui import theme
 from nodes.definition import NodeType
+from nodes.search import Preference, fields_score, rank
 
 TypeFilter = Callable[[type[NodeType]], bool]
-
-
-def _subsequence(query: str, text: str) -> float:
-    """How well ``query``'s letters appear in order in ``text`` (0 when they do not);
-    letters at the start of words count more."""
-    pos, score, prev = 0, 0.0, -2
-    for ch in query:
-        i = text.find(ch, pos)
-        if i < 0:
-            return 0.0
-        bonus = 1.0
-        if i == 0 or not text[i - 1].isalnum():
-            bonus += 1.5
-        if i == prev + 1:
-            bonus += 1.0
-        score += bonus
-        prev, pos = i, i + 1
-    return score / (len(text) ** 0.25)
-
-
-def text_score(query: str, fields: list[tuple[str, float]]) -> float:
-    """A match score over weighted lower-case fields (0: no match). Every word of
-    the query must match somewhere."""
-    words = [w for w in re.split(r"\s+", query.lower().strip()) if w]
-    if not words:
-        return 1.0
-    total = 0.0
-    for word in words:
-        best = 0.0
-        for text, weight in fields:
-            if not text:
-                continue
-            if re.search(r"(^|[\s_])" + re.escape(word), text):
-                s = 10.0 * weight
-                if text.startswith(word):
-                    s += 4.0
-            elif word in text:
-                s = 6.0 * weight
-            else:
-                s = _subsequence(word, text) * weight
-            best = max(best, s)
-        if best <= 0.0:
-            return 0.0
-        total += best
-    return total
-
-
-def score(query: str, node_type: type[NodeType]) -> float:
-    """How well a node type matches: by title, id, tags and category."""
-    return text_score(query, [(node_type.title.lower(), 3.0), (node_type.type_id.lower(), 2.0),
-                              (" ".join(node_type.tags).lower(), 1.5), (node_type.category.lower(), 1.0)])
-
-
-Preference = Callable[[type[NodeType]], float]
-
-
-def rank(node_types: Iterable[type[NodeType]], query: str, recent: list[str] = (),
-         prefer: Preference | None = None) -> list[type[NodeType]]:
-    """Matching node types, best first; recently used ones are lifted, and so are
-    those ``prefer`` scores higher (for a dropped link: the nodes that make or
-    take exactly its type, ahead of those that convert)."""
-    recent_rank = {type_id: i for i, type_id in enumerate(recent)}
-    scored = []
-    for t in node_types:
-        s = score(query, t)
-        if s <= 0:
-            continue
-        if t.type_id in recent_rank:
-            s += (20.0 if not query.strip() else 4.0) / (1 + recent_rank[t.type_id])
-        if prefer is not None:
-            s += prefer(t) * (30.0 if not query.strip() else 3.0)
-        scored.append((-s, t.category, t.title, t))
-    scored.sort(key=lambda x: x[:3])
-    return [t for *_, t in scored]
 
 
 _CHIPS: dict[str, QIcon] = {}
@@ -235,8 +162,8 @@ class FindNodePopup(AddNodePopup):
         found = []
         for node in doc.graph.nodes.values():
             title, type_title = doc.node_title(node.id), doc.type_title(node.type_id)
-            s = text_score(query, [(title.lower(), 3.0), (type_title.lower(), 2.0), (node.id.lower(), 2.0)])
-            if s > 0:
+            s = fields_score(query, [(title, 1.0), (type_title, 0.9), (node.id, 0.9)])
+            if s is not None:
                 found.append((-s, title.lower(), node, title, type_title))
         found.sort(key=lambda f: f[:2])
         for _, _, node, title, type_title in found[:200]:

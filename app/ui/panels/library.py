@@ -10,7 +10,6 @@ ask for the node; dragging an entry carries its type id as
 from __future__ import annotations
 
 import html
-import re
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
@@ -19,84 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.panels import palette
+from nodes.search import match_score
 
 NODE_TYPE_MIME = "application/x-weft-node-type"
 TYPE_ROLE = Qt.UserRole + 1
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def _subsequence_score(needle: str, haystack: str) -> float | None:
-    """A score for ``needle``'s letters appearing in order in ``haystack`` (None if not)."""
-    position, gaps, last = 0, 0, -1
-    for char in needle:
-        found = haystack.find(char, position)
-        if found < 0:
-            return None
-        if last >= 0 and found != last + 1:
-            gaps += 1
-        last, position = found, found + 1
-    return max(5.0, 30.0 - 4 * gaps)
-
-
-def _term_score(term: str, fields: list[tuple[str, float]]) -> float | None:
-    best: float | None = None
-    for text, weight in fields:
-        text = text.lower()
-        if not text:
-            continue
-        words = _words(text)
-        if term == text or term in words:
-            score = 100.0
-        elif any(w.startswith(term) for w in words):
-            score = 80.0
-        elif len(words) > 1 and "".join(w[0] for w in words).startswith(term):
-            score = 70.0
-        elif term in text:
-            score = 60.0
-        elif weight >= 0.8 and len(term) >= 2:
-            sub = _subsequence_score(term, text)
-            score = sub if sub is not None else 0.0
-        else:
-            score = 0.0
-        if score:
-            score *= weight
-            best = score if best is None else max(best, score)
-    return best
-
-
-def match_score(query: str, node_type, *, descriptions: bool = False) -> float | None:
-    """How well a node type matches a search (higher is better); None when it does not.
-
-    Every word of the query has to match something: the title, the type id,
-    a tag, the category, or, with ``descriptions``, the description. (The
-    library looks in descriptions only when nothing else matched: "video"
-    finding Load Audio because its description mentions videos confuses.)
-    """
-    terms = query.lower().split()
-    if not terms:
-        return 0.0
-    fields = [
-        (node_type.title, 1.0),
-        (node_type.type_id.replace("_", " "), 0.9),
-        (node_type.type_id, 0.9),
-        *((tag, 0.95) for tag in node_type.tags),
-        (node_type.category, 0.6),
-    ]
-    if descriptions:
-        fields.append((node_type.description, 0.3))
-    total = 0.0
-    for term in terms:
-        score = _term_score(term, fields)
-        if score is None:
-            return None
-        total += score
-    return total
-
 
 def node_tooltip(node_type) -> str:
     lines = [f"<b>{html.escape(node_type.title)}</b> <span style='color:{palette.DIM_COLOR}'>"
@@ -344,4 +269,4 @@ class NodeLibraryPanel(QWidget):
         self.description.show()
 
 
-__all__ = ["NODE_TYPE_MIME", "NodeLibraryPanel", "match_score"]
+__all__ = ["NODE_TYPE_MIME", "NodeLibraryPanel"]
