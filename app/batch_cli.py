@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli import EXIT_CANCELLED, EXIT_FAILED, EXIT_INVALID, EXIT_OK, NOISE_WARNING, UsageError
+from app.cli import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, NOISE_WARNING, UsageError
 
 BATCH_HELP = """\
 Render many variations of one project: every combination of the --sweep values,
@@ -87,7 +87,7 @@ def register(subparsers: Any) -> None:
 
 # -- weft batch --------------------------------------------------------------------------
 def cmd_batch(args: argparse.Namespace) -> int:
-    from app.batch.queue import BatchQueue, QueueError
+    from app.batch.queue import QueueError
     from app.batch.sweep import BatchInputError
 
     if args.workers is not None and args.workers < 1:

@@ -11,10 +11,8 @@ file says which job made it.
 from __future__ import annotations
 
 import copy
-import os
 import itertools
 import re
-import string
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 

@@ -14,12 +14,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, QPointF, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStyle,
                                QToolBar, QSpinBox, QUndoView, QWidget)
 
-from app.ui import theme
 from app.ui.autosave import Autosaver, Recovery, find_recoveries
 from app.ui.canvas.view import GraphView
 from app.ui.document import Document
@@ -430,7 +429,7 @@ class MainWindow(QMainWindow):
             library.node_requested.connect(
                 lambda type_id: self.view.add_node_at(type_id, self.view.mapToScene(
                     self.view.viewport().rect().center())))
-        viewer, queue, log = self._api(self.viewer), self._api(self.queue), self._api(self.log_panel)
+        queue = self._api(self.queue)
         runner.job_added.connect(lambda job_id, title: queue.add_job(job_id, title))
         runner.job_updated.connect(lambda job_id, status, detail: queue.update_job(job_id, status, detail))
         runner.log.connect(self.log)

@@ -104,7 +104,7 @@ def registered_specs(builtins: Mapping[str, Any]) -> list[Any]:
             base, id=entry["id"], title=entry.get("title") or entry["id"], repo_id=base.repo_id,
             download_gb=size / 1e9, gated=False, base=base.id, user_folder=folder, user_files=files,
             notes=(f"Your weights ({where}), run as {base.title}"
-                   + ("" if folder else f" with its other components (text encoder, VAE)") + ". "
+                   + ("" if folder else " with its other components (text encoder, VAE)") + ". "
                    + f"Licence: your file's own; its base model's is {base.licence}."),
         ))
     return specs

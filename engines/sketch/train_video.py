@@ -620,7 +620,6 @@ def train_text(r: Recipe, run_dir: Path, text_encoder, tokenizer, minutes: float
 
 def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> None:
     import torch
-    from diffusers import AutoencoderKLWan
 
     from engines.sketch.training import TrainingRun
 

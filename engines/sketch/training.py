@@ -270,6 +270,6 @@ def pretrain_text_encoder(text_encoder, tokenizer, captions: list[str], labels: 
         _, right = loss_and_accuracy(test_idx[:512])
     torch.save(text_encoder.state_dict(), folder / "text_encoder.pt")
     done.write_text(json.dumps({n: round(v, 4) for n, v in right.items()}))
-    run.log(f"text encoder: every token's accuracy on held-out captions: "
+    run.log("text encoder: every token's accuracy on held-out captions: "
             + ", ".join(f"{n} {v:.0%}" for n, v in right.items()))
     return right

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from nodes import types as T
-from nodes.definition import Input, NodeError, NodeType, Output, Param, RunContext
+from nodes.definition import NodeError, NodeType, Output, Param, RunContext
 
 
 class Text(NodeType):

@@ -9,7 +9,7 @@ that can take it.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPixmap

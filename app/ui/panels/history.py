@@ -12,7 +12,7 @@ A/B in the viewer; Contact sheet shows a run's variations side by side.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
