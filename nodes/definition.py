@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Protocol
 
 from nodes import types as T
+from nodes.numbers import NotANumber, parse_number, short
 from nodes.types import DataType
 
 
@@ -107,9 +108,12 @@ class Param:
                 raise ParamError(f"expected a whole number, got {value!r}")
             if isinstance(value, str):
                 try:
-                    value = int(value.strip())
-                except ValueError:
+                    number = parse_number(value)
+                except NotANumber:
                     raise ParamError(f"expected a whole number, got {value!r}") from None
+                if not number.is_integer():
+                    raise ParamError(f"expected a whole number, got {value!r}")
+                value = int(number)
             if isinstance(value, float):
                 if not value.is_integer():
                     raise ParamError(f"expected a whole number, got {value!r}")
@@ -123,8 +127,8 @@ class Param:
                 raise ParamError(f"expected a number, got {value!r}")
             if isinstance(value, str):
                 try:
-                    value = float(value.strip())
-                except ValueError:
+                    value = parse_number(value)
+                except NotANumber:
                     raise ParamError(f"expected a number, got {value!r}") from None
             if not isinstance(value, (int, float)):
                 raise ParamError(f"expected a number, got {type(value).__name__} {value!r}")
@@ -154,9 +158,9 @@ class Param:
 
     def _check_range(self, value: float) -> None:
         if self.min is not None and value < self.min:
-            raise ParamError(f"{value} is below the minimum {_num(self.min)}")
+            raise ParamError(f"{value} is below the minimum {short(self.min)}")
         if self.max is not None and value > self.max:
-            raise ParamError(f"{value} is above the maximum {_num(self.max)}")
+            raise ParamError(f"{value} is above the maximum {short(self.max)}")
 
     def __set_name__(self, owner: type, name: str) -> None:
         object.__setattr__(self, "name", name)
@@ -382,8 +386,6 @@ class NodeType:
         }
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 def with_default(param: Param, default: Any) -> Param:

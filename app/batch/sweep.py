@@ -26,6 +26,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nodes.numbers import NotANumber, parse_number, short
+
 # More jobs than this is almost certainly a typo (seed=1..1000000) and would
 # take a long time just to validate; a real batch this big should be split.
 MAX_JOBS = 100_000
@@ -49,13 +51,13 @@ class NumberRange:
         if step == 0:
             raise BatchInputError(f"{where}: range {self.text!r} has a step of 0")
         if (self.stop - self.start) * step < 0:
-            raise BatchInputError(f"{where}: range {self.text!r} never reaches {_num(self.stop)} "
-                                  f"with a step of {_num(step)}")
+            raise BatchInputError(f"{where}: range {self.text!r} never reaches {short(self.stop)} "
+                                  f"with a step of {short(step)}")
         if whole_numbers:
             for value, what in ((self.start, "start"), (self.stop, "end"), (step, "step")):
                 if not float(value).is_integer():
                     raise BatchInputError(f"{where}: range {self.text!r}: the parameter takes whole numbers, "
-                                          f"but the {what} is {_num(value)}")
+                                          f"but the {what} is {short(value)}")
         # A small tolerance so that 3..7..0.1 ends at 7, not at 6.9 because of rounding.
         count = math.floor((self.stop - self.start) / step + 1e-9) + 1
         if count > MAX_JOBS:
@@ -130,11 +132,10 @@ def parse_range(item: str, where: str) -> NumberRange | None:
     numbers = []
     for part in parts:
         try:
-            value = float(part)
-        except ValueError:
-            raise BatchInputError(f"{where}: range {item!r}: {part.strip()!r} is not a number") from None
-        if not math.isfinite(value):
-            raise BatchInputError(f"{where}: range {item!r}: {part.strip()!r} is not a finite number")
+            value = parse_number(part)
+        except NotANumber:
+            finite = "" if part.strip().lower().lstrip("+-") not in ("inf", "infinity", "nan") else "finite "
+            raise BatchInputError(f"{where}: range {item!r}: {part.strip()!r} is not a {finite}number") from None
         numbers.append(value)
     return NumberRange(numbers[0], numbers[1], numbers[2] if len(numbers) == 3 else None, item.strip())
 
@@ -244,5 +245,3 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -10,7 +10,6 @@ carries what the field wants said under it ("5000 is above the maximum
 
 from __future__ import annotations
 
-import math
 import os
 import random
 from pathlib import Path
@@ -27,6 +26,7 @@ from app.ui.panels import palette
 from app.ui.panels.anchors import AnchorHighlighter
 from nodes import types as T
 from nodes.definition import Param
+from nodes.numbers import parse_number, short
 
 # Slider resolution when a parameter's range has more steps than a slider can show.
 _SLIDER_TICKS = 1000
@@ -44,10 +44,6 @@ def format_number(value: Any, is_int: bool) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
 def read_number(text: str, param: Param) -> tuple[float | int, str]:
     """The value a typed ``text`` stands for, and what to tell the artist about it.
 
@@ -56,26 +52,17 @@ def read_number(text: str, param: Param) -> tuple[float | int, str]:
     message when the text is not a number at all.
     """
     is_int = param.type in (T.INT, T.SEED)
-    raw = text.strip().replace("\u2212", "-")
-    if "," in raw and "." not in raw:
-        raw = raw.replace(",", ".")  # a decimal comma
-    raw = raw.replace(" ", "").replace("_", "")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"\u201c{text.strip()}\u201d is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"\u201c{text.strip()}\u201d is not a finite number")
+    value = parse_number(text, decimal_comma=True)  # NotANumber is a ValueError with the message
     notes = []
     if is_int and not value.is_integer():
         rounded = int(round(value))
-        notes.append(f"{_num(value)} is not a whole number: rounded to {rounded}")
+        notes.append(f"{short(value)} is not a whole number: rounded to {rounded}")
         value = rounded
     if param.min is not None and value < param.min:
-        notes.append(f"{_num(value)} is below the minimum {_num(param.min)}: set to {_num(param.min)}")
+        notes.append(f"{short(value)} is below the minimum {short(param.min)}: set to {short(param.min)}")
         value = param.min
     if param.max is not None and value > param.max:
-        notes.append(f"{_num(value)} is above the maximum {_num(param.max)}: set to {_num(param.max)}")
+        notes.append(f"{short(value)} is above the maximum {short(param.max)}: set to {short(param.max)}")
         value = param.max
     return (int(value) if is_int else float(value)), "; ".join(notes)
 
@@ -196,13 +183,13 @@ class NumberField(Field):
         p = self.param
         parts = []
         if p.min is not None and p.max is not None:
-            parts.append(f"From {_num(p.min)} to {_num(p.max)}")
+            parts.append(f"From {short(p.min)} to {short(p.max)}")
         elif p.min is not None:
-            parts.append(f"At least {_num(p.min)}")
+            parts.append(f"At least {short(p.min)}")
         elif p.max is not None:
-            parts.append(f"At most {_num(p.max)}")
+            parts.append(f"At most {short(p.max)}")
         if p.step:
-            parts.append(f"in steps of {_num(p.step)}")
+            parts.append(f"in steps of {short(p.step)}")
         hint = "Up/Down (Shift: x10) to step"
         return (" ".join(parts) + ". " if parts else "") + hint
 
