@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engines import media
@@ -20,17 +21,17 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def small_project(path: Path, *, steps=2, frames=9, missing_image=False) -> Path:
+def small_project(path: Path, *, steps=2, frames=9, broken_frames: Path | None = None) -> Path:
     g = Graph()
     g.add_node("text", {"text": "a paper boat on a river"}, node_id="prompt")
     g.add_node("text_to_video", {"width": 64, "height": 48, "frames": frames, "steps": steps}, node_id="t2v")
     g.add_node("save_video", node_id="save")
     g.connect("prompt", "out", "t2v", "prompt")
     g.connect("t2v", "video", "save", "video")
-    if missing_image:
-        g.add_node("load_image", {"path": "gone.png"}, node_id="photo", title="Reference photo")
-        g.add_node("save_image", node_id="still")
-        g.connect("photo", "image", "still", "image")
+    if broken_frames is not None:
+        g.add_node("load_image_sequence", {"path": str(broken_frames)}, node_id="plate", title="Plate frames")
+        g.add_node("save_video", node_id="plate_out")
+        g.connect("plate", "video", "plate_out", "video")
     project.save(project.Project(g), path)
     return path
 
@@ -58,10 +59,17 @@ def test_json_events_and_exit_0(engine_env, tmp_path):
 
 
 def test_a_render_failure_exits_1_and_names_the_node(engine_env, tmp_path):
-    p = small_project(tmp_path / "shot.weft", missing_image=True)
+    # The check before work reads only a sequence's first image, so a damaged later frame is found while
+    # rendering: the failure names the node and the file, and the independent branch still finishes.
+    frames = tmp_path / "plate"
+    frames.mkdir()
+    media.write_image(frames / "0001.png", np.zeros((48, 64, 3), np.uint8))
+    (frames / "0002.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    p = small_project(tmp_path / "shot.weft", broken_frames=frames)
     out = weft("render", str(p), "--models", "tiny", "--output-dir", str(tmp_path / "out"), env=engine_env)
-    assert out.returncode == 1
-    assert "node Reference photo (photo) failed: parameter 'path': no such file" in out.stderr
+    assert out.returncode == 1, out.stderr
+    assert "node Plate frames (plate) failed: parameter 'path':" in out.stderr
+    assert "0002.png" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
     assert (tmp_path / "out" / "shot_save.mp4").exists()  # the independent branch finished
 
