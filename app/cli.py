@@ -32,7 +32,7 @@ NOISE_WARNING = ("weft: using the tiny models: random weights built offline for 
 
 def sketch_notice(prepared: Sequence["Prepared"]) -> str | None:
     """What to tell an artist whose render uses the sketch models (toy models shipped with Weft)."""
-    from engines.models.catalogue import CATALOGUE
+    from nodes.model_catalogue import CATALOGUE
     used = sorted({str(node.params.get("model")) for item in prepared for node in item.project.graph.nodes.values()
                    if not node.bypassed and getattr(CATALOGUE.get(str(node.params.get("model"))), "shipped", False)})
     if not used:
@@ -402,7 +402,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from engines.models.catalogue import CATALOGUE, SKETCH_NOTICE, get_spec, size_text
+    from nodes.model_catalogue import CATALOGUE, SKETCH_NOTICE, get_spec, size_text
     if args.action == "list":
         from engines.models.manager import ModelManager
         manager = ModelManager(profile="default")
@@ -490,7 +490,7 @@ def _models_add(args: argparse.Namespace) -> int:
 
 def _known_model(args: argparse.Namespace) -> None:
     """`weft models ACTION ID`: the ID must name a catalogue model (exit 2 otherwise)."""
-    from engines.models.catalogue import UnknownModelError, get_spec
+    from nodes.model_catalogue import UnknownModelError, get_spec
     if not args.target:
         raise UsageError(f"weft models {args.action}: which model? (see weft models list)")
     try:
@@ -589,6 +589,9 @@ def _extensions() -> list[Callable[[Any], None]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # The model catalogue is domain data; this hands it the machine's facts (the artist's
+    # registered weights, the shipped models' sizes) before any command reads it.
+    import engines.models  # noqa: F401
     parser = build_parser()
     if not argv:
         argv = ["gui"]

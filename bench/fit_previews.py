@@ -88,7 +88,7 @@ def cell_means(clip: np.ndarray, spatial: int, temporal: int, lat_frames: int, l
 def load_vae(model_id: str, profile: str):
     import torch
 
-    from engines.models.catalogue import get_spec
+    from nodes.model_catalogue import get_spec
     from engines.models.manager import ModelManager, _is_complete_pipeline
     import diffusers
 
@@ -140,7 +140,7 @@ def sketch_clip(rng: np.random.Generator, size: int, frames: int) -> np.ndarray:
 
 def fit(space: str, model_id: str, profile: str, clips: int, size: int, frames: int, seed: int) -> dict:
     from engines.video_models import FAMILIES
-    from engines.models.catalogue import get_spec
+    from nodes.model_catalogue import get_spec
 
     traits = FAMILIES[get_spec(model_id).family]
     vae, device = load_vae(model_id, profile)

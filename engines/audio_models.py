@@ -33,7 +33,7 @@ MAX_SECONDS = {
 
 def seconds_range(model_id: str) -> tuple[float, float]:
     """The shortest and longest sound one call of ``model_id`` makes."""
-    from engines.models.catalogue import get_spec
+    from nodes.model_catalogue import get_spec
 
     if model_id == "sketch-sound":  # trained on 1-4 s clips of the sketch sound world
         from engines.sketch.sounds import MAX_SECONDS as LONGEST, MIN_SECONDS as SHORTEST
@@ -48,7 +48,7 @@ def max_seconds(model_id: str) -> float:
 
 def check_length(model_id: str, seconds: float, what: str = "asked for") -> str | None:
     """Why ``seconds`` is too long (or, for a model trained on a range, too short) for ``model_id``, or None."""
-    from engines.models.catalogue import UnknownModelError, get_spec
+    from nodes.model_catalogue import UnknownModelError, get_spec
 
     try:
         title = get_spec(model_id).title
@@ -84,7 +84,7 @@ def generate_sound(ctx: RunContext, model_id: str, *, prompt: str, negative_prom
     matter to music models (ACE-Step).
     """
     from engines.diffusion import generate_audio, generator, run_denoiser
-    from engines.models.catalogue import get_spec
+    from nodes.model_catalogue import get_spec
 
     problem = check_length(model_id, seconds)
     if problem:

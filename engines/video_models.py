@@ -144,7 +144,7 @@ class VideoSettingError(ValueError):
 
 
 def spec_and_traits(model_id: str) -> tuple[Any, VideoTraits]:
-    from engines.models.catalogue import get_spec
+    from nodes.model_catalogue import get_spec
 
     spec = get_spec(model_id)
     try:
@@ -159,7 +159,7 @@ def traits_of(model_id: str) -> VideoTraits:
 
 def models_for_task(task: str, *, last_frame: bool = False) -> tuple[str, ...]:
     """Catalogue ids of the video models that can do ``task``, in catalogue order."""
-    from engines.models.catalogue import CATALOGUE
+    from nodes.model_catalogue import CATALOGUE
 
     return tuple(
         spec.id for spec in CATALOGUE.values()

@@ -70,7 +70,7 @@ def stored_ratios(model_id: str, profile: str) -> list[float] | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if profile == "tiny":
-        from engines.models.catalogue import get_spec
+        from nodes.model_catalogue import get_spec
         from engines.models.tiny import TINY_VERSION
 
         if entry.get("tiny_version") != TINY_VERSION.get(get_spec(model_id).family):
@@ -148,7 +148,7 @@ def calibrate(model_id: str, *, profile: str = "default", steps: int | None = No
     """
     import torch
 
-    from engines.models.catalogue import TEXT_TO_AUDIO, TEXT_TO_VIDEO, get_spec
+    from nodes.model_catalogue import TEXT_TO_AUDIO, TEXT_TO_VIDEO, get_spec
     from engines.models.manager import ModelManager
 
     spec = get_spec(model_id)

@@ -50,7 +50,7 @@ def _model_id(ctx: Any, pipe: Any) -> str:
 def _model_title(model_id: str, pipe: Any) -> str:
     if model_id:
         try:
-            from engines.models.catalogue import get_spec
+            from nodes.model_catalogue import get_spec
 
             return get_spec(model_id).title
         except ValueError:

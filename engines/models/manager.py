@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engines.models.catalogue import CATALOGUE, ModelSpec, get_spec
+from nodes.model_catalogue import CATALOGUE, ModelSpec, get_spec
 from engines.models.folders import default_models_dir, default_tiny_dir
 
 PROFILES = ("default", "tiny")

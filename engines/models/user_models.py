@@ -87,6 +87,15 @@ def _write_registry(entries: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
+def reload_registered() -> None:
+    """Hand the catalogue this machine's facts: the registry's models, the shipped weights' sizes."""
+    from engines.sketch.manifest import size_bytes
+    from nodes.model_catalogue import BUILTIN, install
+
+    install(registered_specs(BUILTIN),
+            shipped_bytes={spec.id: size_bytes(spec.id) for spec in BUILTIN.values() if spec.shipped})
+
+
 def registered_specs(builtins: Mapping[str, Any]) -> list[Any]:
     """A `ModelSpec` for every registered entry whose base is a built-in model."""
     from dataclasses import replace
@@ -132,7 +141,7 @@ def slug(name: str) -> str:
 
 def add(path: Path, *, as_id: str | None = None, like: str | None = None) -> AddReport:
     """Register ``path`` (a diffusers folder, a single file, or a ComfyUI models folder)."""
-    from engines.models.catalogue import BUILTIN, reload_registered
+    from nodes.model_catalogue import BUILTIN
 
     path = Path(path).expanduser().resolve()
     if like is not None and like not in BUILTIN:
@@ -177,7 +186,6 @@ def add(path: Path, *, as_id: str | None = None, like: str | None = None) -> Add
 
 def remove(model_id: str) -> bool:
     """Forget a registered model (its files stay where they are)."""
-    from engines.models.catalogue import reload_registered
 
     entries = read_registry()
     kept = [e for e in entries if e["id"] != model_id]

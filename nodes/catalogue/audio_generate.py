@@ -13,7 +13,7 @@ from nodes.values import Video
 
 def sound_models() -> tuple[str, ...]:
     """Every model that makes sound from a prompt: text to audio, then music."""
-    from engines.models.catalogue import CATALOGUE
+    from nodes.model_catalogue import CATALOGUE
     return tuple(spec.id for spec in CATALOGUE.values() if spec.task in ("text_to_audio", "text_to_music"))
 
 
@@ -108,5 +108,5 @@ class TextToMusic(ModelNode):
 
 
 def _models(task: str) -> tuple[str, ...]:
-    from engines.models.catalogue import CATALOGUE
+    from nodes.model_catalogue import CATALOGUE
     return tuple(spec.id for spec in CATALOGUE.values() if spec.task == task)

@@ -11,7 +11,7 @@ from nodes.definition import Input, Output, Param, RunContext
 
 def models_for(task: str) -> tuple[str, ...]:
     """Model ids of the catalogue that do ``task`` (imported lazily: pure data, no torch)."""
-    from engines.models.catalogue import CATALOGUE
+    from nodes.model_catalogue import CATALOGUE
     return tuple(spec.id for spec in CATALOGUE.values() if spec.task == task)
 
 

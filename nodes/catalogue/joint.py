@@ -10,7 +10,7 @@ from nodes.definition import Input, Output, Param, RunContext
 
 
 def joint_models() -> tuple[str, ...]:
-    from engines.models.catalogue import CATALOGUE
+    from nodes.model_catalogue import CATALOGUE
     return tuple(spec.id for spec in CATALOGUE.values() if spec.task == "text_to_audio_video")
 
 

@@ -266,7 +266,8 @@ def test_eviction_under_a_small_ram_budget_keeps_runs_working(tiny_models_dir):
 def test_pipelines_of_one_family_share_components(tiny_models_dir, monkeypatch):
     from dataclasses import replace
 
-    from engines.models import catalogue, manager as manager_module
+    from engines.models import manager as manager_module
+    from nodes import model_catalogue as catalogue
     from engines.models.manager import ModelManager
 
     v2v = replace(catalogue.get_spec(WAN), id="wan-v2v-test", pipeline_class="WanVideoToVideoPipeline")

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engines.models import catalogue
-from engines.models.catalogue import CATALOGUE, UnknownModelError, get_spec
+from nodes import model_catalogue as catalogue
+from nodes.model_catalogue import CATALOGUE, UnknownModelError, get_spec
 from engines.models.manager import ModelManager, ModelNotAvailableError, _cached_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,7 +110,7 @@ def test_licence_terms_are_flagged_for_the_artist():
     assert wan.licence == "Apache-2.0" and not wan.gated and wan.licence_warning() == ""
 
 
-@pytest.mark.parametrize("module", ["engines.models.catalogue", "engines.models.manager"])
+@pytest.mark.parametrize("module", ["nodes.model_catalogue", "engines.models.manager"])
 def test_importing_the_catalogue_or_manager_loads_no_inference_stack(module):
     # The GUI imports these; torch alone takes seconds to import.
     code = (

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from engines.models.catalogue import CATALOGUE, models_for, size_text
+from nodes.model_catalogue import CATALOGUE, models_for, size_text
 from engines.sketch import manifest
 
 ROOT = Path(__file__).resolve().parents[2]

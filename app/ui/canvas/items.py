@@ -62,7 +62,7 @@ def choice_label(param: Any, value: str) -> str:
     """What a choice reads as on the face: a model's title, other keys as words ("trim or pad")."""
     if param.name == "model":
         try:
-            from engines.models.catalogue import get_spec
+            from nodes.model_catalogue import get_spec
             return get_spec(value).title
         except Exception:
             return value

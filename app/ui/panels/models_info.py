@@ -1,9 +1,9 @@
 """What the model picker says about each model: installed or not, size, licence.
 
-The catalogue and the manager are pure Python (no torch at import), but they
-are imported lazily and every failure degrades to "details unavailable", so
-a broken or missing models package never stops the inspector from showing a
-node. ``is_installed`` looks at the disk; answers are kept for a few seconds
+The catalogue is domain data (nodes/model_catalogue.py). The model manager is
+pure Python too (no torch at import), but it is imported lazily and its failures
+degrade to "cannot tell", so a broken models folder never stops the inspector
+from showing a node. ``is_installed`` looks at the disk; answers are kept for a few seconds
 so that clicking through nodes does not rescan the Hugging Face cache.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+
+from nodes.model_catalogue import CATALOGUE, SKETCH_NOTICE, size_text
 
 _TTL_SECONDS = 10.0
 _installed_cache: dict[tuple[str, str], tuple[float, bool | None]] = {}
@@ -88,16 +90,7 @@ class ModelInfo:
 
 
 def _gb(value: float) -> str:
-    try:
-        from engines.models.catalogue import size_text
-    except Exception:
-        return f"{value:.0f} GB" if value >= 10 else f"{value:.1f} GB"
     return size_text(value)
-
-
-# What the picker calls a sketch model (engines.models.catalogue.SKETCH_NOTICE, kept here
-# too so that a missing models package still leaves the picker readable).
-SKETCH_NOTICE = "toy model, shipped with Weft"
 
 
 def _is_installed(model_id: str, profile: str) -> bool | None:
@@ -125,27 +118,18 @@ def forget() -> None:
 
 
 def model_info(model_id: str, profile: str = "default") -> ModelInfo:
-    try:
-        from engines.models.catalogue import CATALOGUE
-    except Exception:
-        return ModelInfo(model_id, model_id, None, known=True)
     spec = CATALOGUE.get(model_id)
     if spec is None:
         return ModelInfo(model_id, model_id, None, known=False)
-    warning = ""
-    try:
-        warning = spec.licence_warning()
-    except Exception:
-        pass
     title = spec.title
-    shipped = bool(getattr(spec, "shipped", False))
+    shipped = spec.shipped
     if profile == "tiny" and not shipped:
         title += " (tiny test twin: random weights, output is noise)"
     return ModelInfo(
         id=spec.id, title=title, installed=installed(spec.id, profile),
-        download_gb=getattr(spec, "download_gb", None), vram_gb=getattr(spec, "vram_gb", None),
-        licence=getattr(spec, "licence", ""), non_commercial=bool(getattr(spec, "non_commercial", False)),
-        gated=bool(getattr(spec, "gated", False)), warning=warning, tiny=profile == "tiny" and not shipped,
+        download_gb=spec.download_gb, vram_gb=spec.vram_gb, licence=spec.licence,
+        non_commercial=spec.non_commercial, gated=spec.gated, warning=spec.licence_warning(),
+        tiny=profile == "tiny" and not shipped,
         shipped=shipped,
     )
 
@@ -167,8 +151,6 @@ def starting_params(node_type, profile: str = "default") -> dict:
     if param is None or profile != "default":
         return {}
     try:
-        from engines.models.catalogue import CATALOGUE
-
         default = CATALOGUE.get(param.default)
         if default is None or installed(default.id, profile) is not False:
             return {}

@@ -1,5 +1,8 @@
 """The models Weft knows how to run: what they are, where they live, their terms.
 
+The domain's data (a project names models by these ids, and validation checks
+them here), read by every layer above.
+
 Pure data, no torch: the GUI imports this to fill model pickers, show download
 sizes and licence warnings, and must start without loading an inference stack.
 
@@ -11,8 +14,8 @@ twin: they are small, and every profile loads their real weights.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 # What a model makes, in the words node types use to pick a default model.
@@ -388,12 +391,6 @@ _SPECS = (
 # recognisable offline, and the judges test generative features on them.
 
 
-def _shipped_gb(model_id: str) -> float:
-    from engines.sketch.manifest import size_bytes
-
-    return size_bytes(model_id) / 1e9
-
-
 SKETCH_NOTICE = "toy model, shipped with Weft"
 
 _SPECS += (
@@ -404,7 +401,7 @@ _SPECS += (
         task=TEXT_TO_VIDEO,
         repo_id="",
         pipeline_class="WanPipeline",
-        download_gb=_shipped_gb("sketch-video"),
+        download_gb=0.0,  # the files' true size: `install`, from the manifest
         # float32 weights of a few million parameters and 80 latent tokens.
         vram_gb=0.1,
         licence="Apache-2.0",
@@ -426,7 +423,7 @@ _SPECS += (
         task=TEXT_TO_AUDIO,
         repo_id="",
         pipeline_class="StableAudioPipeline",
-        download_gb=_shipped_gb("sketch-sound"),
+        download_gb=0.0,
         vram_gb=0.1,
         licence="Apache-2.0",
         licence_url="https://www.apache.org/licenses/LICENSE-2.0",
@@ -442,23 +439,27 @@ _SPECS += (
     ),
 )
 
-# Weft's own models, then the artist's registered weights (read from registered.json
-# at import; `reload_registered` after `weft models add` / `remove`).
+# Weft's own models, then the artist's registered weights. Two facts about this
+# machine are not the domain's to read: the shipped weights' sizes on disk and the
+# artist's registry file. The runtime hands them over with `install`
+# (engines/models/user_models.py does it when engines.models is first imported, and
+# again after `weft models add` / `remove`); until then the catalogue holds the
+# built-in models, which is all validation of a project needs.
 BUILTIN: Mapping[str, ModelSpec] = MappingProxyType({spec.id: spec for spec in _SPECS})
-_ALL: dict[str, ModelSpec] = {}
+_ALL: dict[str, ModelSpec] = dict(BUILTIN)
 CATALOGUE: Mapping[str, ModelSpec] = MappingProxyType(_ALL)
 
 
-def reload_registered() -> None:
-    """Read the registered models again (the catalogue mapping object stays the same)."""
-    from engines.models.user_models import registered_specs
-
+def install(registered: Iterable[ModelSpec] = (), shipped_bytes: Mapping[str, int] | None = None) -> None:
+    """Set this machine's facts: the artist's registered models (replacing any earlier
+    ones) and the shipped models' sizes. The ``CATALOGUE`` object stays the same."""
+    sizes = shipped_bytes or {}
     _ALL.clear()
-    _ALL.update(BUILTIN)
-    _ALL.update({spec.id: spec for spec in registered_specs(BUILTIN)})
-
-
-reload_registered()
+    for spec in BUILTIN.values():
+        if spec.shipped and spec.id in sizes:
+            spec = replace(spec, download_gb=sizes[spec.id] / 1e9)
+        _ALL[spec.id] = spec
+    _ALL.update({spec.id: spec for spec in registered if spec.id not in BUILTIN})
 
 # The model a new node of each task starts with.
 DEFAULT_MODELS: Mapping[str, str] = MappingProxyType(
