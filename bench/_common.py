@@ -13,6 +13,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from engines.services import EngineServices  # noqa: E402 (after the path is set)
+
 
 def fresh_cache_dir() -> Path:
     """Benchmarks never read results cached by an earlier run."""
@@ -29,7 +31,7 @@ def t2v_graph(*, width: int, height: int, frames: int, steps: int, seed: int, pr
     return g
 
 
-class NodeRunContext:
+class NodeRunContext(EngineServices):
     """The RunContext a model node's code sees, without an executor: parameters
     (the node type's defaults, then ``params``), stats, no progress, no cancel."""
 

@@ -139,7 +139,7 @@ def sketch_clip(rng: np.random.Generator, size: int, frames: int) -> np.ndarray:
 
 
 def fit(space: str, model_id: str, profile: str, clips: int, size: int, frames: int, seed: int) -> dict:
-    from engines.video_models import FAMILIES
+    from nodes.video_rules import FAMILIES
     from nodes.model_catalogue import get_spec
 
     traits = FAMILIES[get_spec(model_id).family]

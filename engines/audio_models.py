@@ -7,8 +7,8 @@ returns an Audio of exactly the asked length. Every call goes through
 ``engines.diffusion.run_denoiser`` (progress, cancel between steps, evaluation
 counts).
 
-Importing this module is cheap (no torch): nodes read :data:`MAX_SECONDS` in
-their checks.
+How long a sound each model makes is domain data (nodes/sound_rules.py). Node
+bodies reach this module as ``ctx.sound`` (nodes/services.py).
 """
 
 from __future__ import annotations
@@ -21,56 +21,16 @@ import numpy as np
 from nodes.definition import NodeError, RunContext
 from nodes.values import Audio
 
-# The longest sound one call of each pipeline makes. Stable Audio Open's DiT
-# window is 1024 latents of 2048 samples at 44.1 kHz; LongCat's pipeline
-# caps at 30 s; ACE-Step 1.5 makes songs of up to 10 minutes.
-MAX_SECONDS = {
-    "StableAudioPipeline": 47.0,
-    "LongCatAudioDiTPipeline": 30.0,
-    "AceStepPipeline": 600.0,
-}
+from nodes.sound_rules import check_length
 
 
-def seconds_range(model_id: str) -> tuple[float, float]:
-    """The shortest and longest sound one call of ``model_id`` makes."""
-    from nodes.model_catalogue import get_spec
+def exact_length(samples: np.ndarray, seconds: float, rate: int) -> Audio:
+    """A model's samples as an Audio of exactly ``seconds``: models work in latent frames,
+    so their output is cut or padded with silence to what was asked, and clipped to [-1, 1]."""
+    from engines.audio_ops import fit_length
 
-    if model_id == "sketch-sound":  # trained on 1-4 s clips of the sketch sound world
-        from engines.sketch.sounds import MAX_SECONDS as LONGEST, MIN_SECONDS as SHORTEST
-
-        return float(SHORTEST), float(LONGEST)
-    return 0.0, MAX_SECONDS.get(get_spec(model_id).pipeline_class, 47.0)
-
-
-def max_seconds(model_id: str) -> float:
-    return seconds_range(model_id)[1]
-
-
-def check_length(model_id: str, seconds: float, what: str = "asked for") -> str | None:
-    """Why ``seconds`` is too long (or, for a model trained on a range, too short) for ``model_id``, or None."""
-    from nodes.model_catalogue import UnknownModelError, get_spec
-
-    try:
-        title = get_spec(model_id).title
-    except UnknownModelError:
-        return None
-    shortest, limit = seconds_range(model_id)
-    if seconds > limit + 1e-9:
-        lead = f"{title} was trained on {shortest:g}-{limit:g} s sounds" if shortest else \
-            f"{title} makes at most {limit:g} s in one go"
-        return f"{lead}; {what} {seconds:.2f} s"
-    if seconds < shortest - 1e-9:
-        return f"{title} was trained on {shortest:g}-{limit:g} s sounds; {what} {seconds:.2f} s"
-    return None
-
-
-def _exact(samples: np.ndarray, seconds: float, rate: int) -> Audio:
-    from engines.diffusion import fit_length
-
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim == 1:
-        samples = samples[None]
-    return Audio(np.clip(fit_length(samples, int(round(seconds * rate))), -1.0, 1.0), rate)
+    audio = fit_length(Audio(samples, rate), int(round(seconds * rate)))
+    return Audio(np.clip(audio.samples, -1.0, 1.0), rate)
 
 
 def generate_sound(ctx: RunContext, model_id: str, *, prompt: str, negative_prompt: str, seconds: float,
@@ -103,7 +63,7 @@ def generate_sound(ctx: RunContext, model_id: str, *, prompt: str, negative_prom
         result = run_denoiser(ctx, pipe, steps=steps, preview=None, prompt=prompt, negative_prompt=negative,
                               audio_duration_s=(frames * hop + 0.5) / rate, guidance_scale=guidance,
                               generator=generator(seed), output_type="np")
-        return _exact(np.asarray(result.audios)[0], seconds, rate)
+        return exact_length(np.asarray(result.audios)[0], seconds, rate)
     if kind == "AceStepPipeline":
         rate = int(pipe.sample_rate)
         extra: dict[str, Any] = {}
@@ -119,7 +79,7 @@ def generate_sound(ctx: RunContext, model_id: str, *, prompt: str, negative_prom
                               output_type="np", **extra)
         audios = result.audios
         audios = audios.float().cpu().numpy() if hasattr(audios, "cpu") else np.asarray(audios)
-        return _exact(audios[0], seconds, rate)
+        return exact_length(audios[0], seconds, rate)
     raise NodeError(f"{model_id} ({kind}) is not a text-to-audio model")
 
 
@@ -152,7 +112,7 @@ def ltx2_preview(frames: int, height: int, width: int):
 
 def generate_video_with_sound(ctx: RunContext, model_id: str, *, prompt: str, negative_prompt: str, width: int,
                               height: int, frames: int, fps: float, steps: int, guidance: float,
-                              audio_guidance: float, stg: float, modality: float, seed: int):
+                              audio_guidance: float, stg: float, modality: float, seed: int) -> tuple[np.ndarray, Audio]:
     """Frames (uint8) and their sound (exactly ``frames / fps`` seconds) from LTX-2."""
     from engines.diffusion import frames_to_uint8, generator, run_denoiser
 
@@ -172,4 +132,4 @@ def generate_video_with_sound(ctx: RunContext, model_id: str, *, prompt: str, ne
     # The sound comes back as a tensor even with output_type="np".
     samples = audio[0].float().cpu().numpy() if hasattr(audio, "cpu") else np.asarray(audio)[0]
     rate = int(pipe.vocoder.config.output_sampling_rate)
-    return pixels, _exact(samples, frames / float(fps), rate)
+    return pixels, exact_length(samples, frames / float(fps), rate)

@@ -176,13 +176,6 @@ def generate_video(ctx: RunContext, model_id: str, *, prompt: str, negative_prom
     return frames_to_uint8(result.frames[0])
 
 
-def fit_length(samples: np.ndarray, wanted: int) -> np.ndarray:
-    """Cut or pad (with silence) ``(channels, n)`` samples to exactly ``wanted``."""
-    if samples.shape[1] >= wanted:
-        return samples[:, :wanted]
-    return np.pad(samples, ((0, 0), (0, wanted - samples.shape[1])))
-
-
 def generate_audio(ctx: RunContext, model_id: str, *, prompt: str, negative_prompt: str, seconds: float,
                    steps: int, guidance: float, seed: int) -> Audio:
     pipe = ctx.pipeline(model_id)
@@ -192,5 +185,6 @@ def generate_audio(ctx: RunContext, model_id: str, *, prompt: str, negative_prom
                           output_type="np")
     samples = np.asarray(result.audios[0], dtype=np.float32)
     rate = int(pipe.vae.sampling_rate)
-    # The model works in latent frames; cut or pad to exactly what was asked.
-    return Audio(np.clip(fit_length(samples, int(round(seconds * rate))), -1.0, 1.0), rate)
+    from engines.audio_models import exact_length
+
+    return exact_length(samples, seconds, rate)

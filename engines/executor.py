@@ -23,6 +23,7 @@ from typing import Any, Callable
 from engines.cache import ResultCache, cache_key
 from engines.planner import make_plan
 from engines.quality import effective_params
+from engines.services import EngineServices
 from nodes import filenames
 from nodes.definition import Cancelled, NodeError, NodeType
 from nodes.graph import Graph
@@ -54,7 +55,7 @@ class JobCancelled(Exception):
     pass
 
 
-class _Context:
+class _Context(EngineServices):
     """The RunContext a node sees (see nodes.definition.RunContext)."""
 
     def __init__(self, executor: "Executor", job: Job, node_id: str, node_type: type[NodeType],

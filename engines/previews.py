@@ -166,7 +166,7 @@ def make_preview(space: str, profile: str, layout: LatentLayout = LatentLayout("
 def preview_for(ctx: Any, model_id: str, *, width: int, height: int, frames: int,
                 reference_frames: int = 0) -> Callable[[Any], np.ndarray | None]:
     """The preview function for a call of ``model_id`` at this size and length."""
-    from engines.video_models import traits_of
+    from nodes.video_rules import traits_of
 
     traits = traits_of(model_id)
     profile = getattr(ctx, "models_profile", "default")

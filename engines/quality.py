@@ -93,7 +93,7 @@ def effective_params(node_type: Any, params: dict[str, Any], quality: str = "fin
 def _one_size_model(model_id: Any) -> bool:
     """Whether the model was trained at one size only (the sketch models): Draft keeps its size,
     since any other is refused, and saves its time in steps, guidance and cache instead."""
-    from engines.video_models import spec_and_traits
+    from nodes.video_rules import spec_and_traits
 
     try:
         return spec_and_traits(str(model_id))[1].only_size is not None

@@ -6,8 +6,10 @@ feed), its outputs, and its parameters (values set in the inspector or with
 parameter values into output values. Declaring them as attributes keeps the
 order the author wrote them in, which is the order an artist sees.
 
-Heavy work (torch, diffusers, codecs) never happens at import time: ``run``
-imports what it needs, so the GUI can list every node without loading torch.
+The work itself happens below, in engines/: ``run`` reaches it only through the
+services on its run context (``ctx.edits``, ``ctx.video``..., nodes/services.py),
+never by importing engines, so the domain loads, lists and validates every node
+without the runtime (and without torch).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Protocol
 
 from nodes import types as T
 from nodes.numbers import NotANumber, parse_number, short
 from nodes.types import DataType
+
+if TYPE_CHECKING:
+    from nodes.services import AudioOps, Edits, MediaFiles, SoundModels, Streams, VideoModels
 
 
 class ParamError(ValueError):
@@ -202,12 +207,19 @@ class Output:
 
 
 class RunContext(Protocol):
-    """What the engine gives a running node."""
+    """What the engine gives a running node: where it is, progress and cancel, and the
+    runtime's services (nodes/services.py), the only way a node body reaches engines/."""
 
     node_id: str
     output_dir: Path
     models_profile: str
     stats: dict[str, Any]
+    media: MediaFiles
+    streams: Streams
+    edits: Edits
+    audio: AudioOps
+    video: VideoModels
+    sound: SoundModels
 
     def progress(self, step: int, total: int, preview: Any = None) -> None:
         """Report a step; raises Cancelled if the job was cancelled."""

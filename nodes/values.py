@@ -144,3 +144,13 @@ class Video:
 
     def with_audio(self, audio: Audio | None) -> "Video":
         return Video(self.frames, self.fps, audio)
+
+
+class MediaError(ValueError):
+    """A file exists but is not the media that was expected, or an output path
+    asks for a format Weft does not write.
+
+    Raised by the runtime's readers and writers, caught by node bodies (the domain) to
+    name the node and parameter. A ``ValueError`` so that callers validating user input can catch both bad
+    values and bad files with one clause.
+    """

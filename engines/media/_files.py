@@ -16,16 +16,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from nodes.values import MediaError  # noqa: F401 (the domain's error, raised here)
+
 PathLike = str | os.PathLike
-
-
-class MediaError(ValueError):
-    """A file exists but is not the media that was expected, or an output path
-    asks for a format Weft does not write.
-
-    A ``ValueError`` so that callers validating user input can catch both bad
-    values and bad files with one clause.
-    """
 
 
 def existing_file(path: PathLike) -> Path:

@@ -26,7 +26,7 @@ def media_problem(path: Path, kind: str) -> str | None:
         if kind == "image":
             read_image(path)
         elif kind == "image sequence":
-            from engines.streams import sequence_files
+            from nodes.sequences import sequence_files
 
             files = sequence_files(path)
             if not files:

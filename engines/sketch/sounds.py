@@ -36,15 +36,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("beeps", "whistle", "hum", "noise", "clicks")
-PITCHES = ("low", "high")
-DIRECTIONS = ("rising", "falling")
-RATES = ("fast", "slow")
-LOUDNESSES = ("loud", "quiet")
-COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
+from nodes import sketch_words
+from nodes.sketch_words import (COUNT_WORDS, KINDS, LOUDNESSES, NOUNS, PITCHES,  # noqa: F401 (used by the trainer)
+                                RATES, SOUND_WORDS)
+from nodes.sketch_words import SWEEPS as DIRECTIONS
+
 NUMBER_WORDS = {1: "a", 2: "two", 3: "three", 4: "four"}
-NOUNS = {"beep": "beeps", "beeps": "beeps", "whistle": "whistle", "hum": "hum", "noise": "noise",
-         "click": "clicks", "clicks": "clicks"}
 
 # Frequency ranges of the contract (Hz).
 LOW_HZ = (110.0, 250.0)
@@ -60,13 +57,11 @@ _TONE_AMP = {"loud": (0.5, 0.7), "quiet": (0.05, 0.075)}
 _NOISE_RMS = {"loud": (0.18, 0.25), "quiet": (0.018, 0.026)}
 _CLICK_AMP = {"loud": (0.7, 0.9), "quiet": (0.07, 0.1)}
 
-MIN_SECONDS, MAX_SECONDS = 1.0, 4.0
+MIN_SECONDS, MAX_SECONDS = sketch_words.SOUND_SECONDS
 RATE = 16000
 
-# Every word a sketch sound caption can use; anything else is unknown to the model.
-VOCABULARY: frozenset[str] = frozenset(
-    set(COUNT_WORDS) | set(NOUNS) | set(PITCHES) | set(DIRECTIONS) | set(RATES) | {"loud", "quiet", "soft"}
-)
+# Every word a sketch sound caption can use (the domain's table); anything else is unknown to the model.
+VOCABULARY = SOUND_WORDS
 
 
 class CaptionError(ValueError):
@@ -105,23 +100,14 @@ def caption(scene: SoundScene) -> str:
     return scene.caption()
 
 
-def _words(text: str) -> list[str]:
-    cleaned = "".join(c if c.isalnum() else " " for c in text.lower())
-    return cleaned.split()
-
-
 def unknown_words(text: str) -> list[str]:
     """The words of `text` the sketch sound model was never taught, in order, once each."""
-    seen: list[str] = []
-    for word in _words(text):
-        if word not in VOCABULARY and word not in seen:
-            seen.append(word)
-    return seen
+    return sketch_words.unknown_words("sketch-sound", text)
 
 
 def parse(text: str) -> SoundScene:
     """The sound a caption describes. Raises CaptionError naming the word it could not place."""
-    words = _words(text)
+    words = sketch_words.words(text)
     unknown = unknown_words(text)
     if unknown:
         raise CaptionError(f"the sketch sound model does not know the word(s): {', '.join(unknown)}")

@@ -30,23 +30,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-# The RGB values the renderer draws; the judge classifies pixels to the nearest.
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "red": (220, 40, 40),
-    "green": (40, 180, 60),
-    "blue": (40, 80, 220),
-    "yellow": (240, 210, 40),
-    "white": (240, 240, 240),
-    "orange": (245, 140, 30),
-    "purple": (150, 60, 200),
-    "black": (15, 15, 15),
-    "grey": (128, 128, 128),
-}
-SHAPES = ("circle", "square", "triangle")
-DIRECTIONS = ("left", "right", "up", "down")
-MOTIONS = DIRECTIONS + ("grows", "shrinks", "still")
-SIZES = ("small", "", "big")
-SPEEDS = ("slowly", "", "quickly")
+from nodes import sketch_words
+from nodes.sketch_words import COLOURS, DIRECTIONS, MOTIONS, SHAPES, SIZES, SPEEDS, VIDEO_WORDS
 
 # Half the shape's extent, as a fraction of the frame's side.
 _SIZE_SCALE = {"small": 0.1, "": 0.13, "big": 0.165}
@@ -56,11 +41,8 @@ _TRAVEL = {"slowly": 0.36, "": 0.5, "quickly": 0.64}
 # How much a growing shape's extent changes from the first frame to the last.
 _GROWTH = {"slowly": 1.6, "": 1.9, "quickly": 2.3}
 
-# Every word a sketch caption can use; anything else is unknown to the models.
-VOCABULARY: frozenset[str] = frozenset(
-    {"a", "an", "and", "on", "background", "moves", "move", "grows", "shrinks", "stays", "still"}
-    | set(COLOURS) | {"gray"} | set(SHAPES) | set(DIRECTIONS) | {"small", "big", "slowly", "quickly"}
-)
+# Every word a sketch caption can use (the domain's table); anything else is unknown to the models.
+VOCABULARY = VIDEO_WORDS
 
 
 @dataclass(frozen=True)
@@ -106,22 +88,13 @@ class CaptionError(ValueError):
 
 
 def unknown_words(text: str) -> list[str]:
-    """The words of `text` the sketch models were never taught, in order, once each."""
-    seen: list[str] = []
-    for word in _words(text):
-        if word not in VOCABULARY and word not in seen:
-            seen.append(word)
-    return seen
-
-
-def _words(text: str) -> list[str]:
-    cleaned = "".join(c if c.isalnum() else " " for c in text.lower())
-    return cleaned.split()
+    """The words of `text` the sketch video model was never taught, in order, once each."""
+    return sketch_words.unknown_words("sketch-video", text)
 
 
 def parse(text: str) -> Scene:
     """The scene a caption describes. Raises CaptionError naming the word it could not place."""
-    words = ["grey" if w == "gray" else w for w in _words(text)]
+    words = ["grey" if w == "gray" else w for w in sketch_words.words(text)]
     unknown = [w for w in words if w not in VOCABULARY]
     if unknown:
         raise CaptionError(f"the sketch models do not know the word(s): {', '.join(dict.fromkeys(unknown))}")

@@ -19,7 +19,7 @@ WAN_NEGATIVE = ("blurry, low quality, still frame, worst quality, jpeg artifacts
 
 def model_param(default: str, task: str, *, last_frame: bool = False, help: str = "") -> Param:
     def choices() -> tuple[str, ...]:
-        from engines.video_models import models_for_task
+        from nodes.video_rules import models_for_task
         return models_for_task(task, last_frame=last_frame)
 
     return Param.choice(default, choices, help=help or "The video model. Bigger models look better and need "
@@ -117,13 +117,13 @@ def seed_param() -> Param:
 
 
 def shape_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
-    from engines.video_models import check_shape
+    from nodes.video_rules import check_shape
     return check_shape(params)
 
 
 def resolve(model: str, params: dict[str, Any], *, image_size: tuple[int, int] | None = None):
     """The VideoShape for a run; a setting the model cannot take fails naming the parameter."""
-    from engines.video_models import VideoSettingError, resolve_shape
+    from nodes.video_rules import resolve_shape, VideoSettingError
     from nodes.definition import NodeError
 
     try:

@@ -77,10 +77,9 @@ class AddAudioToVideo(NodeType):
             mode: str = "replace", original_gain: float = 0.0, **_: Any) -> dict[str, Any]:
         track = fit_audio(audio, video.seconds, offset=offset, gain_db=gain, fit=fit)
         if mode == "mix" and video.audio is not None:
-            from engines import audio_ops, edits
             # The video's own sound sets nothing: the mix takes the higher
             # rate and the wider layout of the two, and the new track's length
             # (which fit decided) unless the video's own runs longer.
-            track = audio_ops.mix([track, edits.track_for(video)], [0.0, original_gain],
+            track = ctx.audio.mix([track, ctx.edits.track_for(video)], [0.0, original_gain],
                                   length="first" if fit != "keep" else "longest", overflow="normalize")
         return {"out": video.with_audio(track)}

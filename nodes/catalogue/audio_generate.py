@@ -53,24 +53,23 @@ class SoundtrackForVideo(ModelNode):
     def run(self, ctx: RunContext, *, video: Video, prompt: str, model: str, steps: int, guidance: float,
             seed: int, negative_prompt: str, mode: str, gain: float, original_gain: float, fade_in: float,
             fade_out: float, **_: Any) -> dict[str, Any]:
-        from engines import audio_ops, edits
-        from engines.audio_models import check_length, generate_sound
+        from nodes.sound_rules import check_length
 
         self.refuse_unknown_words(model, prompt, negative_prompt if guidance > 1.0 else "")
         problem = check_length(model, video.seconds, "the video lasts")
         if problem:
             raise NodeError(f"input 'video': {problem}. Trim it (Trim Video) or score it in parts.")
-        sound = generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt, seconds=video.seconds,
-                               steps=steps, guidance=guidance, seed=seed)
-        sound = audio_ops.fade(sound, fade_in, fade_out, "linear")
+        sound = ctx.sound.generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt, seconds=video.seconds,
+                                         steps=steps, guidance=guidance, seed=seed)
+        sound = ctx.audio.fade(sound, fade_in, fade_out, "linear")
         tracks, gains = [sound], [gain]
         if mode == "mix" and video.audio is not None:
-            tracks.append(edits.track_for(video))
+            tracks.append(ctx.edits.track_for(video))
             gains.append(original_gain)
-        mixed = audio_ops.mix(tracks, gains, length="first", overflow="normalize")
+        mixed = ctx.audio.mix(tracks, gains, length="first", overflow="normalize")
         # Exactly the picture's length at the mix's rate (the generator already
         # made it so; the mix keeps it).
-        mixed = audio_ops.fit_length(mixed, audio_ops.seconds_to_samples(video.seconds, mixed.rate))
+        mixed = ctx.audio.fit_length(mixed, ctx.audio.seconds_to_samples(video.seconds, mixed.rate))
         return {"out": video.with_audio(mixed), "audio": sound}
 
 
@@ -101,8 +100,7 @@ class TextToMusic(ModelNode):
 
     def run(self, ctx: RunContext, *, prompt: str, model: str, lyrics: str, seconds: float, bpm: int, key: str,
             steps: int, guidance: float, seed: int, **_: Any) -> dict[str, Any]:
-        from engines.audio_models import generate_sound
-        return {"audio": generate_sound(ctx, model, prompt=prompt, negative_prompt="", seconds=seconds,
+        return {"audio": ctx.sound.generate_sound(ctx, model, prompt=prompt, negative_prompt="", seconds=seconds,
                                         steps=steps, guidance=guidance, seed=seed, lyrics=lyrics, bpm=bpm,
                                         keyscale=key)}
 

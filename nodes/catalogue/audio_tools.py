@@ -34,11 +34,10 @@ class TrimAudio(_AudioTool):
                               "end keeps what there is.")
 
     def run(self, ctx: RunContext, *, audio: Audio, start: float, length: float, **_: Any) -> dict[str, Any]:
-        from engines import audio_ops
         if start >= audio.seconds:
             raise NodeError(f"parameter 'start': the sound lasts {audio.seconds:.2f} s; "
                             f"start {start:g} s is past its end")
-        return {"out": audio_ops.trim(audio, start, None if length == 0 else start + length)}
+        return {"out": ctx.audio.trim(audio, start, None if length == 0 else start + length)}
 
 
 class MixAudio(_AudioTool):
@@ -69,10 +68,9 @@ class MixAudio(_AudioTool):
     def run(self, ctx: RunContext, *, track_1: Audio, track_2: Audio, track_3: Audio | None = None,
             track_4: Audio | None = None, gain_1: float, gain_2: float, gain_3: float, gain_4: float,
             length: str, overflow: str, **_: Any) -> dict[str, Any]:
-        from engines import audio_ops
         pairs = [(t, g) for t, g in ((track_1, gain_1), (track_2, gain_2), (track_3, gain_3), (track_4, gain_4))
                  if t is not None]
-        return {"out": audio_ops.mix([t for t, _ in pairs], [g for _, g in pairs], length=length,
+        return {"out": ctx.audio.mix([t for t, _ in pairs], [g for _, g in pairs], length=length,
                                      overflow=overflow)}
 
 
@@ -93,8 +91,7 @@ class FadeAudio(_AudioTool):
 
     def run(self, ctx: RunContext, *, audio: Audio, fade_in: float, fade_out: float, curve: str,
             **_: Any) -> dict[str, Any]:
-        from engines import audio_ops
-        return {"out": audio_ops.fade(audio, fade_in, fade_out, curve)}
+        return {"out": ctx.audio.fade(audio, fade_in, fade_out, curve)}
 
 
 class ResampleAudio(_AudioTool):
@@ -113,10 +110,9 @@ class ResampleAudio(_AudioTool):
                             help="mono averages the channels; stereo doubles a mono sound; keep leaves them.")
 
     def run(self, ctx: RunContext, *, audio: Audio, rate: int, channels: str, **_: Any) -> dict[str, Any]:
-        from engines import audio_ops
-        out = audio_ops.resample(audio, rate)
+        out = ctx.audio.resample(audio, rate)
         if channels != "keep":
-            out = audio_ops.to_channels(out, 1 if channels == "mono" else 2)
+            out = ctx.audio.to_channels(out, 1 if channels == "mono" else 2)
         return {"out": out}
 
 
@@ -131,8 +127,7 @@ class ExtractAudio(_AudioTool):
                                  "if the video has no sound.")
 
     def run(self, ctx: RunContext, *, video: Video, **_: Any) -> dict[str, Any]:
-        from engines import edits
-        return {"audio": edits.track_for(video)}
+        return {"audio": ctx.edits.track_for(video)}
 
 
 class RemoveAudio(_AudioTool):

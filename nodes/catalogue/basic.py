@@ -7,6 +7,8 @@ from typing import Any
 
 from nodes import types as T
 from nodes.definition import NodeError, NodeType, Output, Param, RunContext
+from nodes.sequences import sequence_files
+from nodes.values import MediaError
 
 
 class Text(NodeType):
@@ -75,10 +77,9 @@ class LoadImage(_LoadFile):
     image = Output(T.IMAGE)
 
     def run(self, ctx: RunContext, *, path: str, **_: Any) -> dict[str, Any]:
-        from engines import media
         try:
-            return {"image": media.read_image(self._resolve(ctx, path))}
-        except media.MediaError as exc:
+            return {"image": ctx.media.read_image(self._resolve(ctx, path))}
+        except MediaError as exc:
             raise NodeError(f"parameter 'path': {exc}") from None
 
 
@@ -101,16 +102,14 @@ class LoadVideo(_LoadFile):
             **_: Any) -> dict[str, Any]:
         # Streamed: the frames read are held as uint8 only (see engines/streams.py
         # for what stays in memory).
-        from engines import edits, streams
-        from engines.media import MediaError
         resolved = self._resolve(ctx, path)
         try:
-            video = streams.load_video(resolved, start_frame=start_frame, max_frames=max_frames or None)
+            video = ctx.streams.load_video(resolved, start_frame=start_frame, max_frames=max_frames or None)
         except MediaError as exc:
             raise NodeError(f"parameter 'path': {exc}") from None
         except ValueError as exc:
             raise NodeError(f"parameter 'start_frame': {exc}") from None
-        return {"video": video, "audio": edits.track_for(video)}
+        return {"video": video, "audio": ctx.edits.track_for(video)}
 
 
 class LoadImageSequence(_LoadFile):
@@ -136,19 +135,16 @@ class LoadImageSequence(_LoadFile):
 
     @classmethod
     def cache_salt(cls, params: dict[str, Any], resolve_path) -> str:
-        from engines import streams
         try:
-            files = streams.sequence_files(resolve_path(str(params.get("path", ""))))
+            files = sequence_files(resolve_path(str(params.get("path", ""))))
         except OSError:
             return "missing"
         return ";".join(f"{f.name}:{file_salt(f)}" for f in files)
 
     def run(self, ctx: RunContext, *, path: str, fps: float, start_frame: int, max_frames: int,
             **_: Any) -> dict[str, Any]:
-        from engines import streams
-        from engines.media import MediaError
         try:
-            video = streams.load_sequence(ctx.resolve_path(path), fps, start_frame=start_frame,
+            video = ctx.streams.load_sequence(ctx.resolve_path(path), fps, start_frame=start_frame,
                                           max_frames=max_frames or None)
         except (MediaError, FileNotFoundError) as exc:
             raise NodeError(f"parameter 'path': {exc}") from None
@@ -168,8 +164,7 @@ class LoadAudio(_LoadFile):
     audio = Output(T.AUDIO)
 
     def run(self, ctx: RunContext, *, path: str, **_: Any) -> dict[str, Any]:
-        from engines import media
         try:
-            return {"audio": media.read_audio(self._resolve(ctx, path))}
-        except media.MediaError as exc:
+            return {"audio": ctx.media.read_audio(self._resolve(ctx, path))}
+        except MediaError as exc:
             raise NodeError(f"parameter 'path': {exc}") from None

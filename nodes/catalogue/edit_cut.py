@@ -52,16 +52,15 @@ class TrimVideo(_Edit):
 
     def run(self, ctx: RunContext, *, video: Video, unit: str, start: float, length: float,
             **_: Any) -> dict[str, Any]:
-        from engines import edits
         if unit == "frames":
             first, count = int(start), int(length)
         else:
-            first, count = edits.frame_at(start, video.fps), edits.frame_at(length, video.fps)
+            first, count = ctx.edits.frame_at(start, video.fps), ctx.edits.frame_at(length, video.fps)
         if first >= video.num_frames:
             raise NodeError(f"parameter 'start': the video has only {video.num_frames} frames "
                             f"({video.seconds:.2f} s); start {start:g} {unit} is past its end")
         end = None if length == 0 else first + max(1, count)
-        return {"out": edits.trim(video, first, end)}
+        return {"out": ctx.edits.trim(video, first, end)}
 
 
 class ConcatenateVideos(_Edit):
@@ -78,9 +77,8 @@ class ConcatenateVideos(_Edit):
 
     def run(self, ctx: RunContext, *, clip_1: Video, clip_2: Video, clip_3: Video | None = None,
             clip_4: Video | None = None, **_: Any) -> dict[str, Any]:
-        from engines import edits
         clips = [c for c in (clip_1, clip_2, clip_3, clip_4) if c is not None]
-        return {"out": edits.concatenate(clips)}
+        return {"out": ctx.edits.concatenate(clips)}
 
 
 _COLOR = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -132,9 +130,8 @@ class ReframeVideo(_Edit):
 
     def run(self, ctx: RunContext, *, video: Video, aspect: str, width: int, height: int, mode: str,
             pad_color: str, **_: Any) -> dict[str, Any]:
-        from engines import edits
-        w, h = edits.target_size(width, height, src_w=video.width, src_h=video.height, aspect=aspect, mode=mode)
-        return {"out": edits.reframe(video, w, h, mode, parse_color(pad_color))}
+        w, h = ctx.edits.target_size(width, height, src_w=video.width, src_h=video.height, aspect=aspect, mode=mode)
+        return {"out": ctx.edits.reframe(video, w, h, mode, parse_color(pad_color))}
 
 
 class ChangeFrameRate(_Edit):
@@ -151,8 +148,7 @@ class ChangeFrameRate(_Edit):
                            "(nearest earlier frame, no blending); the count becomes round(frames x new / old).")
 
     def run(self, ctx: RunContext, *, video: Video, fps: float, **_: Any) -> dict[str, Any]:
-        from engines import edits
-        return {"out": edits.change_fps(video, fps)}
+        return {"out": ctx.edits.change_fps(video, fps)}
 
 
 class ChangeSpeed(_Edit):
@@ -172,8 +168,7 @@ class ChangeSpeed(_Edit):
                               "its pitch following (2x is an octave up); mute: the result has no sound.")
 
     def run(self, ctx: RunContext, *, video: Video, speed: float, audio: str, **_: Any) -> dict[str, Any]:
-        from engines import edits
-        return {"out": edits.change_speed(video, speed, audio=audio)}
+        return {"out": ctx.edits.change_speed(video, speed, audio=audio)}
 
 
 class ReverseVideo(_Edit):
@@ -188,8 +183,7 @@ class ReverseVideo(_Edit):
     reverse_audio = Param.bool(True, help="Play the sound backwards too; off drops the sound.")
 
     def run(self, ctx: RunContext, *, video: Video, reverse_audio: bool, **_: Any) -> dict[str, Any]:
-        from engines import edits
-        return {"out": edits.reverse(video, reverse_audio=reverse_audio)}
+        return {"out": ctx.edits.reverse(video, reverse_audio=reverse_audio)}
 
 
 class Crossfade(_Edit):
@@ -207,8 +201,7 @@ class Crossfade(_Edit):
                                "The result is that much shorter than the two clips end to end.")
 
     def run(self, ctx: RunContext, *, first: Video, second: Video, seconds: float, **_: Any) -> dict[str, Any]:
-        from engines import edits
-        return {"out": edits.crossfade(first, second, seconds)}
+        return {"out": ctx.edits.crossfade(first, second, seconds)}
 
 
 class ColorAdjust(_Edit):
@@ -231,6 +224,5 @@ class ColorAdjust(_Edit):
 
     def run(self, ctx: RunContext, *, video: Video, brightness: float, contrast: float, saturation: float,
             gamma: float, **_: Any) -> dict[str, Any]:
-        from engines import edits
-        return {"out": edits.color_adjust(video, brightness=brightness, contrast=contrast,
+        return {"out": ctx.edits.color_adjust(video, brightness=brightness, contrast=contrast,
                                           saturation=saturation, gamma=gamma)}

@@ -60,8 +60,7 @@ class RestyleVideo(ModelNode):
 
     def run(self, ctx: RunContext, *, video: Any, prompt: str, model: str, strength: float, resolution: str,
             seed: int, negative_prompt: str, keep_audio: bool, **params: Any) -> dict[str, Any]:
-        from engines.video_models import (V2V, VideoSettingError, VideoShape, frames_to_run, pad_frames,
-                                          recommended, render, resize_frames, to_pil, working_size)
+        from nodes.video_rules import frames_to_run, recommended, V2V, VideoSettingError, VideoShape, working_size
         from nodes.values import Video
 
         try:
@@ -70,11 +69,11 @@ class RestyleVideo(ModelNode):
             raise _setting_error(exc) from None
         width, height = working_size(model, video.width, video.height, resolution)
         steps, guidance, shift = recommended(model, params)
-        frames = pad_frames(resize_frames(video.frames, width, height), count)
-        pixels = render(ctx, model, V2V, shape=VideoShape(width, height, count, video.fps), prompt=prompt,
-                        negative_prompt=negative_prompt, steps=steps, guidance=guidance, shift=shift, seed=seed,
-                        strength=float(strength), video=to_pil(frames))
-        pixels = resize_frames(pixels[: video.num_frames], video.width, video.height)
+        frames = ctx.video.pad_frames(ctx.video.resize_frames(video.frames, width, height), count)
+        pixels = ctx.video.render(ctx, model, V2V, shape=VideoShape(width, height, count, video.fps), prompt=prompt,
+                                  negative_prompt=negative_prompt, steps=steps, guidance=guidance, shift=shift, seed=seed,
+                                  strength=float(strength), video=ctx.video.to_pil(frames))
+        pixels = ctx.video.resize_frames(pixels[: video.num_frames], video.width, video.height)
         return {"out": Video(pixels, video.fps, video.audio if keep_audio else None)}
 
 
@@ -114,9 +113,7 @@ class MaskedEditVideo(ModelNode):
 
     def run(self, ctx: RunContext, *, video: Any, mask: Any, prompt: str, model: str, grow: int, feather: float,
             resolution: str, seed: int, negative_prompt: str, keep_audio: bool, **params: Any) -> dict[str, Any]:
-        from engines.video_models import (VACE, VideoSettingError, VideoShape, composite, frames_to_run,
-                                          mask_to_pil, pad_frames, recommended, render, resize_frames,
-                                          soft_mask, to_pil, working_size)
+        from nodes.video_rules import frames_to_run, recommended, VACE, VideoSettingError, VideoShape, working_size
         from nodes.values import Video
 
         masks = clip_masks(mask, video)
@@ -128,13 +125,13 @@ class MaskedEditVideo(ModelNode):
             raise _setting_error(exc) from None
         width, height = working_size(model, video.width, video.height, resolution)
         steps, guidance, shift = recommended(model, params)
-        model_masks = pad_frames(resize_masks(grow_masks(masks, grow), width, height), count)
-        frames = pad_frames(resize_frames(video.frames, width, height), count)
-        pixels = render(ctx, model, VACE, shape=VideoShape(width, height, count, video.fps), prompt=prompt,
-                        negative_prompt=negative_prompt, steps=steps, guidance=guidance, shift=shift, seed=seed,
-                        video=to_pil(frames), mask=mask_to_pil(model_masks))
-        generated = resize_frames(pixels[: video.num_frames], video.width, video.height)
-        result = composite(video.frames, generated, soft_mask(masks, feather))
+        model_masks = ctx.video.pad_frames(resize_masks(grow_masks(masks, grow), width, height), count)
+        frames = ctx.video.pad_frames(ctx.video.resize_frames(video.frames, width, height), count)
+        pixels = ctx.video.render(ctx, model, VACE, shape=VideoShape(width, height, count, video.fps), prompt=prompt,
+                                  negative_prompt=negative_prompt, steps=steps, guidance=guidance, shift=shift, seed=seed,
+                                  video=ctx.video.to_pil(frames), mask=ctx.video.mask_to_pil(model_masks))
+        generated = ctx.video.resize_frames(pixels[: video.num_frames], video.width, video.height)
+        result = ctx.video.composite(video.frames, generated, ctx.video.soft_mask(masks, feather))
         return {"out": Video(result, video.fps, video.audio if keep_audio else None)}
 
 
@@ -173,8 +170,7 @@ class ExtendVideo(ModelNode):
     def run(self, ctx: RunContext, *, video: Any, prompt: str, model: str, context_frames: int, duration_unit: str,
             seconds: float, frames: int, resolution: str, seed: int, negative_prompt: str, keep_audio: bool,
             **params: Any) -> dict[str, Any]:
-        from engines.video_models import (EXTEND, VideoShape, mask_to_pil, pad_frames, recommended, render,
-                                          resize_frames, to_pil, traits_of, working_size)
+        from nodes.video_rules import EXTEND, recommended, traits_of, VideoShape, working_size
         from nodes.values import Video
 
         traits = traits_of(model)
@@ -192,29 +188,25 @@ class ExtendVideo(ModelNode):
                             f"{traits.name} makes at once ({traits.max_frames}); add less, or extend twice")
         width, height = working_size(model, video.width, video.height, resolution)
         steps, guidance, shift = recommended(model, params)
-        tail = resize_frames(video.frames[-context:], width, height)
+        tail = ctx.video.resize_frames(video.frames[-context:], width, height)
         shape = VideoShape(width, height, total, video.fps)
         if ltx:
-            from engines.video_models import ltx_condition
 
-            call = {"conditions": [ltx_condition(video=to_pil(tail), frame_index=0)]}
+            call = {"conditions": [ctx.video.ltx_condition(video=ctx.video.to_pil(tail), frame_index=0)]}
         else:
             grey = np.full((total - context, height, width, 3), 127, np.uint8)
             masks = np.concatenate([np.zeros((context, height, width), np.float32),
                                     np.ones((total - context, height, width), np.float32)])
-            call = {"video": to_pil(np.concatenate([tail, grey])), "mask": mask_to_pil(masks)}
-        pixels = render(ctx, model, EXTEND, shape=shape, prompt=prompt, negative_prompt=negative_prompt, steps=steps,
-                        guidance=guidance, shift=shift, seed=seed, **call)
-        new = resize_frames(pixels[context:context + added], video.width, video.height)
-        new = pad_frames(new, added)
+            call = {"video": ctx.video.to_pil(np.concatenate([tail, grey])), "mask": ctx.video.mask_to_pil(masks)}
+        pixels = ctx.video.render(ctx, model, EXTEND, shape=shape, prompt=prompt, negative_prompt=negative_prompt, steps=steps,
+                                  guidance=guidance, shift=shift, seed=seed, **call)
+        new = ctx.video.resize_frames(pixels[context:context + added], video.width, video.height)
+        new = ctx.video.pad_frames(new, added)
         frames_out = np.concatenate([video.frames, new])
         audio = None
         if keep_audio and video.audio is not None:  # the clip's sound, then silence to the new end
-            from engines.diffusion import fit_length
-            from nodes.values import Audio
-
             wanted = int(round(len(frames_out) / video.fps * video.audio.rate))
-            audio = Audio(fit_length(video.audio.samples, wanted), video.audio.rate)
+            audio = ctx.audio.fit_length(video.audio, wanted)
         return {"out": Video(frames_out, video.fps, audio)}
 
 
@@ -285,5 +277,5 @@ def resize_masks(masks: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def _extend_models() -> tuple[str, ...]:
-    from engines.video_models import EXTEND, models_for_task
+    from nodes.video_rules import EXTEND, models_for_task
     return models_for_task(EXTEND)

@@ -73,15 +73,15 @@ class TextToVideo(ModelNode):
 
     def run(self, ctx: RunContext, *, prompt: str, model: str, seed: int, negative_prompt: str,
             **params: Any) -> dict[str, Any]:
-        from engines.video_models import T2V, recommended, render
+        from nodes.video_rules import recommended, T2V
         from nodes.values import Video
 
         shape = V.resolve(model, params)
         steps, guidance, shift = recommended(model, params)
         self.refuse_unknown_words(model, prompt, negative_prompt if guidance > 1.0 else "")
-        pixels = render(ctx, model, T2V, shape=shape, prompt=prompt, negative_prompt=negative_prompt,
-                        steps=steps, guidance=guidance, shift=shift, seed=seed,
-                        schedule=params.get("schedule", "default"))
+        pixels = ctx.video.render(ctx, model, T2V, shape=shape, prompt=prompt, negative_prompt=negative_prompt,
+                                  steps=steps, guidance=guidance, shift=shift, seed=seed,
+                                  schedule=params.get("schedule", "default"))
         return {"video": Video(pixels, shape.fps)}
 
 
@@ -108,14 +108,13 @@ class TextToAudio(ModelNode):
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
-        from engines.audio_models import check_length
+        from nodes.sound_rules import check_length
         problem = check_length(params["model"], params["seconds"], "asked for")
         return [("seconds", problem)] if problem else []
 
     def run(self, ctx: RunContext, *, prompt: str, model: str, seconds: float, steps: int, guidance: float,
             seed: int, negative_prompt: str, **_: Any) -> dict[str, Any]:
         # One call for every audio model (Stable Audio, LongCat, ...): engines/audio_models.py.
-        from engines.audio_models import generate_sound
         self.refuse_unknown_words(model, prompt, negative_prompt if guidance > 1.0 else "")
-        return {"audio": generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt,
+        return {"audio": ctx.sound.generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt,
                                         seconds=seconds, steps=steps, guidance=guidance, seed=seed)}

@@ -70,36 +70,25 @@ class ImageToVideo(ModelNode):
 
     def run(self, ctx: RunContext, *, first_frame: Any, last_frame: Any, prompt: str, model: str, seed: int,
             negative_prompt: str, **params: Any) -> dict[str, Any]:
-        from engines.video_models import I2V, fit_frames, recommended, render, to_pil, traits_of
+        from nodes.video_rules import I2V, recommended
         from nodes.values import Video
 
         if last_frame is not None and _last_frame_problem(model):
             raise NodeError(f"input 'last_frame': {_last_frame_problem(model)}")
         shape = V.resolve(model, params, image_size=(first_frame.width, first_frame.height))
         steps, guidance, shift = recommended(model, params)
-        first = to_pil(fit_frames(first_frame.pixels[None], shape.width, shape.height))[0]
-        last = (to_pil(fit_frames(last_frame.pixels[None], shape.width, shape.height))[0]
+        first = ctx.video.fit_frames(first_frame.pixels[None], shape.width, shape.height)[0]
+        last = (ctx.video.fit_frames(last_frame.pixels[None], shape.width, shape.height)[0]
                 if last_frame is not None else None)
-        call: dict[str, Any] = {}
-        if traits_of(model).latent_space == "ltxv":
-            from engines.video_models import ltx_condition
-
-            conditions = [ltx_condition(image=first, frame_index=0)]
-            if last is not None:
-                conditions.append(ltx_condition(image=last, frame_index=shape.frames - 1))
-            call["conditions"] = conditions
-        else:
-            call["image"] = first
-            if last is not None:
-                call["last_image"] = last
-        pixels = render(ctx, model, I2V, shape=shape, prompt=prompt, negative_prompt=negative_prompt,
-                        steps=steps, guidance=guidance, shift=shift, seed=seed,
-                        schedule=params.get("schedule", "default"), **call)
+        call = ctx.video.image_call(model, first, last, last_index=shape.frames - 1)
+        pixels = ctx.video.render(ctx, model, I2V, shape=shape, prompt=prompt, negative_prompt=negative_prompt,
+                                  steps=steps, guidance=guidance, shift=shift, seed=seed,
+                                  schedule=params.get("schedule", "default"), **call)
         return {"video": Video(pixels, shape.fps)}
 
 
 def _last_frame_problem(model: str) -> str:
-    from engines.video_models import models_for_task, spec_and_traits, I2V
+    from nodes.video_rules import I2V, models_for_task, spec_and_traits
 
     try:
         spec, traits = spec_and_traits(model)

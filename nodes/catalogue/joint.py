@@ -72,11 +72,10 @@ class TextToVideoWithSound(ModelNode):
     def run(self, ctx: RunContext, *, prompt: str, model: str, width: int, height: int, frames: int, fps: float,
             steps: int, guidance: float, seed: int, negative_prompt: str, audio_guidance: float, stg: float,
             modality: float, **_: Any) -> dict[str, Any]:
-        from engines.audio_models import generate_video_with_sound
         from nodes.values import Video
 
-        pixels, sound = generate_video_with_sound(
-            ctx, model, prompt=prompt, negative_prompt=negative_prompt, width=width, height=height, frames=frames,
-            fps=fps, steps=steps, guidance=guidance, audio_guidance=audio_guidance, stg=stg, modality=modality,
-            seed=seed)
+        pixels, sound = ctx.sound.generate_video_with_sound(
+                      ctx, model, prompt=prompt, negative_prompt=negative_prompt, width=width, height=height, frames=frames,
+                      fps=fps, steps=steps, guidance=guidance, audio_guidance=audio_guidance, stg=stg, modality=modality,
+                      seed=seed)
         return {"video": Video(pixels, fps, sound), "audio": sound}

@@ -126,14 +126,14 @@ class ModelNode(NodeType):
         model trained at one shape (the sketch models) gets that shape, a length in its range, its
         steps and guidance, and no negative prompt in words it does not know. {} for the others,
         whose settings are the artist's."""
-        from engines.sketch.prompts import knows_words, negative_problem
+        from nodes.sketch_words import knows_words, negative_problem
 
         if not knows_words(model):
             return {}
         values = {**cls.default_params(), **params}
         wanted: dict[str, Any] = {}
         if "aspect" in cls.params:
-            from engines.video_models import traits_of
+            from nodes.video_rules import traits_of
 
             traits = traits_of(model)
             if traits.only_size is not None and traits.only_frames is not None:
@@ -142,7 +142,7 @@ class ModelNode(NodeType):
                               seconds=traits.only_frames / traits.fps)
             wanted.update(steps=traits.steps, guidance=traits.guidance)
         elif "seconds" in cls.params:
-            from engines.audio_models import seconds_range
+            from nodes.sound_rules import seconds_range
 
             shortest, longest = seconds_range(model)
             wanted["seconds"] = min(max(float(values["seconds"]), shortest), longest)
@@ -165,7 +165,7 @@ class ModelNode(NodeType):
         """The size, length and rate the shape settings give on the chosen model."""
         if "aspect" not in cls.params or "model" not in cls.params:
             return list(super().summary(params))
-        from engines.video_models import VideoSettingError, resolve_shape
+        from nodes.video_rules import resolve_shape, VideoSettingError
 
         try:
             # An aspect taken from an input: the length is known, the size only when it runs.
@@ -189,7 +189,7 @@ class ModelNode(NodeType):
         it stays part of the model's run."""
         if "fps" not in cls.params or "aspect" not in cls.params or not cls.fps_after_model:
             return ()
-        from engines.video_models import traits_of
+        from nodes.video_rules import traits_of
 
         try:
             conditions = traits_of(params.get("model")).latent_space == "ltxv"
@@ -206,7 +206,7 @@ class ModelNode(NodeType):
         that a length in seconds gives at this fps), for the model run's key."""
         if "fps" not in cls.after_model(params):
             return {}
-        from engines.video_models import VideoSettingError, resolve_shape
+        from nodes.video_rules import resolve_shape, VideoSettingError
 
         try:
             shape = resolve_shape(params["model"], params, image_size=(16, 9))
@@ -221,7 +221,7 @@ class ModelNode(NodeType):
             return outputs
         from dataclasses import replace
 
-        from engines.video_models import resolve_shape
+        from nodes.video_rules import resolve_shape
         from nodes.values import Video
 
         fps = resolve_shape(params["model"], params, image_size=(16, 9)).fps
@@ -243,7 +243,7 @@ class ModelNode(NodeType):
 
 def _word_problems(model: Any, prompt: str, negative: Any) -> list[str]:
     """Messages for words a sketch model does not know (engines/sketch/prompts.py); [] for other models."""
-    from engines.sketch.prompts import knows_words, negative_problem, prompt_problem
+    from nodes.sketch_words import knows_words, negative_problem, prompt_problem
 
     if not isinstance(model, str) or not knows_words(model):
         return []

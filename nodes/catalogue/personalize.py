@@ -105,7 +105,7 @@ class Personalize(ModelNode):
 
     def run(self, ctx: RunContext, *, prompt: str, model: str, seed: int, negative_prompt: str,
             reference_strength: float, **params: Any) -> dict[str, Any]:
-        from engines.video_models import VACE, recommended, render
+        from nodes.video_rules import recommended, VACE
         from nodes.values import Video
 
         references = {s: params.pop(s) for s in SOCKETS}
@@ -118,30 +118,13 @@ class Personalize(ModelNode):
         bound = bind_prompt(prompt, labels, descriptions)
         shape = V.resolve(model, params)
         steps, guidance, shift = recommended(model, params)
-        images = reference_images([connected[s] for s in bound.order], shape.width, shape.height)
-        pixels = render(ctx, model, VACE, shape=shape, prompt=bound.text, negative_prompt=negative_prompt,
-                        steps=steps, guidance=guidance, shift=shift, seed=seed,
-                        reference_frames=len(images), conditioning_scale=float(reference_strength),
-                        **vace_references(images))
+        images = ctx.video.reference_images([connected[s] for s in bound.order], shape.width, shape.height)
+        pixels = ctx.video.render(ctx, model, VACE, shape=shape, prompt=bound.text, negative_prompt=negative_prompt,
+                                  steps=steps, guidance=guidance, shift=shift, seed=seed,
+                                  reference_frames=len(images), conditioning_scale=float(reference_strength),
+                                  **vace_references(images))
         ctx.stats["reference_order"] = list(bound.order)
         return {"video": Video(pixels, shape.fps), "model_prompt": bound.text}
-
-
-def reference_images(images: list[Any], width: int, height: int) -> list[Any]:
-    """Reference Images as PIL, shrunk (never enlarged) to fit the video: VACE letterboxes them itself."""
-    import cv2
-
-    from engines.video_models import to_pil
-
-    out = []
-    for image in images:
-        pixels = image.pixels
-        scale = min(1.0, width / image.width, height / image.height)
-        if scale < 1.0:
-            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-            pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-        out.extend(to_pil([pixels]))
-    return out
 
 
 def vace_references(images_in_order: list[Any]) -> dict[str, Any]:

@@ -83,8 +83,7 @@ class PopulateScene(ModelNode):
 
     def run(self, ctx: RunContext, *, scene: Any, prompt: str, region: Any, person: Any, model: str,
             still_camera: bool, feather: float, seed: int, negative_prompt: str, **params: Any) -> dict[str, Any]:
-        from engines.video_models import (I2V, VACE, composite, fit_frames, fit_mask, mask_to_pil, recommended,
-                                          render, soft_mask, to_pil)
+        from nodes.video_rules import I2V, recommended, VACE
         from nodes.values import Video
 
         if person is not None and not _is_vace(model):
@@ -94,41 +93,41 @@ class PopulateScene(ModelNode):
         text = prompt.strip()
         if still_camera:
             text = f"{text.rstrip('.')}. Static camera, the background stays still."
-        plate = fit_frames(scene.pixels[None], shape.width, shape.height)[0]
+        plate = ctx.video.fit_frames(scene.pixels[None], shape.width, shape.height)[0]
         frames = np.repeat(plate[None], shape.frames, axis=0)
         weight = None
         if region is not None:
-            masks = fit_mask(region.values, shape.frames, shape.width, shape.height)
+            masks = ctx.video.fit_mask(region.values, shape.frames, shape.width, shape.height)
             if not (masks > 0.5).any():
                 raise NodeError("input 'region': the region is empty (all black): there is nowhere to put "
                                 "the person")
-            weight = soft_mask(masks, feather)
+            weight = ctx.video.soft_mask(masks, feather)
         if _is_vace(model):
             masks = (weight > 0).astype(np.float32) if weight is not None else np.ones(
                 (shape.frames, shape.height, shape.width), np.float32)
             masks[0] = 0.0  # the first frame is the empty scene
-            call: dict[str, Any] = {"video": to_pil(frames), "mask": mask_to_pil(masks)}
+            call: dict[str, Any] = {"video": ctx.video.to_pil(frames), "mask": ctx.video.mask_to_pil(masks)}
             references = 0
             if person is not None:
-                from nodes.catalogue.personalize import reference_images, vace_references
+                from nodes.catalogue.personalize import vace_references
 
-                images = reference_images([person], shape.width, shape.height)
+                images = ctx.video.reference_images([person], shape.width, shape.height)
                 call.update(vace_references(images))
                 references = len(images)
-            pixels = render(ctx, model, VACE, shape=shape, prompt=text, negative_prompt=negative_prompt,
-                            steps=steps, guidance=guidance, shift=shift, seed=seed, reference_frames=references,
-                            **call)
+            pixels = ctx.video.render(ctx, model, VACE, shape=shape, prompt=text, negative_prompt=negative_prompt,
+                                      steps=steps, guidance=guidance, shift=shift, seed=seed, reference_frames=references,
+                                      **call)
         else:
-            call = _first_frame_call(model, plate)
-            pixels = render(ctx, model, I2V, shape=shape, prompt=text, negative_prompt=negative_prompt,
-                            steps=steps, guidance=guidance, shift=shift, seed=seed, **call)
+            call = ctx.video.image_call(model, plate)
+            pixels = ctx.video.render(ctx, model, I2V, shape=shape, prompt=text, negative_prompt=negative_prompt,
+                                      steps=steps, guidance=guidance, shift=shift, seed=seed, **call)
         if weight is not None:
-            pixels = composite(frames, pixels, weight)
+            pixels = ctx.video.composite(frames, pixels, weight)
         return {"video": Video(pixels, shape.fps)}
 
 
 def _is_vace(model: str) -> bool:
-    from engines.video_models import VACE, traits_of
+    from nodes.video_rules import traits_of, VACE
 
     try:
         return VACE in traits_of(model).pipelines
@@ -136,19 +135,8 @@ def _is_vace(model: str) -> bool:
         return False
 
 
-def _first_frame_call(model: str, plate: np.ndarray) -> dict[str, Any]:
-    from engines.video_models import to_pil, traits_of
-
-    image = to_pil([plate])[0]
-    if traits_of(model).latent_space == "ltxv":
-        from engines.video_models import ltx_condition
-
-        return {"conditions": [ltx_condition(image=image, frame_index=0)]}
-    return {"image": image}
-
-
 def _populate_models() -> tuple[str, ...]:
-    from engines.video_models import I2V, VACE, models_for_task
+    from nodes.video_rules import I2V, models_for_task, VACE
 
     vace = models_for_task(VACE)
     return vace + tuple(m for m in models_for_task(I2V) if m not in vace)

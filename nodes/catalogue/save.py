@@ -76,8 +76,7 @@ class SaveVideo(_Save):
 
     def run(self, ctx: RunContext, *, video: Video, filename: str, format: str, quality: str = "high",
             overwrite: bool = False, **_: Any) -> dict[str, Any]:
-        from engines import media
-        media.write_video(ctx.output_path(filename or filenames.DEFAULT_PATTERN, ext=f".{format}"), video,
+        ctx.media.write_video(ctx.output_path(filename or filenames.DEFAULT_PATTERN, ext=f".{format}"), video,
                           quality=quality, provenance=_provenance(ctx), overwrite=overwrite)
         return {}
 
@@ -101,9 +100,8 @@ class SaveImageSequence(_Save):
 
     def run(self, ctx: RunContext, *, video: Video, filename: str, format: str, first_number: int,
             overwrite: bool = False, **_: Any) -> dict[str, Any]:
-        from engines import streams
         folder = ctx.output_path(filename or filenames.DEFAULT_PATTERN)
-        streams.write_sequence(folder, video, stem=folder.name, ext=f".{format}", first_number=first_number,
+        ctx.streams.write_sequence(folder, video, stem=folder.name, ext=f".{format}", first_number=first_number,
                                provenance=_provenance(ctx))
         return {}
 
@@ -119,8 +117,7 @@ class SaveImage(_Save):
 
     def run(self, ctx: RunContext, *, image: Image, filename: str, format: str, overwrite: bool = False,
             **_: Any) -> dict[str, Any]:
-        from engines import media
-        media.write_image(ctx.output_path(filename or filenames.DEFAULT_PATTERN, ext=f".{format}"), image,
+        ctx.media.write_image(ctx.output_path(filename or filenames.DEFAULT_PATTERN, ext=f".{format}"), image,
                           provenance=_provenance(ctx), overwrite=overwrite)
         return {}
 
@@ -136,7 +133,6 @@ class SaveAudio(_Save):
 
     def run(self, ctx: RunContext, *, audio: Audio, filename: str, format: str, overwrite: bool = False,
             **_: Any) -> dict[str, Any]:
-        from engines import media
-        media.write_audio(ctx.output_path(filename or filenames.DEFAULT_PATTERN, ext=f".{format}"), audio,
+        ctx.media.write_audio(ctx.output_path(filename or filenames.DEFAULT_PATTERN, ext=f".{format}"), audio,
                           provenance=_provenance(ctx), overwrite=overwrite)
         return {}

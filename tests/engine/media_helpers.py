@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
+from engines.services import EngineServices
 from nodes.registry import default_registry
 from nodes.values import Audio, Video
 
 
-class Ctx:
+class Ctx(EngineServices):
     """The bits of the engine's RunContext a model-free node uses."""
 
     def __init__(self, tmp: Path | None = None):

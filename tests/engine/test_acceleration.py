@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from engines.services import EngineServices
 from nodes.catalogue.generate import TextToAudio, TextToVideo
 from nodes.definition import NodeError
 
@@ -21,7 +22,7 @@ WAN = "wan2.1-t2v-1.3b"
 AUDIO = "stable-audio-open-1.0"
 
 
-class Ctx:
+class Ctx(EngineServices):
     """The RunContext a model node sees, without an executor."""
 
     def __init__(self, node_type: Any, **params: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from engines.services import EngineServices
 from nodes.catalogue.generate import TextToVideo
 from nodes.definition import Cancelled
 
@@ -23,7 +24,7 @@ torch = pytest.importorskip("torch")
 WAN = "wan2.1-t2v-1.3b"
 
 
-class Ctx:
+class Ctx(EngineServices):
     """The RunContext a model node sees, with a real cancel flag."""
 
     def __init__(self) -> None:

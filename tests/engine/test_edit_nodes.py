@@ -43,6 +43,13 @@ def test_trim_by_seconds_rounds_to_frames_and_zero_length_runs_to_the_end():
     assert out.audio.seconds == pytest.approx(25 / 16)
 
 
+def test_trim_by_seconds_with_a_length_gives_exactly_that_many_frames():
+    # The default unit: start 0.25 s and 1 s long at 16 fps is frames 4..19, 16 of them, sound cut alike.
+    out = run("trim_video", video=coded(33), unit="seconds", start=0.25, length=1.0)["out"]
+    assert reds(out) == list(range(4, 20))
+    assert out.audio.seconds == pytest.approx(1.0)
+
+
 def test_trim_past_the_end_is_a_clear_error_and_fractional_frames_are_refused():
     from nodes.definition import NodeError
 

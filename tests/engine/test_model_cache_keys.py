@@ -94,6 +94,16 @@ def test_a_models_folder_without_the_weights_never_answers_from_the_cache(tiny, 
     assert not any(e["event"] == "node_finished" and e["node"] == "t2v" for e in run.events)
 
 
+@pytest.mark.slow
+def test_another_seed_renders_again_and_the_same_seed_comes_from_the_cache(tiny, tmp_path):
+    first = run_graph(t2v_graph(WAN, seed=3), tiny, tmp_path)
+    same = run_graph(t2v_graph(WAN, seed=3), tiny, tmp_path)
+    assert same.finished("t2v")["cached"], "the same seed and settings must come from the cache"
+    other = run_graph(t2v_graph(WAN, seed=4), tiny, tmp_path)
+    assert not other.finished("t2v")["cached"], "another seed is another clip: it must render again"
+    assert not np.array_equal(first.value("t2v", "video").frames, other.value("t2v", "video").frames)
+
+
 # ---- parameters after the model -------------------------------------------------------
 
 

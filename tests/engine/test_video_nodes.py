@@ -149,7 +149,7 @@ def test_a_missing_reference_and_a_wrong_media_link_are_refused(tmp_path):
 @pytest.mark.parametrize("model, multiple, step", [("wan2.1-t2v-1.3b", 16, 4), ("wan2.2-ti2v-5b", 32, 4),
                                                    ("ltx-video-0.9.5", 32, 8), ("cogvideox-2b", 16, 8)])
 def test_presets_snap_to_what_each_model_accepts(model, multiple, step):
-    from engines.video_models import resolve_shape
+    from nodes.video_rules import resolve_shape
 
     for aspect in ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9"):
         for resolution in ("preview", "480p", "720p"):

@@ -163,7 +163,7 @@ def test_a_wheel_of_weft_carries_the_weights(tmp_path):
 
 
 def test_the_shape_presets_give_the_one_shape_sketch_video_makes():
-    from engines.video_models import resolve_shape
+    from nodes.video_rules import resolve_shape
     from nodes.registry import default_registry
 
     t2v = default_registry().get("text_to_video")
