@@ -85,6 +85,29 @@ def test_newer_node_version_is_refused():
         project.from_dict(data)
 
 
+def test_the_newest_node_version_opens_and_the_next_one_is_refused():
+    newest = default_registry().get("text_to_video").version
+    data = json.loads(project.dumps(sample_graph()))
+    data["nodes"]["t2v"]["version"] = newest
+    assert project.from_dict(data).graph.nodes["t2v"].type_id == "text_to_video"
+    data["nodes"]["t2v"]["version"] = newest + 1
+    with pytest.raises(project.ProjectError, match=rf"version {newest + 1}|newer Weft"):
+        project.from_dict(data)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda node: node.update(colour="red"), "nodes.t2v.colour"),  # an unknown key is not skipped silently
+    (lambda node: node.update(version="2"), "nodes.t2v.version"),  # strings are not numbers here
+    (lambda node: node.update(bypassed=1), "nodes.t2v.bypassed"),
+    (lambda node: node.update(title=["a"]), "nodes.t2v.title"),
+])
+def test_unknown_keys_and_wrong_types_in_a_node_are_refused_by_name(change, expected):
+    data = json.loads(project.dumps(sample_graph()))
+    change(data["nodes"]["t2v"])
+    with pytest.raises(project.ProjectError, match=expected.replace(".", r"\.")):
+        project.loads(json.dumps(data), source="shot.weft")
+
+
 # -- migrations ---------------------------------------------------------------------
 class Blur(NodeType):
     """A node type whose version 1 had 'radius_px'; version 2 calls it 'radius'."""
