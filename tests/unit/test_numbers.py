@@ -7,7 +7,7 @@ import pytest
 from app.batch.sweep import BatchInputError, parse_range
 from app.ui.panels.fields import read_number
 from nodes.definition import Param, ParamError
-from nodes.numbers import NotANumber, parse_number
+from nodes.numbers import NotANumber, parse_number, short
 
 
 @pytest.mark.parametrize("text, value", [
@@ -42,3 +42,10 @@ def test_a_whole_number_parameter_takes_1e3_but_not_a_fraction():
     assert Param.int(0, max=10_000).coerce("1e3") == 1000
     with pytest.raises(ParamError, match="expected a whole number"):
         Param.int(0).coerce("2.5")
+
+
+@pytest.mark.parametrize("value, text", [(16.0, "16"), (-3.0, "-3"), (0.5, "0.5"), (2.25, "2.25"),
+                                         (1e15, "1e+15"), (123456789.0, "123456789")])
+def test_messages_show_numbers_the_short_way(value, text):
+    # "use 17 or 21", not "use 17.0 or 21.0"; a huge whole number stays readable.
+    assert short(value) == text
