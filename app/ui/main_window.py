@@ -288,7 +288,14 @@ class MainWindow(QMainWindow):
         self.undo_action.setIconText("Undo")  # the menu names the step; the toolbar stays short
         self.undo_action.setIcon(self.style().standardIcon(S.SP_ArrowBack))
         self.redo_action = stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Shift+Z")])
+        # The platform's Redo plus the two every artist's other tools use, each once: the same
+        # key twice on one action is an ambiguous shortcut, and Qt then fires neither.
+        redo_keys: list[QKeySequence] = []
+        platform = QKeySequence.keyBindings(QKeySequence.Redo)
+        for key in [*platform, QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]:
+            if key not in redo_keys:
+                redo_keys.append(key)
+        self.redo_action.setShortcuts(redo_keys)
         self.redo_action.setIconText("Redo")
         self.redo_action.setIcon(self.style().standardIcon(S.SP_ArrowForward))
         self.addAction(self.undo_action)

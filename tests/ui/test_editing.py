@@ -336,3 +336,29 @@ def test_the_keys_and_mouse_sheet_follows_the_keymap(window):
     window.view.set_keymap("blender")
     assert "<b>M</b>" in window.keys_text() and "Blender" in window.keys_text()
     assert "Bypass\tM" == window.view.actions_by_id["bypass"].text()
+
+
+def test_undo_and_redo_by_keys_on_the_canvas_and_from_the_edit_menu(window, hands, qtbot):
+    doc = window.document
+    prompt, t2v, save = build(doc)
+    window.show()
+    qtbot.waitExposed(window)
+    window.view.setFocus()
+    doc.select([t2v])
+    hands.key(Qt.Key_Delete)
+    assert t2v not in doc.graph.nodes
+    index = doc.undo_stack.index()
+    hands.key(Qt.Key_Z, Qt.ControlModifier)  # one press, one step back (one binding for the key)
+    assert t2v in doc.graph.nodes and doc.undo_stack.index() == index - 1
+    assert len(doc.graph.links) == 2  # the node comes back with its links
+    hands.key(Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert t2v not in doc.graph.nodes and doc.undo_stack.index() == index
+    hands.key(Qt.Key_Z, Qt.ControlModifier)
+    hands.key(Qt.Key_Y, Qt.ControlModifier)  # the other Redo artists know
+    assert t2v not in doc.graph.nodes
+    edit = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    undo = next(a for a in edit.actions() if a.text().startswith("&Undo"))
+    assert "Delete" in undo.text()  # the menu names the step it will undo
+    undo.trigger()
+    assert t2v in doc.graph.nodes
+

@@ -32,9 +32,9 @@ ACTIONS: dict[str, str] = {
     "cut": "Cut",
     "paste": "Paste",
     "paste_with_links": "Paste With Input Links",
-    "undo": "Undo",
-    "redo": "Redo",
 }
+# Undo and Redo are not canvas keys: the Edit menu's actions (app/ui/main_window.py) own
+# Ctrl+Z and Ctrl+Shift+Z / Ctrl+Y for the whole window, so each key has one binding.
 
 _COMMON = {
     "delete": ["Delete", "Backspace"],
@@ -47,8 +47,6 @@ _COMMON = {
     "cut": ["Ctrl+X"],
     "paste": ["Ctrl+V"],
     "paste_with_links": ["Ctrl+Shift+V"],
-    "undo": ["Ctrl+Z"],
-    "redo": ["Ctrl+Shift+Z", "Ctrl+Y"],
 }
 
 PRESETS: dict[str, dict[str, list[str]]] = {

@@ -130,8 +130,6 @@ class GraphView(QGraphicsView):
             "cut": self.cut,
             "paste": lambda: self.paste(at_cursor=True),
             "paste_with_links": lambda: self.paste(at_cursor=True, keep_input_links=True),
-            "undo": self.document.undo_stack.undo,
-            "redo": self.document.undo_stack.redo,
         }
         for action_id, handler in handlers.items():
             action = QAction(ACTIONS[action_id], self)
