@@ -198,6 +198,24 @@ def test_cancel_between_steps_returns_quickly(tmp_path):
     assert [e["kind"] for e in events if e["event"] == "node_failed"] == ["cancelled"]
 
 
+def test_cancel_between_two_model_free_nodes_stops_the_run(tmp_path):
+    # Nodes without steps never call progress: the executor itself must look between nodes.
+    cancel = threading.Event()
+    executor = Executor(ResultCache(tmp_path))
+    events = []
+
+    def emit(event):
+        events.append(event)
+        if event["event"] == "node_finished" and event["node"] == "base":
+            cancel.set()
+
+    executor.emit = emit
+    result = executor.run(Job("j", chain()), cancel)
+    assert result["status"] == "cancelled"
+    assert RUNS == ["base"], "nothing after the cancel may run"
+    assert {e["node"] for e in events if e["event"] == "node_finished"} == {"base"}
+
+
 def test_bypass_passes_the_input_through(tmp_path):
     g = chain()
     g.set_bypassed("grade", True)
