@@ -187,6 +187,21 @@ def test_bends_of_a_replaced_or_cut_link_come_back_on_undo(window):
     assert "reroutes" not in doc.settings
 
 
+def test_undoing_a_link_replacement_restores_the_links_in_their_order(window):
+    # The saved file lists links in this order, so undo must give back the same file, not a re-sorted one.
+    doc = window.document
+    prompt, t2v, save = build(doc)
+    before = list(doc.graph.links)
+    saved = doc.to_dict()["links"]
+    other = doc.add_node("text", (0, 200), {"text": "a storm"})
+    doc.connect(other, "out", t2v, "prompt")  # replaces the first link
+    assert doc.graph.links != before
+    doc.undo_stack.undo()  # the connect
+    doc.undo_stack.undo()  # the added node
+    assert doc.graph.links == before
+    assert doc.to_dict()["links"] == saved
+
+
 def test_a_schema_1_project_opens_with_its_bends(window, tmp_path):
     doc = window.document
     prompt, t2v, save = build(doc)
