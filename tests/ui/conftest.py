@@ -49,6 +49,9 @@ def make_window(qtbot, qloop):
         kwargs.setdefault("models", "tiny")
         kwargs.setdefault("settings", Settings())
         w = MainWindow(**kwargs)
+        # The studio shows a note in place of a panel that fails to build, so an artist can still
+        # work; in the tests that is a failure, never a quiet stand-in.
+        assert not w.panel_errors, f"panels failed to build: {w.panel_errors}"
         w.ask_unsaved = lambda: "discard"
         w.ask_recover = lambda recovery: "later"
         qtbot.addWidget(w)

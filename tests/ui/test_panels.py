@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QUndoCommand, QUndoStack
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QToolButton
 
+from app.ui.document import Document
 from app.ui.panels import InspectorPanel, LogPanel, NodeLibraryPanel, QueuePanel, ViewerPanel
 from app.ui.panels import models_info
 from app.ui.panels.anchors import prompt_problems, prompt_references
@@ -35,7 +36,6 @@ from app.ui.panels.palette import CATEGORY_COLORS, category_color, type_color
 from engines.cache import ResultCache
 from nodes import types as T
 from nodes.definition import Input, NodeType, Output, Param
-from nodes.graph import Graph, GraphError
 from nodes.registry import Registry, default_registry, node_types_in
 from nodes.values import Audio, Image, Mask, Video
 
@@ -43,75 +43,6 @@ pytestmark = pytest.mark.ui
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
-
-
-# -- a stand-in for app.ui.document.Document (the contract the inspector codes against) ----------
-class _SetParam(QUndoCommand):
-    def __init__(self, doc, node_id, name, old, new):
-        super().__init__(f"Set {name}")
-        self.doc, self.node_id, self.name, self.old, self.new = doc, node_id, name, old, new
-
-    def id(self) -> int:
-        return 4242
-
-    def mergeWith(self, other) -> bool:  # noqa: N802
-        if (other.node_id, other.name) != (self.node_id, self.name):
-            return False
-        self.new = other.new
-        return True
-
-    def redo(self) -> None:
-        self.doc.graph.set_param(self.node_id, self.name, self.new)
-
-    def undo(self) -> None:
-        self.doc.graph.set_param(self.node_id, self.name, self.old)
-
-
-class _SetTitle(QUndoCommand):
-    def __init__(self, doc, node_id, old, new):
-        super().__init__("Rename")
-        self.doc, self.node_id, self.old, self.new = doc, node_id, old, new
-
-    def redo(self) -> None:
-        self.doc.graph.set_title(self.node_id, self.new)
-
-    def undo(self) -> None:
-        self.doc.graph.set_title(self.node_id, self.old)
-
-
-class FakeDocument(QObject):
-    selection_changed = Signal(list)
-
-    def __init__(self, registry: Registry | None = None):
-        super().__init__()
-        self.graph = Graph(registry or default_registry())
-        self.undo_stack = QUndoStack(self)
-        self._selection: list[str] = []
-        self.calls: list[tuple[str, str, Any]] = []
-
-    def selected_nodes(self) -> list[str]:
-        return list(self._selection)
-
-    def select(self, ids) -> None:
-        self._selection = list(ids)
-        self.selection_changed.emit(list(ids))
-
-    def set_param(self, node_id: str, name: str, value: Any) -> None:
-        self.calls.append((node_id, name, value))
-        node = self.graph.node(node_id)
-        param = self.graph.node_type(node_id).params[name]
-        try:
-            value = param.coerce(value)
-        except ValueError as exc:
-            raise GraphError(f"{node.label(self.graph.registry)}: parameter {name!r}: {exc}") from None
-        old = node.params.get(name)
-        if old != value:
-            self.undo_stack.push(_SetParam(self, node_id, name, old, value))
-
-    def set_title(self, node_id: str, title: str) -> None:
-        node = self.graph.node(node_id)
-        if title.strip() != node.title:
-            self.undo_stack.push(_SetTitle(self, node_id, node.title, title.strip()))
 
 
 # A personalising node of the kind a later issue adds: numbered reference inputs.
@@ -142,8 +73,9 @@ def _test_registry() -> Registry:
 
 
 @pytest.fixture
-def doc() -> FakeDocument:
-    return FakeDocument(_test_registry())
+def doc() -> Document:
+    # The real document model: what the inspector edits in the studio.
+    return Document(_test_registry())
 
 
 @pytest.fixture
@@ -181,7 +113,7 @@ def test_typing_a_number_sets_the_parameter_through_the_document_and_merges(qtbo
 
     _type_into(qtbot, steps.entry, "42")
     assert doc.graph.nodes[node.id].params["steps"] == 42
-    assert doc.calls[-1] == (node.id, "steps", 42)
+    assert doc.undo_stack.text(doc.undo_stack.index() - 1).endswith("steps")  # one undoable step
     _type_into(qtbot, steps.entry, "43")
     assert doc.graph.nodes[node.id].params["steps"] == 43
     assert doc.undo_stack.count() == 1, "consecutive edits of one parameter are one undo step"
@@ -290,7 +222,7 @@ def test_the_inspector_and_the_render_agree_on_anchors(qtbot):
     from nodes.anchors import anchor_problems as render_problems, bind_prompt, find_anchors
     from nodes.validation import validate
 
-    doc = FakeDocument(default_registry())
+    doc = Document(default_registry())
     g = doc.graph
     mia = g.add_node("load_image", title="Someone")
     leo = g.add_node("load_image", title="Leo")  # a title is not a label: the render ignores it
@@ -503,7 +435,10 @@ def test_inspector_follows_selection_and_removal(qtbot, doc, models_known):
     panel = _inspector(qtbot, doc, a.id)
     doc.select([a.id, b.id])
     assert panel.node_id == b.id and panel.selection_note.isVisibleTo(panel)
-    doc.graph.remove_node(b.id)
+    doc.graph.remove_node(b.id)  # the shown node goes: the one still selected is shown
+    assert doc.selected_nodes() == [a.id]
+    assert panel.node_id == a.id and not panel.selection_note.isVisibleTo(panel)
+    doc.graph.remove_node(a.id)
     assert panel.node_id is None and panel.empty_label.isVisibleTo(panel)
     doc.select([])
     assert panel.node_id is None
@@ -904,7 +839,7 @@ def _save(widget, name: str, tmp_path: Path) -> Path:
 
 
 def test_pictures_of_each_panel(qtbot, tmp_path, dark_app, models_known):
-    doc = FakeDocument(_test_registry())
+    doc = Document(_test_registry())
     g = doc.graph
     prompt = g.add_node("text", {"text": "A red fox runs through snow at dawn, [1] follows"}, title="Prompt")
     video = g.add_node("text_to_video", {"width": 840, "steps": 24}, title="Fox run")
