@@ -112,7 +112,8 @@ def ltx2_preview(frames: int, height: int, width: int):
 
 def generate_video_with_sound(ctx: RunContext, model_id: str, *, prompt: str, negative_prompt: str, width: int,
                               height: int, frames: int, fps: float, steps: int, guidance: float,
-                              audio_guidance: float, stg: float, modality: float, seed: int) -> tuple[np.ndarray, Audio]:
+                              audio_guidance: float, stg: float, modality: float,
+                              seed: int) -> tuple[np.ndarray, Audio]:
     """Frames (uint8) and their sound (exactly ``frames / fps`` seconds) from LTX-2."""
     from engines.diffusion import frames_to_uint8, generator, run_denoiser
 

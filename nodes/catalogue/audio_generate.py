@@ -59,8 +59,8 @@ class SoundtrackForVideo(ModelNode):
         problem = check_length(model, video.seconds, "the video lasts")
         if problem:
             raise NodeError(f"input 'video': {problem}. Trim it (Trim Video) or score it in parts.")
-        sound = ctx.sound.generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt, seconds=video.seconds,
-                                         steps=steps, guidance=guidance, seed=seed)
+        sound = ctx.sound.generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt,
+                                         seconds=video.seconds, steps=steps, guidance=guidance, seed=seed)
         sound = ctx.audio.fade(sound, fade_in, fade_out, "linear")
         tracks, gains = [sound], [gain]
         if mode == "mix" and video.audio is not None:
@@ -101,8 +101,8 @@ class TextToMusic(ModelNode):
     def run(self, ctx: RunContext, *, prompt: str, model: str, lyrics: str, seconds: float, bpm: int, key: str,
             steps: int, guidance: float, seed: int, **_: Any) -> dict[str, Any]:
         return {"audio": ctx.sound.generate_sound(ctx, model, prompt=prompt, negative_prompt="", seconds=seconds,
-                                        steps=steps, guidance=guidance, seed=seed, lyrics=lyrics, bpm=bpm,
-                                        keyscale=key)}
+                                                  steps=steps, guidance=guidance, seed=seed, lyrics=lyrics,
+                                                  bpm=bpm, keyscale=key)}
 
 
 def _models(task: str) -> tuple[str, ...]:

@@ -117,4 +117,4 @@ class TextToAudio(ModelNode):
         # One call for every audio model (Stable Audio, LongCat, ...): engines/audio_models.py.
         self.refuse_unknown_words(model, prompt, negative_prompt if guidance > 1.0 else "")
         return {"audio": ctx.sound.generate_sound(ctx, model, prompt=prompt, negative_prompt=negative_prompt,
-                                        seconds=seconds, steps=steps, guidance=guidance, seed=seed)}
+                                                  seconds=seconds, steps=steps, guidance=guidance, seed=seed)}

@@ -75,7 +75,7 @@ class TextToVideoWithSound(ModelNode):
         from nodes.values import Video
 
         pixels, sound = ctx.sound.generate_video_with_sound(
-                      ctx, model, prompt=prompt, negative_prompt=negative_prompt, width=width, height=height, frames=frames,
-                      fps=fps, steps=steps, guidance=guidance, audio_guidance=audio_guidance, stg=stg, modality=modality,
-                      seed=seed)
+            ctx, model, prompt=prompt, negative_prompt=negative_prompt, width=width, height=height, frames=frames,
+            fps=fps, steps=steps, guidance=guidance, audio_guidance=audio_guidance, stg=stg, modality=modality,
+            seed=seed)
         return {"video": Video(pixels, fps, sound), "audio": sound}
