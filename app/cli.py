@@ -142,87 +142,6 @@ def _checked(item: Prepared, overrides: Sequence[str], output_dir: Path | None =
 
 
 # -- weft render ---------------------------------------------------------------------
-class Reporter:
-    """Shows a render's events: JSON lines, a progress bar, or plain lines."""
-
-    def __init__(self, mode: str, previews: bool = False):
-        self.mode = mode
-        self.previews = previews
-        self._progress = None
-        self._tasks: dict[tuple[str, str], Any] = {}
-        self.titles: dict[str, str] = {}
-
-    def __enter__(self) -> "Reporter":
-        if self.mode == "bar":
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                                      transient=False, console=_console())
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def project(self, prepared: Prepared) -> None:
-        graph = prepared.project.graph
-        self.titles = {n.id: n.label(graph.registry) for n in graph.nodes.values()}
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        if self.mode == "json":
-            if not self.previews:
-                event = {k: v for k, v in event.items() if k != "preview"}
-            print(json.dumps(event, default=str), flush=True)
-            return
-        kind, node = event["event"], event.get("node", "")
-        label = self.titles.get(node, node)
-        if self.mode == "bar" and self._progress is not None:
-            key = (event.get("job", ""), node)
-            if kind == "node_started":
-                self._tasks[key] = self._progress.add_task(label, total=None)
-            elif kind == "progress" and key in self._tasks:
-                self._progress.update(self._tasks[key], completed=event["step"], total=event["total"])
-            elif kind == "node_finished":
-                self._finish_bar(key, label, event)
-            elif kind == "node_failed":
-                self._progress.console.print(f"[red]x[/red] {label}: {event.get('error')}")
-            return
-        if kind == "node_finished":
-            print(_finished_line(label, event), file=sys.stderr, flush=True)
-        elif kind == "node_failed":
-            print(f"x {label}: {event.get('error')}", file=sys.stderr, flush=True)
-
-    def _finish_bar(self, key: tuple[str, str], label: str, event: dict[str, Any]) -> None:
-        assert self._progress is not None
-        task = self._tasks.pop(key, None)
-        if task is not None:
-            self._progress.remove_task(task)
-        self._progress.console.print(_finished_line(label, event))
-
-
-def _finished_line(label: str, event: dict[str, Any]) -> str:
-    stats = event.get("stats", {})
-    if event.get("bypassed"):
-        return f"- {label}: bypassed"
-    if event.get("cached"):
-        line = f"= {label}: from cache"
-    else:
-        line = f"+ {label}: {stats.get('seconds', 0):.2f} s"
-        if stats.get("peak_memory_bytes"):
-            line += f", peak {stats['peak_memory_bytes'] / 2**20:.0f} MiB"
-        if "nfe" in stats:
-            line += f", {stats['nfe']} evaluations"
-    for path in event.get("outputs", []):
-        line += f"\n    wrote {path}"
-    return line
-
-
-def _console():
-    from rich.console import Console
-    return Console(stderr=True)
-
-
 async def open_engine(models: str) -> Any:
     """The engine a render runs on, started: the resident one for these models when it runs
     (weft engine start: no worker start at all), else a fresh worker told to import the
@@ -316,6 +235,8 @@ def cmd_render(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signal.SIGINT, cancel.set)
         except (NotImplementedError, RuntimeError):
             pass
+        from app.reporting import Reporter
+
         with Reporter(mode, previews=args.previews) as reporter:
             return await render_projects(prepared, output_dir=args.output_dir, models=args.models,
                                          report=reporter, cancel_requested=cancel, client=client)

@@ -9,48 +9,40 @@ Three modes, like ``weft render``'s:
   (node_started, progress, node_finished, node_failed), job_finished with the
   job's status, and batch_finished with the counts. Scripts read this.
 - ``plain`` (not a terminal, e.g. a log file): a line per job on stderr.
+
+BatchReporter is ``app.reporting.Reporter`` (what ``weft render`` shows) with
+the batch's bars and lines added.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
 
 from app.batch.plan import node_titles as _node_titles
 from app.batch.queue import BatchQueue, JobRecord
+from app.reporting import Reporter, mib, wrote_lines
 
 # Beyond this many rows the summary shows the failures and a count: a table
 # of 2 000 seeds helps nobody; manifest.csv has them all.
 SUMMARY_ROWS = 40
 
 
-class BatchReporter:
+class BatchReporter(Reporter):
+    """A render's reporter (app.reporting) with a bar for the batch and a line per worker."""
+
     def __init__(self, mode: str):
-        self.mode = mode
-        self._progress: Any = None
+        super().__init__(mode)
         self._overall: Any = None
         self._worker_tasks: dict[str, Any] = {}
         self._current: dict[str, JobRecord] = {}
-        self._titles: dict[str, str] = {}
         self._started = time.time()
 
-    # -- lifecycle -------------------------------------------------------------
-    def __enter__(self) -> "BatchReporter":
-        if self.mode == "bar":
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-                TimeRemainingColumn
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), TimeRemainingColumn(), console=_console(),
-                                      transient=False)
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+    def progress_columns(self) -> tuple[Any, ...]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        return (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TimeRemainingColumn())
 
     # -- events ----------------------------------------------------------------
     def starting(self, pool: Any) -> None:
@@ -58,19 +50,19 @@ class BatchReporter:
         if self.mode == "json":
             return
         if getattr(pool, "kind", "") == "ray":
-            self._print(f"weft: connecting to Ray ({pool.address}) and starting the actors...")
+            self.say(f"weft: connecting to Ray ({pool.address}) and starting the actors...")
         else:
             n = len(getattr(pool, "slots", []))
-            self._print(f"weft: starting {n} engine worker{'s' if n != 1 else ''}...")
+            self.say(f"weft: starting {n} engine worker{'s' if n != 1 else ''}...")
 
     def batch_started(self, queue: BatchQueue, workers: list[dict[str, Any]], recovered: list[str],
                       start_errors: list[str]) -> None:
         info = queue.info()
         counts = queue.counts()
-        self._titles = _node_titles(info.project)
+        self.titles = _node_titles(info.project)
         total = sum(counts.values())
         if self.mode == "json":
-            self._json({"event": "batch_started", "batch": str(queue.folder.resolve()), "project": info.project_path,
+            self.emit({"event": "batch_started", "batch": str(queue.folder.resolve()), "project": info.project_path,
                         "models": info.models, "jobs": total, "counts": counts, "workers": workers,
                         "recovered": recovered, "worker_errors": start_errors})
             return
@@ -86,7 +78,7 @@ class BatchReporter:
                          + ", ".join(recovered))
         lines += [f"weft: a worker could not start: {e}" for e in start_errors]
         for line in lines:
-            self._print(line)
+            self.say(line)
         if self._progress is not None:
             finished = counts["done"] + counts["failed"] + counts["cancelled"]
             self._overall = self._progress.add_task("batch", total=total, completed=finished)
@@ -97,19 +89,17 @@ class BatchReporter:
     def job_started(self, job: JobRecord, worker: str) -> None:
         self._current[worker] = job
         if self.mode == "json":
-            self._json({"event": "job_started", "job": job.id, "worker": worker, "attempt": job.attempts,
+            self.emit({"event": "job_started", "job": job.id, "worker": worker, "attempt": job.attempts,
                         "params": job.params, "folder": job.folder})
         elif self.mode == "plain":
-            self._print(f"[{worker}] {job.id} {job.label}: started" + (f" (attempt {job.attempts})"
+            self.say(f"[{worker}] {job.id} {job.label}: started" + (f" (attempt {job.attempts})"
                                                                        if job.attempts > 1 else ""))
         elif self._progress is not None and worker in self._worker_tasks:
             self._progress.update(self._worker_tasks[worker], description=f"  {worker}: {job.id} {job.label}",
                                   completed=0, total=None)
 
-    def node_event(self, event: dict[str, Any]) -> None:
-        if self.mode == "json":
-            self._json({k: v for k, v in event.items() if k != "preview"})
-            return
+    def show_node(self, event: dict[str, Any]) -> None:
+        """A node's progress shows on its worker's line; failures come with the job's line."""
         if self._progress is None:
             return
         worker = event.get("worker", "")
@@ -117,7 +107,7 @@ class BatchReporter:
         job = self._current.get(worker)
         if task is None or job is None:
             return
-        label = self._titles.get(event.get("node", ""), event.get("node", ""))
+        label = self.titles.get(event.get("node", ""), event.get("node", ""))
         if event["event"] == "node_started":
             self._progress.update(task, description=f"  {worker}: {job.id} {job.label} · {label}", completed=0,
                                   total=None)
@@ -130,7 +120,7 @@ class BatchReporter:
         worker = job.worker or ""
         self._current.pop(worker, None)
         if self.mode == "json":
-            self._json({"event": "job_finished", "job": job.id, "status": status, "attempt": job.attempts,
+            self.emit({"event": "job_finished", "job": job.id, "status": status, "attempt": job.attempts,
                         "worker": worker, "params": job.params, "seconds": seconds,
                         "peak_memory_bytes": peak_memory_bytes, "outputs": outputs, "error": error})
             return
@@ -139,14 +129,14 @@ class BatchReporter:
         if status == "done" and seconds is not None:
             line += f" in {seconds:.1f} s"
             if peak_memory_bytes:
-                line += f", peak {peak_memory_bytes / 2**20:.0f} MiB"
+                line += f", peak {mib(peak_memory_bytes)} MiB"
         if error:
             line += f": {error}"
         if status == "retrying":
             line += " (will try again)"
         if status == "done" and outputs:
-            line += "".join(f"\n    wrote {p}" for p in outputs)
-        self._print(line)
+            line += wrote_lines(outputs)
+        self.say(line)
         if self._progress is not None:
             finished = counts["done"] + counts["failed"] + counts["cancelled"]
             if self._overall is not None:
@@ -157,40 +147,28 @@ class BatchReporter:
 
     def warn(self, message: str) -> None:
         if self.mode == "json":
-            self._json({"event": "warning", "message": message})
+            self.emit({"event": "warning", "message": message})
         else:
-            self._print(f"weft: {message}")
+            self.say(f"weft: {message}")
 
     # -- the end ------------------------------------------------------------------
     def summary(self, queue: BatchQueue, exit_code: int, manifest_paths: Any = None) -> None:
         counts = queue.counts()
         if self.mode == "json":
-            self._json({"event": "batch_finished", "batch": str(queue.folder.resolve()), "counts": counts,
+            self.emit({"event": "batch_finished", "batch": str(queue.folder.resolve()), "counts": counts,
                         "exit_code": exit_code, "seconds": round(time.time() - self._started, 3),
                         "manifest": [str(p) for p in manifest_paths] if manifest_paths else None})
             return
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        self.stop_bars()
         print_table(queue, file=sys.stderr)
         total = sum(counts.values())
         parts = [f"{counts[s]} {s}" for s in ("done", "failed", "cancelled", "pending", "running") if counts[s]]
-        self._print(f"weft: {total} jobs: {', '.join(parts)}; manifest: {queue.folder / 'manifest.csv'}")
+        self.say(f"weft: {total} jobs: {', '.join(parts)}; manifest: {queue.folder / 'manifest.csv'}")
         if counts["pending"] or counts["running"]:
-            self._print(f"weft: continue with: weft batch --resume {queue.folder}")
+            self.say(f"weft: continue with: weft batch --resume {queue.folder}")
         if counts["failed"]:
-            self._print(f"weft: render the failed jobs again with: weft queue retry {queue.folder} && "
+            self.say(f"weft: render the failed jobs again with: weft queue retry {queue.folder} && "
                         f"weft batch --resume {queue.folder}")
-
-    # -- plumbing --------------------------------------------------------------------
-    def _json(self, event: dict[str, Any]) -> None:
-        print(json.dumps(event, default=str), flush=True)
-
-    def _print(self, line: str) -> None:
-        if self._progress is not None:
-            self._progress.console.print(line, markup=False, highlight=False)
-        else:
-            print(line, file=sys.stderr, flush=True)
 
 
 def print_table(queue: BatchQueue, *, file: Any = None, limit: int = SUMMARY_ROWS,
@@ -260,8 +238,3 @@ def _worker_text(worker: dict[str, Any]) -> str:
     if "threads" in worker:
         return f"{name}: {worker['threads']} CPU thread{'s' if worker['threads'] != 1 else ''}"
     return name
-
-
-def _console() -> Any:
-    from rich.console import Console
-    return Console(stderr=True)
