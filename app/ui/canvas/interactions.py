@@ -8,11 +8,12 @@ each gesture is one undo step.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QCursor, QMouseEvent, QPainterPathStroker
-from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QGraphicsView, QToolTip
 
 from app.ui import theme
 from app.ui.canvas.items import (BackdropItem, CutLineItem, LinkItem, NodeItem, TempLinkItem, distance)
@@ -46,6 +47,16 @@ class Interaction:
     def finish(self) -> None:
         self.view.viewport().unsetCursor()
         self.view.end_interaction(self)
+
+
+def shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
+    """Shift extends the selection like Ctrl (Qt only knows Ctrl)."""
+    mods = event.modifiers()
+    if not mods & Qt.ShiftModifier:
+        return event
+    mods = (mods & ~Qt.ShiftModifier) | Qt.ControlModifier
+    return QMouseEvent(event.type(), event.position(), event.scenePosition(), event.globalPosition(),
+                       event.button(), event.buttons(), mods, event.pointingDevice())
 
 
 class Pan(Interaction):
@@ -404,6 +415,166 @@ class MoveReroute(Interaction):
     def cancel(self) -> None:
         self.dot.setPos(self.origin)
         self.finish()
+
+
+class MoveNodes(Interaction):
+    """Left-drag a node: it and the other selected nodes move; one undo step at the end.
+
+    Qt itself drags the items (the gesture hands it the mouse events), so its rules
+    stay as they were: which nodes a press selects, every selected node following.
+    The gesture keeps where they started and turns the drag into one document edit.
+    """
+
+    def __init__(self, view: "GraphView", starts: dict[str, QPointF]):
+        super().__init__(view)
+        self.starts = starts  # node id -> the item's position at the press
+        self.last_pos: tuple[QPointF, QPointF] | None = None  # the last move: (in the view, on screen)
+
+    def mouse_move(self, event: QMouseEvent, scene_pos: QPointF) -> None:
+        QGraphicsView.mouseMoveEvent(self.view, shift_as_ctrl(event))
+        self.last_pos = (QPointF(event.position()), QPointF(event.globalPosition()))
+
+    def mouse_release(self, event: QMouseEvent, scene_pos: QPointF) -> None:
+        QGraphicsView.mouseReleaseEvent(self.view, shift_as_ctrl(event))
+        if event.button() != Qt.LeftButton:
+            return  # another button let go: the left one still drags
+        moved, old = self.moved()
+        self.commit(moved, old)
+        self.finish()
+
+    def moved(self) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+        """(new, old) positions of the nodes that moved."""
+        moved, old = {}, {}
+        for node_id, start in self.starts.items():
+            item = self.scene.nodes.get(node_id)
+            if item is not None and item.pos() != start:
+                moved[node_id] = (item.pos().x(), item.pos().y())
+                old[node_id] = (start.x(), start.y())
+        return moved, old
+
+    def commit(self, moved: dict[str, tuple[float, float]], old: dict[str, tuple[float, float]]) -> None:
+        if moved:
+            stack = self.document.undo_stack
+            stack.beginMacro("Move")
+            try:
+                self.document.move_nodes(moved, old=old)
+            finally:
+                stack.endMacro()
+
+    def cancel(self) -> None:
+        self._end_qt_drag()
+        for node_id, start in self.starts.items():
+            item = self.scene.nodes.get(node_id)
+            if item is not None:
+                item.setPos(start)
+        self.finish()
+
+    def _end_qt_drag(self) -> None:
+        """Ends Qt's own drag before the button is up, leaving nothing of it behind."""
+        if self.last_pos is None:
+            # Not moved yet: Qt has only grabbed the mouse (a release here would be a click).
+            grabber = self.scene.mouseGrabberItem()
+            if grabber is not None:
+                grabber.ungrabMouse()
+            return
+        # Qt keeps where the items started until it sees the release; without one, the next
+        # drag of any node would start from these nodes' places.
+        at, on_screen = self.last_pos
+        QGraphicsView.mouseReleaseEvent(self.view, QMouseEvent(
+            QEvent.MouseButtonRelease, at, on_screen, Qt.LeftButton, Qt.NoButton, Qt.NoModifier))
+
+
+class InsertNode(MoveNodes):
+    """Drag one unlinked node onto a link to insert it there (hold Alt to just move it).
+
+    The link it would take is lit while dragging: any link that crosses the node's body
+    (a wire is thin and the artist aims with the whole node, as in Blender). The move
+    and the new links are one undo step.
+    """
+
+    def __init__(self, view: "GraphView", starts: dict[str, QPointF]):
+        super().__init__(view, starts)
+        (self.node_id,) = starts
+        self.target: LinkItem | None = None
+
+    def mouse_move(self, event: QMouseEvent, scene_pos: QPointF) -> None:
+        super().mouse_move(event, scene_pos)
+        self._mark_target(event)
+
+    def _mark_target(self, event: QMouseEvent) -> None:
+        target = None
+        if not event.modifiers() & Qt.AltModifier:
+            item = self.scene.nodes.get(self.node_id)
+            free = not any(self.node_id in (l.source, l.target) for l in self.document.graph.links)
+            if item is not None and free:
+                target = self._link_under(item)
+        if target is not self.target:
+            if self.target is not None:
+                self.target.set_insert_highlight(False)
+            if target is not None:
+                target.set_insert_highlight(True)
+            self.target = target
+
+    def _link_under(self, item: NodeItem) -> LinkItem | None:
+        """The link crossing the node's body nearest its centre, that the node can go into."""
+        body = item.mapRectToScene(item.body)
+        centre = body.center()
+        best, best_d = None, math.inf
+        for found in self.scene.items(body, Qt.IntersectsItemShape):
+            if not isinstance(found, LinkItem) or not insertable(self.document.graph, item.node_id, found.link):
+                continue
+            path = found.path()
+            d = min(QLineF(centre, path.pointAtPercent(i / 64)).length() for i in range(65))
+            if d < best_d:
+                best, best_d = found, d
+        return best
+
+    def _take_target(self) -> LinkItem | None:
+        target, self.target = self.target, None
+        if target is not None:
+            target.set_insert_highlight(False)
+        return target
+
+    def commit(self, moved: dict[str, tuple[float, float]], old: dict[str, tuple[float, float]]) -> None:
+        target = self._take_target()
+        if not moved:
+            return
+        stack = self.document.undo_stack
+        stack.beginMacro("Move and insert" if target is not None else "Move")
+        try:
+            self.document.move_nodes(moved, old=old)
+            if target is not None:
+                self._insert(target.link)
+        finally:
+            stack.endMacro()
+
+    def _insert(self, link: Link) -> None:
+        sockets = insertable(self.document.graph, self.node_id, link)
+        if sockets is None or link not in self.document.graph.links:
+            return
+        inp, out = sockets
+        self.document.disconnect([link])
+        self.document.connect(link.source, link.source_socket, self.node_id, inp)
+        self.document.connect(self.node_id, out, link.target, link.target_socket)
+        self.view.show_status(f"Inserted {self.document.node_title(self.node_id)} "
+                              "(hold Alt while dragging to just move)")
+
+    def cancel(self) -> None:
+        self._take_target()
+        super().cancel()
+
+
+def insertable(graph, node_id: str, link: Link) -> tuple[str, str] | None:
+    """(input, output) of ``node_id`` that can take ``link``'s place in the middle, or None."""
+    try:
+        t = graph.node_type(node_id)
+        src = graph.node_type(link.source).outputs[link.source_socket].type
+        dst = graph.node_type(link.target).inputs[link.target_socket].type
+    except (KeyError, GraphError):  # unknown types or sockets: nothing to insert
+        return None
+    inp = next((s.name for s in t.inputs.values() if can_connect(src, s.type)), None)
+    out = next((s.name for s in t.outputs.values() if can_connect(s.type, dst)), None)
+    return (inp, out) if inp and out else None
 
 
 def reroute_index(document, link_item: LinkItem, scene_pos: QPointF) -> int:

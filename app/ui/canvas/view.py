@@ -21,14 +21,14 @@ import math
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QLineF, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QTransform
 from PySide6.QtWidgets import (QGraphicsView, QInputDialog, QLineEdit, QMenu, QToolTip, QWidget)
 
 from app.ui import theme
 from app.ui.canvas import interactions as I
 from app.ui.canvas.items import BackdropItem, LinkItem, NodeItem, RerouteItem, WIDTH
-from app.ui.canvas.keymap import ACTIONS, Keymap
+from app.ui.keys import CANVAS_ACTIONS as ACTIONS, Keymap
 from app.ui.canvas.minimap import Minimap
 from app.ui.canvas.scene import GraphScene, set_cache_for_zoom
 from app.ui.canvas.search import AddNodePopup, FindNodePopup
@@ -96,9 +96,6 @@ class GraphView(QGraphicsView):
         self.last_scene_pos = QPointF(0, 0)
         self.last_refusal = ""
         self._space = False
-        self._press_positions: dict[str, QPointF] = {}
-        self._left_down_on_node = False
-        self._insert_target: LinkItem | None = None
         self.popup = AddNodePopup(document.registry, self)
         self._popup_callback: Callable[[str], None] | None = None
         self.popup.chosen.connect(self._on_popup_chosen)
@@ -239,16 +236,6 @@ class GraphView(QGraphicsView):
         return self.mapToScene(self.viewport().rect().center())
 
     # -- mouse ----------------------------------------------------------------------------------------
-    @staticmethod
-    def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
-        """Shift extends the selection like Ctrl (Qt only knows Ctrl)."""
-        mods = event.modifiers()
-        if not mods & Qt.ShiftModifier:
-            return event
-        mods = (mods & ~Qt.ShiftModifier) | Qt.ControlModifier
-        return QMouseEvent(event.type(), event.position(), event.scenePosition(), event.globalPosition(),
-                           event.button(), event.buttons(), mods, event.pointingDevice())
-
     def mousePressEvent(self, event: QMouseEvent) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
         self.last_scene_pos = scene_pos
@@ -262,6 +249,7 @@ class GraphView(QGraphicsView):
         if button == Qt.RightButton and mods & Qt.ControlModifier:
             self.start_interaction(I.CutLinks(self, scene_pos))
             return
+        on_node = False
         if button == Qt.LeftButton:
             hit = self.gscene.socket_at(scene_pos)
             if hit is not None:
@@ -275,7 +263,7 @@ class GraphView(QGraphicsView):
                     self.document.add_reroute(link_item.link, scene_pos, index)
                     self.show_status("Reroute dot added")
                     return
-            top = self._top_item(scene_pos)
+            top = self.top_item(scene_pos)
             if isinstance(top, RerouteItem):
                 self.gscene.clearSelection()
                 top.setSelected(True)
@@ -291,13 +279,18 @@ class GraphView(QGraphicsView):
                     top.setSelected(True)
                     self.start_interaction(I.MoveBackdrop(self, top, scene_pos))
                     return
-            self._left_down_on_node = isinstance(top, NodeItem)
-        super().mousePressEvent(self._shift_as_ctrl(event))
-        if button == Qt.LeftButton and self._left_down_on_node:
-            self._press_positions = {item.node_id: item.pos() for item in self.gscene.selectedItems()
-                                     if isinstance(item, NodeItem)}
+            on_node = isinstance(top, NodeItem)
+        # Qt selects (and, for a node, grabs it to drag) or starts the rubber band.
+        super().mousePressEvent(I.shift_as_ctrl(event))
+        if on_node:
+            starts = {item.node_id: item.pos() for item in self.gscene.selectedItems() if isinstance(item, NodeItem)}
+            if len(starts) == 1:
+                self.start_interaction(I.InsertNode(self, starts))
+            elif starts:
+                self.start_interaction(I.MoveNodes(self, starts))
 
-    def _top_item(self, scene_pos: QPointF):
+    def top_item(self, scene_pos: QPointF):
+        """The node, reroute dot, backdrop or link on top under a scene point."""
         for item in self.gscene.items(scene_pos, Qt.IntersectsItemShape, Qt.DescendingOrder):
             if isinstance(item, (NodeItem, RerouteItem, BackdropItem, LinkItem)):
                 return item
@@ -309,9 +302,7 @@ class GraphView(QGraphicsView):
         if self.interaction is not None:
             self.interaction.mouse_move(event, scene_pos)
             return
-        super().mouseMoveEvent(self._shift_as_ctrl(event))
-        if self._press_positions:
-            self._mark_insert_target(event)
+        super().mouseMoveEvent(I.shift_as_ctrl(event))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
@@ -319,91 +310,14 @@ class GraphView(QGraphicsView):
         if self.interaction is not None:
             self.interaction.mouse_release(event, scene_pos)
             return
-        super().mouseReleaseEvent(self._shift_as_ctrl(event))
-        if event.button() == Qt.LeftButton and self._press_positions:
-            moved = {}
-            old = {}
-            for node_id, start in self._press_positions.items():
-                item = self.gscene.nodes.get(node_id)
-                if item is not None and item.pos() != start:
-                    moved[node_id] = (item.pos().x(), item.pos().y())
-                    old[node_id] = (start.x(), start.y())
-            self._press_positions = {}
-            target, self._insert_target = self._insert_target, None
-            if target is not None:
-                target.set_insert_highlight(False)
-            if moved:
-                stack = self.document.undo_stack
-                stack.beginMacro("Move and insert" if target is not None else "Move")
-                try:
-                    self.document.move_nodes(moved, old=old)
-                    if target is not None:
-                        self._insert_on_link(next(iter(moved)), target.link)
-                finally:
-                    stack.endMacro()
-        self._left_down_on_node = False
-
-    # -- dropping a node onto a link inserts it (hold Alt to just move it) -------------------------------
-    def _insertable(self, node_id: str, link) -> tuple[str, str] | None:
-        """(input, output) of ``node_id`` that can take ``link``'s place in the middle, or None."""
-        graph = self.document.graph
-        try:
-            t = graph.node_type(node_id)
-            src = graph.node_type(link.source).outputs[link.source_socket].type
-            dst = graph.node_type(link.target).inputs[link.target_socket].type
-        except (KeyError, GraphError):  # unknown types or sockets: nothing to insert
-            return None
-        inp = next((s.name for s in t.inputs.values() if can_connect(src, s.type)), None)
-        out = next((s.name for s in t.outputs.values() if can_connect(s.type, dst)), None)
-        return (inp, out) if inp and out else None
-
-    def _mark_insert_target(self, event: QMouseEvent) -> None:
-        target = None
-        if len(self._press_positions) == 1 and not event.modifiers() & Qt.AltModifier:
-            (node_id,) = self._press_positions
-            item = self.gscene.nodes.get(node_id)
-            free = not any(node_id in (l.source, l.target) for l in self.document.graph.links)
-            if item is not None and free:
-                target = self._link_under(item)
-        if target is not self._insert_target:
-            if self._insert_target is not None:
-                self._insert_target.set_insert_highlight(False)
-            if target is not None:
-                target.set_insert_highlight(True)
-            self._insert_target = target
-
-    def _link_under(self, item: NodeItem) -> LinkItem | None:
-        """The link a dragged node would be inserted into: any that crosses its body (a wire
-        is thin and the artist aims with the whole node, as in Blender), nearest its centre
-        when several do."""
-        body = item.mapRectToScene(item.body)
-        centre = body.center()
-        best, best_d = None, math.inf
-        for found in self.gscene.items(body, Qt.IntersectsItemShape):
-            if not isinstance(found, LinkItem) or not self._insertable(item.node_id, found.link):
-                continue
-            path = found.path()
-            d = min(QLineF(centre, path.pointAtPercent(i / 64)).length() for i in range(65))
-            if d < best_d:
-                best, best_d = found, d
-        return best
-
-    def _insert_on_link(self, node_id: str, link) -> None:
-        sockets = self._insertable(node_id, link)
-        if sockets is None or link not in self.document.graph.links:
-            return
-        inp, out = sockets
-        self.document.disconnect([link])
-        self.document.connect(link.source, link.source_socket, node_id, inp)
-        self.document.connect(node_id, out, link.target, link.target_socket)
-        self.show_status(f"Inserted {self.document.node_title(node_id)} (hold Alt while dragging to just move)")
+        super().mouseReleaseEvent(I.shift_as_ctrl(event))
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
         self.last_scene_pos = scene_pos
         if event.button() != Qt.LeftButton:
             return super().mouseDoubleClickEvent(event)
-        top = self._top_item(scene_pos)
+        top = self.top_item(scene_pos)
         if isinstance(top, NodeItem):
             if top.mapFromScene(scene_pos).y() < top.title_rect().bottom():
                 self.start_rename(top.node_id)
@@ -424,7 +338,7 @@ class GraphView(QGraphicsView):
         scene_pos = self.mapToScene(event.pos())
         self.last_scene_pos = scene_pos
         menu = QMenu(self)
-        top = self._top_item(scene_pos)
+        top = self.top_item(scene_pos)
         if isinstance(top, NodeItem):
             if not top.isSelected():
                 self.document.select([top.node_id])
