@@ -3,6 +3,12 @@
 The GUI's canvas mirrors it by listening to its signals (psygnal, which works
 with or without Qt); undo commands call its methods. Nothing here runs a node.
 
+The graph owns its collections: ``nodes``, ``positions`` and ``reroutes`` are
+read-only mappings, ``links`` and ``backdrops`` tuples, and every change goes
+through a method here that emits its signal. Undo puts a node or link back at
+the index it had (``insert_node(..., index=)``, ``add_link(..., index=)``), so
+that delete-then-undo saves the same file byte for byte.
+
 The model accepts what a saved file holds even when it is wrong (an unknown
 node type, a link of mismatched types) so that opening a project never loses
 the artist's work; `nodes.validation` reports such problems before a run.
@@ -14,7 +20,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, TypeVar
 
 from psygnal import Signal
 
@@ -23,6 +30,9 @@ from nodes.registry import Registry, UnknownNodeType, default_registry
 from nodes.types import connection_refusal
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class GraphError(ValueError):
@@ -84,21 +94,51 @@ class Graph:
 
     def __init__(self, registry: Registry | None = None):
         self.registry = registry or default_registry()
-        self.nodes: dict[str, Node] = {}
-        self.links: list[Link] = []
-        self.positions: dict[str, tuple[float, float]] = {}
-        self.backdrops: list[Backdrop] = []
+        self._nodes: dict[str, Node] = {}
+        self._links: list[Link] = []
+        self._positions: dict[str, tuple[float, float]] = {}
+        self._backdrops: list[Backdrop] = []
         # Reroute dots: bends in a link's drawing, by ``reroute_key(link)``. Like
         # positions and backdrops they are layout only and change nothing that
         # renders. Removing a link leaves its entry alone (the editor's undo
         # commands take and put entries back explicitly, with the link); saving
         # writes only the entries of links that exist, as it does for positions.
-        self.reroutes: dict[str, list[tuple[float, float]]] = {}
+        self._reroutes: dict[str, list[tuple[float, float]]] = {}
+
+    # -- what the graph holds (read-only; change it through the edits below) ----
+    @property
+    def nodes(self) -> Mapping[str, Node]:
+        """The nodes by id, in the order the file lists them."""
+        return MappingProxyType(self._nodes)
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        """The links, in the order the file lists them (a snapshot: it does not follow later edits)."""
+        return tuple(self._links)
+
+    @property
+    def positions(self) -> Mapping[str, tuple[float, float]]:
+        return MappingProxyType(self._positions)
+
+    @property
+    def backdrops(self) -> tuple[Backdrop, ...]:
+        return tuple(self._backdrops)
+
+    @property
+    def reroutes(self) -> Mapping[str, list[tuple[float, float]]]:
+        return MappingProxyType(self._reroutes)
 
     # -- queries -----------------------------------------------------------
+    def link_index(self, link: Link) -> int:
+        """Where a link stands in ``links`` (what undo gives ``add_link``)."""
+        try:
+            return self._links.index(link)
+        except ValueError:
+            raise GraphError(f"there is no link {link}") from None
+
     def node(self, node_id: str) -> Node:
         try:
-            return self.nodes[node_id]
+            return self._nodes[node_id]
         except KeyError:
             raise GraphError(f"there is no node {node_id!r}") from None
 
@@ -106,36 +146,36 @@ class Graph:
         return self.registry.get(self.node(node_id).type_id)
 
     def incoming(self, node_id: str) -> list[Link]:
-        return [link for link in self.links if link.target == node_id]
+        return [link for link in self._links if link.target == node_id]
 
     def outgoing(self, node_id: str) -> list[Link]:
-        return [link for link in self.links if link.source == node_id]
+        return [link for link in self._links if link.source == node_id]
 
     def link_into(self, node_id: str, socket: str) -> Link | None:
-        for link in self.links:
+        for link in self._links:
             if link.target == node_id and link.target_socket == socket:
                 return link
         return None
 
     def find(self, name: str) -> Node:
         """A node by id, or by its title when exactly one node has that title."""
-        if name in self.nodes:
-            return self.nodes[name]
-        titled = [n for n in self.nodes.values() if n.title and n.title == name]
+        if name in self._nodes:
+            return self._nodes[name]
+        titled = [n for n in self._nodes.values() if n.title and n.title == name]
         if len(titled) == 1:
             return titled[0]
         if len(titled) > 1:
             raise GraphError(f"{len(titled)} nodes are titled {name!r}; use a node id: "
                              + ", ".join(n.id for n in titled))
-        raise GraphError(f"there is no node {name!r}; the nodes are: " + ", ".join(self.nodes))
+        raise GraphError(f"there is no node {name!r}; the nodes are: " + ", ".join(self._nodes))
 
     def new_id(self, type_id: str) -> str:
         """A readable id for a new node: its type, numbered when taken."""
         base = type_id[:60]
-        if base not in self.nodes:
+        if base not in self._nodes:
             return base
         n = 2
-        while f"{base}_{n}" in self.nodes:
+        while f"{base}_{n}" in self._nodes:
             n += 1
         return f"{base}_{n}"
 
@@ -154,25 +194,28 @@ class Graph:
         self.insert_node(node, position)
         return node
 
-    def insert_node(self, node: Node, position: tuple[float, float] | None = None) -> None:
-        """Put a node in as it is (used by loading, paste and undo)."""
+    def insert_node(self, node: Node, position: tuple[float, float] | None = None, *,
+                    index: int | None = None, position_index: int | None = None) -> None:
+        """Put a node in as it is (used by loading, paste and undo): last, or at
+        ``index`` in ``nodes`` (and its position at ``position_index`` in
+        ``positions``), as ``list.insert`` places it, so undo restores the order."""
         if not NODE_ID.match(node.id):
             raise GraphError(f"node id {node.id!r} must be 1-64 letters, digits, '_' or '-'")
-        if node.id in self.nodes:
+        if node.id in self._nodes:
             raise GraphError(f"there is already a node {node.id!r}")
-        self.nodes[node.id] = node
+        _insert_at(self._nodes, index, node.id, node)
         if position is not None:
-            self.positions[node.id] = (float(position[0]), float(position[1]))
+            _insert_at(self._positions, position_index, node.id, (float(position[0]), float(position[1])))
         self.node_added.emit(node)
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Link], tuple[float, float] | None]:
         """Remove a node and its links; returns what undo needs to put them back."""
         node = self.node(node_id)
-        removed = [link for link in self.links if node_id in (link.source, link.target)]
+        removed = [link for link in self._links if node_id in (link.source, link.target)]
         for link in removed:
             self.remove_link(link)
-        del self.nodes[node_id]
-        position = self.positions.pop(node_id, None)
+        del self._nodes[node_id]
+        position = self._positions.pop(node_id, None)
         self.node_removed.emit(node)
         return node, removed, position
 
@@ -181,7 +224,7 @@ class Graph:
         if source == target:
             return "a node cannot feed itself"
         for node_id in (source, target):
-            if node_id not in self.nodes:
+            if node_id not in self._nodes:
                 return f"there is no node {node_id!r}"
         try:
             src_type = self.node_type(source)
@@ -214,16 +257,20 @@ class Graph:
         self.add_link(link)
         return link, replaced
 
-    def add_link(self, link: Link) -> None:
-        """Put a link in as it is (used by loading and undo); validation checks it later."""
-        if link in self.links:
+    def add_link(self, link: Link, *, index: int | None = None) -> None:
+        """Put a link in as it is (used by loading and undo), last or at ``index``
+        (as ``list.insert`` places it); validation checks it later."""
+        if link in self._links:
             return
-        self.links.append(link)
+        if index is None:
+            self._links.append(link)
+        else:
+            self._links.insert(index, link)
         self.link_added.emit(link)
 
     def remove_link(self, link: Link) -> None:
         try:
-            self.links.remove(link)
+            self._links.remove(link)
         except ValueError:
             raise GraphError(f"there is no link {link}") from None
         self.link_removed.emit(link)
@@ -254,24 +301,38 @@ class Graph:
 
     def move_node(self, node_id: str, x: float, y: float) -> tuple[float, float] | None:
         self.node(node_id)
-        old = self.positions.get(node_id)
-        self.positions[node_id] = (float(x), float(y))
+        old = self._positions.get(node_id)
+        self._positions[node_id] = (float(x), float(y))
         self.node_moved.emit(node_id, float(x), float(y))
         return old
 
     def set_backdrops(self, backdrops: Iterable[Backdrop]) -> None:
-        self.backdrops = list(backdrops)
+        self._backdrops = list(backdrops)
         self.backdrops_changed.emit()
+
+    def clear(self) -> None:
+        """Empty the graph: every node and link removed (each one signalled), and
+        the layout that went with them (positions, reroutes, backdrops)."""
+        for node_id in list(self._nodes):
+            self.remove_node(node_id)
+        for link in list(self._links):  # links to nodes that were never there
+            self.remove_link(link)
+        self._positions.clear()
+        if self._reroutes:
+            self._reroutes.clear()
+            self.reroutes_changed.emit()
+        if self._backdrops:
+            self.set_backdrops([])
 
     def set_reroutes(self, key: str, points: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
         """Set the reroute dots of the link named ``key`` (none: the link is drawn
         straight); returns the old ones."""
-        old = self.reroutes.get(key, [])
+        old = self._reroutes.get(key, [])
         new = [(float(x), float(y)) for x, y in points]
         if new:
-            self.reroutes[key] = new
+            self._reroutes[key] = new
         else:
-            self.reroutes.pop(key, None)
+            self._reroutes.pop(key, None)
         self.reroutes_changed.emit()
         return old
 
@@ -280,8 +341,8 @@ class Graph:
         taken = {}
         for link in links:
             key = reroute_key(link)
-            if key in self.reroutes:
-                taken[key] = self.reroutes.pop(key)
+            if key in self._reroutes:
+                taken[key] = self._reroutes.pop(key)
         if taken:
             self.reroutes_changed.emit()
         return taken
@@ -289,7 +350,7 @@ class Graph:
     def put_reroutes(self, table: dict[str, list[tuple[float, float]]]) -> None:
         """Put back what ``take_reroutes`` returned."""
         if table:
-            self.reroutes.update({key: [(float(x), float(y)) for x, y in points] for key, points in table.items()})
+            self._reroutes.update({key: [(float(x), float(y)) for x, y in points] for key, points in table.items()})
             self.reroutes_changed.emit()
 
     # -- helpers -------------------------------------------------------------
@@ -313,7 +374,7 @@ class Graph:
             if current in seen:
                 continue
             seen.add(current)
-            stack.extend(link.target for link in self.links if link.source == current)
+            stack.extend(link.target for link in self._links if link.source == current)
         return False
 
     def upstream(self, node_ids: Iterable[str]) -> set[str]:
@@ -325,5 +386,17 @@ class Graph:
             if current in seen:
                 continue
             seen.add(current)
-            stack.extend(link.source for link in self.links if link.target == current)
+            stack.extend(link.source for link in self._links if link.target == current)
         return seen
+
+
+def _insert_at(table: dict[K, V], index: int | None, key: K, value: V) -> None:
+    """``table[key] = value``, the key placed at ``index`` in the table's order (last when None)."""
+    if index is None or index >= len(table) and key not in table:
+        table[key] = value
+        return
+    table.pop(key, None)
+    items = list(table.items())
+    items.insert(index, (key, value))
+    table.clear()
+    table.update(items)

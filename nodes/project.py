@@ -177,14 +177,13 @@ def from_dict(data: Any, registry: Registry | None = None, *, source: str = "pro
         graph.add_link(Link(src, src_socket, dst, dst_socket))
     for node_id, (x, y) in parsed.layout.nodes.items():
         if node_id in graph.nodes:
-            graph.positions[node_id] = (x, y)
-    graph.backdrops = [Backdrop(b.title, tuple(b.rect), b.color) for b in parsed.layout.backdrops]
+            graph.move_node(node_id, x, y)
+    graph.set_backdrops([Backdrop(b.title, tuple(b.rect), b.color) for b in parsed.layout.backdrops])
     # Only the reroutes of links the file has: one without its link could be
     # neither drawn nor deleted by the artist, and would ride along in the file
     # for ever (positions of missing nodes are dropped the same way).
     live = {reroute_key(link) for link in graph.links}
-    graph.reroutes = {key: [(x, y) for x, y in points] for key, points in parsed.layout.reroutes.items()
-                      if key in live and points}
+    graph.put_reroutes({key: points for key, points in parsed.layout.reroutes.items() if key in live and points})
     return Project(graph, dict(parsed.settings), migration_notes=notes)
 
 

@@ -1,19 +1,23 @@
-"""Undoable edits. Each command changes the graph model and nothing else.
+"""Undoable edits. Each command changes the graph model and nothing else,
+through the graph's methods (or the document's, for its settings), each of
+which emits the signal that says what changed.
 
 The canvas, the inspector and every other view follow the model through its
 signals, so undoing a command needs no knowledge of who is showing what
 (orange-canvas-core's scheme/canvas/document split). Commands are built by
 ``Document`` after the edit has been checked, so ``redo`` never fails half-way.
+Undoing a removal puts each node, position and link back at the index it had,
+so delete-then-undo leaves the saved file byte for byte the same.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable, TypeVar
 
 from PySide6.QtGui import QUndoCommand
 
-from nodes.graph import Backdrop, Graph, Link, Node
+from nodes.graph import Backdrop, Link, Node
 
 if TYPE_CHECKING:
     from app.ui.document import Document
@@ -22,20 +26,18 @@ if TYPE_CHECKING:
 SET_PARAM_ID = 1001
 MOVE_REROUTE_ID = 1002
 
+K = TypeVar("K")
 
-def _restore_order(graph: Graph, node_order: list[str], link_order: list[Link],
-                   position_order: list[str] | None = None) -> None:
-    """Put nodes, positions and links back in the order they had before a removal
-    was undone, so that delete-then-undo leaves the saved file byte for byte the same."""
-    for table, order in ((graph.nodes, node_order), (graph.positions, position_order)):
-        if order is None:
-            continue
-        rank = {node_id: i for i, node_id in enumerate(order)}
-        ordered = sorted(table.items(), key=lambda kv: rank.get(kv[0], len(rank)))
-        table.clear()
-        table.update(ordered)
-    link_rank = {link: i for i, link in enumerate(link_order)}
-    graph.links.sort(key=lambda link: link_rank.get(link, len(link_rank)))
+
+def _ranks(items: Iterable[K]) -> dict[K, int]:
+    return {item: i for i, item in enumerate(items)}
+
+
+def _index_among(present: Iterable[K], rank: dict[K, int], item: K) -> int:
+    """Where ``item`` goes back among what is ``present`` so that all of them stand
+    in the order they had when ``rank`` was taken (before the removal)."""
+    mine = rank[item]
+    return sum(1 for other in present if rank.get(other, mine) < mine)
 
 
 class AddNode(QUndoCommand):
@@ -57,15 +59,15 @@ class RemoveNodes(QUndoCommand):
         super().__init__(text or (f"Delete {len(node_ids)} nodes" if len(node_ids) != 1 else "Delete node"))
         self.doc, self.node_ids = doc, list(node_ids)
         self._removed: list[tuple[Node, list[Link], tuple[float, float] | None]] = []
-        self._node_order: list[str] = []
-        self._link_order: list[Link] = []
+        self._node_rank: dict[str, int] = {}
+        self._position_rank: dict[str, int] = {}
+        self._link_rank: dict[Link, int] = {}
         self._reroutes: dict[str, list[tuple[float, float]]] = {}
 
     def redo(self) -> None:
         graph = self.doc.graph
-        self._node_order = list(graph.nodes)
-        self._position_order = list(graph.positions)
-        self._link_order = list(graph.links)
+        self._node_rank, self._position_rank = _ranks(graph.nodes), _ranks(graph.positions)
+        self._link_rank = _ranks(graph.links)
         self._removed = []
         gone_links: list[Link] = []
         for node_id in self.node_ids:
@@ -77,11 +79,12 @@ class RemoveNodes(QUndoCommand):
     def undo(self) -> None:
         graph = self.doc.graph
         for node, _, position in self._removed:
-            graph.insert_node(node, position)
+            graph.insert_node(node, position, index=_index_among(graph.nodes, self._node_rank, node.id),
+                              position_index=_index_among(graph.positions, self._position_rank, node.id)
+                              if position is not None else None)
         for _, links, _ in self._removed:
             for link in links:
-                graph.add_link(link)
-        _restore_order(graph, self._node_order, self._link_order, self._position_order)
+                graph.add_link(link, index=_index_among(graph.links, self._link_rank, link))
         self.doc._put_reroutes(self._reroutes)
 
 
@@ -107,13 +110,14 @@ class Connect(QUndoCommand):
                          f"{doc.node_title(link.target)} {link.target_socket}")
         self.doc, self.link = doc, link
         self._replaced: Link | None = None
-        self._link_order: list[Link] = []
+        self._replaced_index = 0
         self._reroutes: dict[str, list[tuple[float, float]]] = {}
 
     def redo(self) -> None:
         graph = self.doc.graph
-        self._link_order = list(graph.links)
         link = self.link
+        held = graph.link_into(link.target, link.target_socket)
+        self._replaced_index = graph.link_index(held) if held is not None else 0
         _, self._replaced = graph.connect(link.source, link.source_socket, link.target, link.target_socket)
         self._reroutes = self.doc._take_reroutes([self._replaced] if self._replaced else [])
 
@@ -121,8 +125,7 @@ class Connect(QUndoCommand):
         graph = self.doc.graph
         graph.remove_link(self.link)
         if self._replaced is not None:
-            graph.add_link(self._replaced)
-            _restore_order(graph, list(graph.nodes), self._link_order)
+            graph.add_link(self._replaced, index=self._replaced_index)
             self.doc._put_reroutes(self._reroutes)
 
 
@@ -130,12 +133,12 @@ class RemoveLinks(QUndoCommand):
     def __init__(self, doc: "Document", links: list[Link], text: str = ""):
         super().__init__(text or ("Disconnect" if len(links) == 1 else f"Cut {len(links)} links"))
         self.doc, self.links = doc, list(links)
-        self._link_order: list[Link] = []
+        self._link_rank: dict[Link, int] = {}
         self._reroutes: dict[str, list[tuple[float, float]]] = {}
 
     def redo(self) -> None:
         graph = self.doc.graph
-        self._link_order = list(graph.links)
+        self._link_rank = _ranks(graph.links)
         for link in self.links:
             graph.remove_link(link)
         self._reroutes = self.doc._take_reroutes(self.links)
@@ -143,8 +146,7 @@ class RemoveLinks(QUndoCommand):
     def undo(self) -> None:
         graph = self.doc.graph
         for link in self.links:
-            graph.add_link(link)
-        _restore_order(graph, list(graph.nodes), self._link_order)
+            graph.add_link(link, index=_index_among(graph.links, self._link_rank, link))
         self.doc._put_reroutes(self._reroutes)
 
 
@@ -270,23 +272,11 @@ class SetSeedControl(QUndoCommand):
         super().__init__(f"{doc.node_title(node_id)} {param}: {new} after each run")
         self.doc, self.key, self.old, self.new = doc, key, old, new
 
-    def _apply(self, mode: str) -> None:
-        table = dict(self.doc.settings.get("seed_control") or {})
-        if mode == "fixed":
-            table.pop(self.key, None)
-        else:
-            table[self.key] = mode
-        if table:
-            self.doc.settings["seed_control"] = table
-        else:
-            self.doc.settings.pop("seed_control", None)
-        self.doc.seed_control_changed.emit(self.key.rpartition(".")[0])
-
     def redo(self) -> None:
-        self._apply(self.new)
+        self.doc._apply_seed_control(self.key, self.new)
 
     def undo(self) -> None:
-        self._apply(self.old)
+        self.doc._apply_seed_control(self.key, self.old)
 
 
 class SetQuality(QUndoCommand):
@@ -296,15 +286,8 @@ class SetQuality(QUndoCommand):
         super().__init__("Draft quality" if new == "draft" else "Final quality")
         self.doc, self.old, self.new = doc, old, new
 
-    def _apply(self, quality: str) -> None:
-        if quality == "draft":
-            self.doc.settings["quality"] = "draft"
-        else:
-            self.doc.settings.pop("quality", None)
-        self.doc.quality_changed.emit(quality)
-
     def redo(self) -> None:
-        self._apply(self.new)
+        self.doc._apply_quality(self.new)
 
     def undo(self) -> None:
-        self._apply(self.old)
+        self.doc._apply_quality(self.old)

@@ -277,6 +277,14 @@ class Document(QObject):
         if quality != self.quality:
             self.undo_stack.push(C.SetQuality(self, self.quality, quality))
 
+    def _apply_quality(self, quality: str) -> None:
+        """The one place ``settings.quality`` changes (for C.SetQuality): set, and said."""
+        if quality == "draft":
+            self.settings["quality"] = "draft"
+        else:
+            self.settings.pop("quality", None)
+        self.quality_changed.emit(quality)
+
     # -- seeds after a run --------------------------------------------------------------------
     def seed_control(self, node_id: str, name: str = "seed") -> str:
         mode = (self.settings.get("seed_control") or {}).get(f"{node_id}.{name}", "fixed")
@@ -292,6 +300,19 @@ class Document(QObject):
         old = self.seed_control(node_id, name)
         if old != mode:
             self.undo_stack.push(C.SetSeedControl(self, f"{node_id}.{name}", old, mode))
+
+    def _apply_seed_control(self, key: str, mode: str) -> None:
+        """The one place ``settings.seed_control`` changes (for C.SetSeedControl): set, and said."""
+        table = dict(self.settings.get("seed_control") or {})
+        if mode == "fixed":
+            table.pop(key, None)
+        else:
+            table[key] = mode
+        if table:
+            self.settings["seed_control"] = table
+        else:
+            self.settings.pop("seed_control", None)
+        self.seed_control_changed.emit(key.rpartition(".")[0])
 
     def seed_params(self) -> list[tuple[str, str]]:
         """(node, parameter) for every seed in the graph."""
@@ -623,13 +644,9 @@ class Document(QObject):
         self.status.clear()
         self.problems.clear()
         self.thumbnails.clear()
-        for node_id in list(graph.nodes):
-            graph.remove_node(node_id)
-        for link in list(graph.links):  # links to nodes that were never there
-            graph.remove_link(link)
-        graph.positions.clear()
+        graph.clear()
         src = project.graph
-        graph.reroutes = {key: list(points) for key, points in src.reroutes.items()}
+        graph.put_reroutes(src.reroutes)
         for node in src.nodes.values():
             graph.insert_node(node, src.positions.get(node.id))
         for link in src.links:

@@ -191,7 +191,7 @@ def test_undoing_a_link_replacement_restores_the_links_in_their_order(window):
     # The saved file lists links in this order, so undo must give back the same file, not a re-sorted one.
     doc = window.document
     prompt, t2v, save = build(doc)
-    before = list(doc.graph.links)
+    before = doc.graph.links  # a tuple: a snapshot of the order
     saved = doc.to_dict()["links"]
     other = doc.add_node("text", (0, 200), {"text": "a storm"})
     doc.connect(other, "out", t2v, "prompt")  # replaces the first link

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nodes.graph import Graph, GraphError, Link
+from nodes.graph import Backdrop, Graph, GraphError, Link, reroute_key
 
 
 @pytest.fixture
@@ -88,3 +88,58 @@ def test_find_by_id_or_unique_title(graph):
     graph.add_node("text", title="Prompt")
     with pytest.raises(GraphError, match="2 nodes are titled 'Prompt'"):
         graph.find("Prompt")
+
+
+def test_the_graph_hands_out_read_only_views(graph):
+    text = graph.add_node("text", position=(1, 2))
+    t2v = graph.add_node("text_to_video")
+    graph.connect(text.id, "out", t2v.id, "prompt")
+    graph.set_reroutes(reroute_key(graph.links[0]), [(5, 6)])
+    with pytest.raises(TypeError):
+        graph.nodes["other"] = text
+    with pytest.raises(TypeError):
+        del graph.nodes[text.id]
+    with pytest.raises(AttributeError):
+        graph.links.append(Link(t2v.id, "video", text.id, "in"))
+    with pytest.raises(TypeError):
+        graph.positions[t2v.id] = (0.0, 0.0)
+    with pytest.raises(TypeError):
+        graph.reroutes[reroute_key(graph.links[0])] = []
+    with pytest.raises(AttributeError):
+        graph.backdrops.append(Backdrop("b", (0, 0, 10, 10)))
+    with pytest.raises(AttributeError):
+        graph.nodes = {}
+    # Nothing got in or out behind the graph's back.
+    assert list(graph.nodes) == [text.id, t2v.id] and len(graph.links) == 1
+    assert dict(graph.positions) == {text.id: (1.0, 2.0)} and graph.backdrops == ()
+    assert dict(graph.reroutes) == {reroute_key(graph.links[0]): [(5.0, 6.0)]}
+
+
+def test_a_node_or_link_goes_back_at_its_index(graph):
+    seen = []
+    graph.node_added.connect(lambda n: seen.append(n.id))
+    graph.link_added.connect(lambda l: seen.append(str(l)))
+    a, b, c = (graph.add_node("text", node_id=name, position=(i, 0)) for i, name in enumerate("abc"))
+    graph.add_node("text_to_video", node_id="t2v", position=(9, 9))
+    graph.add_node("text_to_audio", node_id="sfx")
+    graph.connect("b", "out", "sfx", "prompt")
+    graph.connect("a", "out", "t2v", "prompt")
+    assert [str(l) for l in graph.links] == ["b.out -> sfx.prompt", "a.out -> t2v.prompt"]
+    node, links, position = graph.remove_node("b")
+    seen.clear()
+    graph.insert_node(node, position, index=1, position_index=1)
+    assert list(graph.nodes) == ["a", "b", "c", "t2v", "sfx"]
+    assert list(graph.positions) == ["a", "b", "c", "t2v"]
+    (link,) = links
+    graph.add_link(link, index=0)
+    assert [str(l) for l in graph.links] == ["b.out -> sfx.prompt", "a.out -> t2v.prompt"]
+    assert seen == ["b", "b.out -> sfx.prompt"]  # put back is signalled like any addition
+    graph.add_link(link, index=1)  # already there: nothing moves
+    assert graph.link_index(link) == 0
+    # Without an index, last, as before; an index past the end is last too.
+    graph.remove_node("a")
+    graph.insert_node(a, (0, 0))
+    graph.remove_node("c")
+    graph.insert_node(c, (2, 0), index=99, position_index=0)
+    assert list(graph.nodes) == ["b", "t2v", "sfx", "a", "c"]
+    assert list(graph.positions) == ["c", "b", "t2v", "a"]
