@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QIcon
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStyle,
                                QToolBar, QSpinBox, QUndoView, QWidget)
 
 from app.ui.autosave import Autosaver, Recovery, find_recoveries
 from app.ui.canvas.view import GraphView
 from app.ui.document import Document
+from app.ui.keys import CANVAS_ACTIONS, PRESET_NAMES, SCOPES, WINDOW_ACTIONS
 from app.ui.panels import models_info
 from app.ui.runner import Runner
 from app.ui.settings import Settings, SettingsDialog
@@ -255,14 +256,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.queue_dock], [170], Qt.Vertical)
 
     # -- actions, menus, toolbar ---------------------------------------------------------------------
-    def _action(self, text: str, slot: Callable[[], Any], shortcut: Any = None, icon: Any = None,
-                tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            if isinstance(shortcut, (list, tuple)):
-                action.setShortcuts([QKeySequence(s) for s in shortcut])
-            else:
-                action.setShortcut(QKeySequence(shortcut))
+    def _action(self, action_id: str, slot: Callable[[], Any], icon: Any = None, tip: str = "") -> QAction:
+        """A menu action with its text and keys from the one key table (app/ui/keys.py)."""
+        action = QAction(WINDOW_ACTIONS[action_id], self)
+        self._bind(action, action_id)
         if icon is not None:
             action.setIcon(self.style().standardIcon(icon) if isinstance(icon, QStyle.StandardPixmap) else icon)
         if tip:
@@ -272,44 +269,39 @@ class MainWindow(QMainWindow):
         self.addAction(action)
         return action
 
+    def _bind(self, action: QAction, action_id: str) -> None:
+        action.setShortcuts(self.view.keymap.sequences(action_id))
+
     def _build_actions(self) -> None:
         S = QStyle.StandardPixmap
-        self.new_action = self._action("&New", self.new_project, QKeySequence.New, S.SP_FileIcon, "Start a new project")
-        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.Open, S.SP_DialogOpenButton,
-                                        "Open a .weft project")
-        self.save_action = self._action("&Save", self.save, QKeySequence.Save, S.SP_DialogSaveButton,
-                                        "Save the project")
-        self.save_as_action = self._action("Save &As…", self.save_as, QKeySequence.SaveAs)
-        self.settings_action = self._action("Se&ttings…", self.open_settings, QKeySequence.Preferences)
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
+        self.new_action = self._action("new", self.new_project, S.SP_FileIcon, "Start a new project")
+        self.open_action = self._action("open", self.open_dialog, S.SP_DialogOpenButton, "Open a .weft project")
+        self.save_action = self._action("save", self.save, S.SP_DialogSaveButton, "Save the project")
+        self.save_as_action = self._action("save_as", self.save_as)
+        self.settings_action = self._action("settings", self.open_settings)
+        self.quit_action = self._action("quit", self.close)
         stack = self.document.undo_stack
-        self.undo_action = stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.Undo)
+        self.undo_action = stack.createUndoAction(self, WINDOW_ACTIONS["undo"])
+        self._bind(self.undo_action, "undo")
         self.undo_action.setIconText("Undo")  # the menu names the step; the toolbar stays short
         self.undo_action.setIcon(self.style().standardIcon(S.SP_ArrowBack))
-        self.redo_action = stack.createRedoAction(self, "&Redo")
-        # The platform's Redo plus the two every artist's other tools use, each once: the same
-        # key twice on one action is an ambiguous shortcut, and Qt then fires neither.
-        redo_keys: list[QKeySequence] = []
-        platform = QKeySequence.keyBindings(QKeySequence.Redo)
-        for key in [*platform, QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]:
-            if key not in redo_keys:
-                redo_keys.append(key)
-        self.redo_action.setShortcuts(redo_keys)
+        self.redo_action = stack.createRedoAction(self, WINDOW_ACTIONS["redo"])
+        self._bind(self.redo_action, "redo")
         self.redo_action.setIconText("Redo")
         self.redo_action.setIcon(self.style().standardIcon(S.SP_ArrowForward))
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
-        self.run_action = self._action("&Run", self.run, ["Ctrl+Return", "Ctrl+Enter"], S.SP_MediaPlay,
+        self.run_action = self._action("run", self.run, S.SP_MediaPlay,
                                        "Run the selected nodes, or every output node (Ctrl+Enter)")
-        self.run_all_action = self._action("Run All &Outputs", lambda: self.run(all_outputs=True),
-                                           ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"])
-        self.cancel_action = self._action("&Cancel Run", self.cancel_run, "Esc", S.SP_MediaStop,
-                                          "Stop the current run (Esc)")
+        self.run_all_action = self._action("run_all", lambda: self.run(all_outputs=True))
+        self.cancel_action = self._action("cancel", self.cancel_run, S.SP_MediaStop, "Stop the current run (Esc)")
         self.cancel_action.setEnabled(False)
-        self.kill_action = self._action("&Restart Engine", self.restart_engine, None, None,
-                                        "Kill the engine process now; the next run starts a new one")
-        self.keys_action = self._action("&Keys and Mouse", self.show_keys, QKeySequence.HelpContents)
+        self.kill_action = QAction("&Restart Engine", self)  # no key: killing the engine is never a slip
+        self.kill_action.setToolTip("Kill the engine process now; the next run starts a new one")
+        self.kill_action.setStatusTip(self.kill_action.toolTip())
+        self.kill_action.triggered.connect(lambda checked=False: self.restart_engine())
+        self.addAction(self.kill_action)
+        self.keys_action = self._action("keys_help", self.show_keys)
         self.draft_action = QAction("Draft", self)
         self.draft_action.setCheckable(True)
         self.draft_action.setToolTip("Draft: every model node runs fast (fewer steps, half the size, caches) "
@@ -535,11 +527,13 @@ class MainWindow(QMainWindow):
         self.setWindowModified(doc.dirty)
 
     def keys_text(self) -> str:
-        """The canvas keys of the current preset and the mouse gestures, as HTML."""
-        from app.ui.canvas.keymap import ACTIONS, PRESET_NAMES
+        """Every key of the current preset (window, canvas, viewer) and the mouse gestures, as HTML."""
         keymap = self.view.keymap
-        rows = "".join(f"<tr><td>{ACTIONS[a]}</td><td><b>{keymap.text(a)}</b></td></tr>"
-                       for a in ACTIONS if keymap.keys(a))
+
+        def table(actions: dict[str, str]) -> str:
+            rows = "".join(f"<tr><td>{text.replace('&', '')}</td><td><b>{keymap.text(a)}</b></td></tr>"
+                           for a, text in actions.items() if keymap.keys(a))
+            return f"<table cellspacing=4>{rows}</table>"
         mouse = [
             ("Link", "drag from a socket to a socket (valid ones light up)"),
             ("Move or remove a link", "drag its input end elsewhere, or onto empty canvas"),
@@ -555,8 +549,10 @@ class MainWindow(QMainWindow):
             ("Run / cancel", "Ctrl+Enter / Esc"),
         ]
         rows_mouse = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in mouse)
-        return (f"<h3>Canvas keys: {PRESET_NAMES.get(keymap.preset, keymap.preset)}</h3>"
-                f"<table cellspacing=4>{rows}</table><h3>Mouse</h3><table cellspacing=4>{rows_mouse}</table>"
+        return (f"<h3>Canvas keys: {PRESET_NAMES.get(keymap.preset, keymap.preset)}</h3>{table(CANVAS_ACTIONS)}"
+                "<p>Canvas keys act while the canvas has focus; viewer keys while the viewer has.</p>"
+                f"<h3>Viewer keys</h3>{table(SCOPES['viewer'])}<h3>Everywhere</h3>{table(WINDOW_ACTIONS)}"
+                f"<h3>Mouse</h3><table cellspacing=4>{rows_mouse}</table>"
                 "<p>With the VFX keys, a node added while one node is selected is fed from it, as in Nuke.</p>"
                 "<p>Switch between the VFX and Blender keys in File ▸ Settings.</p>")
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from app.ui.canvas.keymap import PRESET_NAMES
+from app.ui.keys import PRESET_NAMES
 
 DEVICES = {"auto": "Automatic (GPU if there is one)", "cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (Metal)",
            "cpu": "CPU only (slow)"}

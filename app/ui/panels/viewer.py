@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPen, QShortcut
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QShortcut
 from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStackedWidget, QStyle, QToolButton, QVBoxLayout,
     QWidget,
 )
 
+from app.ui.keys import Keymap
 from app.ui.panels import palette
 from app.ui.panels.media import FrameSource, SoundOutput, as_channels, envelope, load_array
 
@@ -432,13 +433,17 @@ class ViewerPanel(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
 
     def _shortcuts(self) -> None:
-        for key, action in ((Qt.Key_Space, self.toggle_play), (Qt.Key_Left, lambda: self.step(-1)),
-                            (Qt.Key_Right, lambda: self.step(1)), (Qt.Key_Home, lambda: self.seek_frame(0)),
-                            (Qt.Key_End, lambda: self.seek_frame(self.frame_count - 1)),
-                            (Qt.Key_L, lambda: self.loop_button.toggle())):
-            shortcut = QShortcut(QKeySequence(key), self)
-            shortcut.setContext(Qt.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(action)
+        """The player's keys (app/ui/keys.py), acting while the viewer or a child has focus."""
+        actions = {"play": self.toggle_play, "previous_frame": lambda: self.step(-1),
+                   "next_frame": lambda: self.step(1), "first_frame": lambda: self.seek_frame(0),
+                   "last_frame": lambda: self.seek_frame(self.frame_count - 1),
+                   "loop": lambda: self.loop_button.toggle()}
+        keymap = Keymap()  # the viewer's keys are the same in every preset
+        for action_id, slot in actions.items():
+            for seq in keymap.sequences(action_id):
+                shortcut = QShortcut(seq, self)
+                shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(slot)
 
     # -- public API ----------------------------------------------------------------------------------------
     def set_pinned(self, on: bool, label: str = "") -> None:
