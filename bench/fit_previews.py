@@ -89,7 +89,8 @@ def load_vae(model_id: str, profile: str):
     import torch
 
     from nodes.model_catalogue import get_spec
-    from engines.models.manager import ModelManager, _is_complete_pipeline
+    from engines.models.folders import is_complete_pipeline
+    from engines.models.manager import ModelManager
     import diffusers
 
     spec = get_spec(model_id)
@@ -102,7 +103,7 @@ def load_vae(model_id: str, profile: str):
         source = manager.ensure_tiny(model_id)
     else:
         folder = manager.models_dir / model_id
-        source = folder if _is_complete_pipeline(folder) else spec.repo_id
+        source = folder if is_complete_pipeline(folder) else spec.repo_id
     vae = vae_class.from_pretrained(source, subfolder="vae", torch_dtype=torch.float32)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return vae.to(device).eval(), device

@@ -29,8 +29,6 @@ import contextlib
 import gc
 import json
 import os
-import shutil
-import tempfile
 import threading
 import weakref
 from collections import OrderedDict
@@ -39,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from nodes.model_catalogue import CATALOGUE, ModelSpec, get_spec
-from engines.models.folders import default_models_dir, default_tiny_dir
+from engines.models.folders import cached_snapshot, default_models_dir, default_tiny_dir, is_complete_pipeline
+from engines.models import tiny
+from engines.models.quiet import quiet_libraries
 
 PROFILES = ("default", "tiny")
 TINY_NOTICE = "tiny twin with random weights: the output is noise"
@@ -127,12 +127,14 @@ class ModelManager:
 
             return is_present(model_id)
         if self.profile == "tiny":
-            return _tiny_is_current(self.tiny_dir / model_id, spec.family)
+            from engines.models.tiny import is_current
+
+            return is_current(self.tiny_dir / model_id, spec.family)
         if spec.registered:
             return self._source_folder(spec) is not None and all(Path(p).is_file() for _, p in spec.user_files)
         if is_complete_pipeline(self.models_dir / model_id):
             return True
-        snapshot = _cached_snapshot(spec.repo_id)
+        snapshot = cached_snapshot(spec.repo_id)
         return snapshot is not None and is_complete_pipeline(snapshot)
 
     # ---- loading -----------------------------------------------------------------
@@ -231,7 +233,7 @@ class ModelManager:
             return pipe
 
     def _load(self, spec: ModelSpec) -> Any:
-        _quiet_libraries()
+        quiet_libraries()
         import diffusers
 
         pipeline_class = getattr(diffusers, spec.pipeline_class)
@@ -304,7 +306,7 @@ class ModelManager:
             return self._source_folder(get_spec(spec.base))
         if is_complete_pipeline(self.models_dir / spec.id):
             return self.models_dir / spec.id
-        return _cached_snapshot(spec.repo_id)
+        return cached_snapshot(spec.repo_id)
 
     def _shared_components(self, identities: dict[str, str]) -> dict[str, Any]:
         """Resident components with the same identity as the ones about to load, by name."""
@@ -584,7 +586,7 @@ class ModelManager:
         spec = get_spec(model_id)
         if spec.shipped:
             return self._shipped_source(spec)
-        return _ensure_tiny(spec, self.tiny_dir / model_id)
+        return tiny.ensure_built(spec.family, self.tiny_dir / model_id)
 
     def make_tiny(self, folder: Path | None = None) -> dict[str, Path]:
         """Build the twin of every catalogue model under `<folder>/<model id>`.
@@ -593,11 +595,9 @@ class ModelManager:
         current are kept. Returns {model id: folder}.
         """
         root = Path(folder) if folder is not None else self.tiny_dir
-        from engines.models.tiny import tiny_families
-
-        buildable = set(tiny_families())
+        buildable = set(tiny.tiny_families())
         return {
-            spec.id: _ensure_tiny(spec, root / spec.id)
+            spec.id: tiny.ensure_built(spec.family, root / spec.id)
             for spec in CATALOGUE.values()
             if spec.family in buildable and not spec.registered
         }
@@ -789,100 +789,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def _cached_snapshot(repo_id: str) -> Path | None:
-    """The Hub cache's snapshot folder for `repo_id`, if it holds one."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return None
-    found = try_to_load_from_cache(repo_id, "model_index.json")
-    return Path(found).parent if isinstance(found, str) else None
-
-
-def is_complete_pipeline(folder: Path) -> bool:
-    """Whether `folder` holds a whole diffusers pipeline, not a broken download.
-
-    Checks that every component model_index.json names has its folder, that
-    every model component has its weights (every shard its index lists), and
-    that no download is still half-written. It does not hash files: that is
-    the Hub client's job.
-    """
-    index = folder / "model_index.json"
-    try:
-        components = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    for name, value in components.items():
-        if name.startswith("_") or not isinstance(value, list) or None in value:
-            continue
-        part = folder / name
-        if not part.is_dir() or not any(part.iterdir()):
-            return False
-        shard_indexes = list(part.glob("*.index.json"))
-        for shard_index in shard_indexes:
-            try:
-                shards = set(json.loads(shard_index.read_text(encoding="utf-8"))["weight_map"].values())
-            except (OSError, ValueError, KeyError, TypeError):
-                return False
-            if not all((part / shard).is_file() for shard in shards):
-                return False
-        # A model component (config.json, unlike a scheduler's or tokenizer's
-        # files) needs its weights; a download cut short may have only the config.
-        if (part / "config.json").is_file() and not shard_indexes:
-            if not any(part.glob("*.safetensors")) and not any(part.glob("*.bin")):
-                return False
-    # huggingface_hub keeps partial files of a --local-dir download here.
-    partial = folder / ".cache" / "huggingface" / "download"
-    return not (partial.is_dir() and any(partial.rglob("*.incomplete")))
-
-
-def _tiny_is_current(folder: Path, family: str) -> bool:
-    """A complete twin stamped by the current builder of `family`.
-
-    Twins from an older builder are stale: rebuilding costs seconds, while
-    loading one could fail on, or silently differ from, what tests expect.
-    """
-    from engines.models.tiny import TINY_STAMP, family_version
-
-    try:
-        stamp = json.loads((folder / TINY_STAMP).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    version = family_version(family)
-    current = version is not None and stamp.get("family") == family and stamp.get("version") == version
-    return current and is_complete_pipeline(folder)
-
-
-def _ensure_tiny(spec: ModelSpec, target: Path) -> Path:
-    """Build the twin of `spec` at `target` unless a current one is there.
-
-    Safe with several processes (the GUI's worker and a CLI render, or
-    parallel test runs): builders wait on a file lock, build in a private
-    temporary folder beside the target and move it into place in one rename,
-    so a reader never sees half a pipeline.
-    """
-    if _tiny_is_current(target, spec.family):
-        return target
-    from filelock import FileLock
-
-    from engines.models.tiny import build_tiny
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target.parent / f".{target.name}.lock")):
-        if _tiny_is_current(target, spec.family):  # another process built it meanwhile
-            return target
-        _quiet_libraries()
-        building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            build_tiny(spec.family, building)
-            if target.exists():  # stale twin from an older builder
-                shutil.rmtree(target)
-            os.replace(building, target)
-        finally:
-            shutil.rmtree(building, ignore_errors=True)
-    return target
-
-
 def _progress_tqdm(progress: ProgressCallback) -> type:
     """A silent tqdm class that forwards download progress to `progress`.
 
@@ -914,32 +820,3 @@ def _progress_tqdm(progress: ProgressCallback) -> type:
             return None
 
     return ForwardingTqdm
-
-
-_QUIETED = False
-
-
-def _quiet_libraries() -> None:
-    """Keep diffusers/transformers chatter out of the terminal; errors still show.
-
-    Their progress bars and info/warning logs (the Hub-connection retries, the
-    deprecation notes) repeat on every load and drown what matters.
-    """
-    global _QUIETED
-    if _QUIETED:
-        return
-    import warnings
-
-    import diffusers
-    import transformers
-
-    diffusers.utils.logging.set_verbosity_error()
-    diffusers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    # torchsde's Brownian tree warns on every Stable Audio step when the
-    # scheduler's sigmas touch the interval ends; harmless, and a flood.
-    warnings.filterwarnings("ignore", message=r"Should have ", category=UserWarning)
-    # Oobleck's weight_norm call: deprecated in torch, harmless.
-    warnings.filterwarnings("ignore", message=r".*weight_norm.*deprecated", category=FutureWarning)
-    _QUIETED = True

@@ -11,6 +11,9 @@ the tokenizers are trained on a few sentences.
 The weights are random, so what a twin renders is noise. Each saved folder
 carries a README saying so, and callers should say so wherever a user sees it.
 
+A built twin is a cache: `ensure_built` builds one where none is, or where the
+one there came from an older builder, safely with several processes at once.
+
 Adding a family: write `_build_<family>()` that returns an unsaved pipeline,
 decorate it with `@_family("<key>", version=1)`, in this module or in a
 sibling module named `tiny_<something>.py` (found and imported on first use),
@@ -23,9 +26,14 @@ diffusers inside the builders), so asking which twins exist stays cheap.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from engines.models.folders import is_complete_pipeline
 
 # torch, diffusers and transformers are imported inside the builders: the
 # manager asks this module which twins exist without loading an inference stack.
@@ -129,6 +137,51 @@ def build_tiny(family: str, folder: Path) -> Path:
     stamp = {"family": family, "version": TINY_VERSION[family], "random_weights": True}
     (folder / TINY_STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     return folder
+
+
+def is_current(folder: Path, family: str) -> bool:
+    """A complete twin stamped by the current builder of `family`.
+
+    Twins from an older builder are stale: rebuilding costs seconds, while
+    loading one could fail on, or silently differ from, what tests expect.
+    """
+    try:
+        stamp = json.loads((folder / TINY_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    version = family_version(family)
+    current = version is not None and stamp.get("family") == family and stamp.get("version") == version
+    return current and is_complete_pipeline(folder)
+
+
+def ensure_built(family: str, target: Path) -> Path:
+    """Build the twin of `family` at `target` unless a current one is there.
+
+    Safe with several processes (the GUI's worker and a CLI render, or
+    parallel test runs): builders wait on a file lock, build in a private
+    temporary folder beside the target and move it into place in one rename,
+    so a reader never sees half a pipeline.
+    """
+    if is_current(target, family):
+        return target
+    from filelock import FileLock
+
+    from engines.models.quiet import quiet_libraries
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / f".{target.name}.lock")):
+        if is_current(target, family):  # another process built it meanwhile
+            return target
+        quiet_libraries()
+        building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            build_tiny(family, building)
+            if target.exists():  # stale twin from an older builder
+                shutil.rmtree(target)
+            os.replace(building, target)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+    return target
 
 
 def _t5_tokenizer(model_max_length: int):

@@ -286,7 +286,7 @@ def _base_folder(model_id: str) -> Path | None:
 
 
 def _folder_entry(folder: Path, as_id: str | None, like: str | None, builtins: Mapping[str, Any]) -> dict:
-    from engines.models.manager import is_complete_pipeline
+    from engines.models.folders import is_complete_pipeline
 
     if not is_complete_pipeline(folder):
         raise RegistrationError(f"{folder}: a diffusers folder with a component missing or half-written "

@@ -18,7 +18,8 @@ import pytest
 
 from nodes import model_catalogue as catalogue
 from nodes.model_catalogue import CATALOGUE, UnknownModelError, get_spec
-from engines.models.manager import ModelManager, ModelNotAvailableError, _cached_snapshot
+from engines.models.folders import cached_snapshot
+from engines.models.manager import ModelManager, ModelNotAvailableError
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore:Should have:UserWarning")  # torchsde, harmless
@@ -242,7 +243,7 @@ def test_a_twin_from_an_older_builder_is_rebuilt(tmp_path):
 @pytest.mark.parametrize("model_id", [WAN, AUDIO])
 def test_missing_weights_offline_say_how_to_fetch_them(tmp_path, model_id):
     spec = get_spec(model_id)
-    if _cached_snapshot(spec.repo_id) is not None:
+    if cached_snapshot(spec.repo_id) is not None:
         pytest.skip("the real weights are in this machine's Hugging Face cache")
     manager = ModelManager(profile="default", models_dir=tmp_path)
     assert not manager.is_installed(model_id)
@@ -306,7 +307,7 @@ def test_pull_fetches_only_the_diffusers_files_and_reports_progress(tmp_path, mo
 
 
 def test_pull_offline_explains_what_failed(tmp_path):
-    if _cached_snapshot(get_spec(AUDIO).repo_id) is not None:
+    if cached_snapshot(get_spec(AUDIO).repo_id) is not None:
         pytest.skip("the real weights are in this machine's Hugging Face cache")
     with pytest.raises(ModelNotAvailableError) as caught:
         ModelManager(models_dir=tmp_path).pull(AUDIO)
