@@ -1,4 +1,4 @@
-"""The canvas view: pan, zoom, frame, keys, and the gestures that edit the graph.
+"""The canvas view: pan, zoom, frame, keys, and which gesture a mouse press starts.
 
 Mouse:
   left-drag a socket          link (valid targets light up; wrong drops are refused, saying why)
@@ -11,22 +11,24 @@ Mouse:
   Alt+click a link            add a reroute dot
   drag a node onto a link     insert it there (hold Alt to just move)
   double-click empty canvas   add-node search;  double-click a title: rename
-Keys: see ``keymap``.
+  Esc                         cancel the drag under way (a box select excepted)
+Keys: see ``app.ui.keys``.
+
+Each drag is an object in ``interactions``; the right-click menus are in
+``menus``, drag-and-drop onto the canvas in ``drops``, renaming in ``rename``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QTransform
-from PySide6.QtWidgets import (QGraphicsView, QInputDialog, QLineEdit, QMenu, QToolTip, QWidget)
+from PySide6.QtWidgets import QGraphicsView, QLineEdit, QToolTip, QWidget
 
-from app.ui import theme
-from app.ui.canvas import interactions as I
+from app.ui.canvas import drops, interactions as I, menus, rename
 from app.ui.canvas.items import BackdropItem, LinkItem, NodeItem, RerouteItem, WIDTH
 from app.ui.keys import CANVAS_ACTIONS as ACTIONS, Keymap
 from app.ui.canvas.minimap import Minimap
@@ -37,27 +39,11 @@ from nodes import project as project_io
 from nodes.graph import GraphError
 from nodes.types import ALL_TYPES, can_connect
 
-NODE_TYPE_MIME = "application/x-weft-node-type"
 MIN_ZOOM, MAX_ZOOM, FRAME_MAX_ZOOM = 0.06, 3.0, 1.25
 # Framing (F, Home) never zooms out further than this: below it a node's name is
 # smaller than a few pixels (items.NodeItem.paint draws blocks), so a framed
 # wide graph would be a field of coloured rectangles. The minimap shows the rest.
 FRAME_MIN_ZOOM = 0.3
-
-# What a file dropped from the file manager becomes.
-LOADERS = {
-    "load_image": {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".exr"},
-    "load_video": {".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v", ".gif"},
-    "load_audio": {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".aac", ".opus"},
-}
-
-
-def loader_for(path: str | Path) -> str | None:
-    suffix = Path(path).suffix.lower()
-    for type_id, suffixes in LOADERS.items():
-        if suffix in suffixes:
-            return type_id
-    return None
 
 
 class GraphView(QGraphicsView):
@@ -76,7 +62,8 @@ class GraphView(QGraphicsView):
         self.setScene(self.gscene)
         self.keymap = Keymap(keymap)
         self._recent_nodes = recent_nodes or (lambda: list(self._recent))
-        self._remember_node = remember_node or self._remember_locally
+        # What the add-node search lists as recent: the window's list, or one of its own.
+        self.remember_node = remember_node or self._remember_locally
         self._recent: list[str] = []
         self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.BoundingRectViewportUpdate)
@@ -102,7 +89,7 @@ class GraphView(QGraphicsView):
         self.find_popup = FindNodePopup(document, self)
         self.find_popup.chosen.connect(self._on_found)
         self.minimap = Minimap(self)
-        self.rename_editor: QLineEdit | None = None
+        self.titles = rename.TitleEditor(self)
         self.actions_by_id: dict[str, QAction] = {}
         self._build_actions()
         self.scale_changed()
@@ -239,7 +226,7 @@ class GraphView(QGraphicsView):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
         self.last_scene_pos = scene_pos
-        self._commit_rename()
+        self.titles.commit()
         if self.interaction is not None:
             return
         button, mods = event.button(), event.modifiers()
@@ -337,39 +324,7 @@ class GraphView(QGraphicsView):
             return  # Ctrl+right-drag cuts links
         scene_pos = self.mapToScene(event.pos())
         self.last_scene_pos = scene_pos
-        menu = QMenu(self)
-        top = self.top_item(scene_pos)
-        if isinstance(top, NodeItem):
-            if not top.isSelected():
-                self.document.select([top.node_id])
-            menu.addAction("Run to Here", lambda: self.run_node_requested.emit(top.node_id))
-            menu.addSeparator()
-            for action_id in ("rename", "bypass", "duplicate", "copy", "cut", "delete", "disconnect", "backdrop"):
-                menu.addAction(self.actions_by_id[action_id])
-        elif isinstance(top, LinkItem):
-            link = top.link
-            menu.addAction("Disconnect", lambda: self.document.disconnect([link]))
-            menu.addAction("Add Reroute Dot", lambda: self.document.add_reroute(
-                link, scene_pos, I.reroute_index(self.document, top, scene_pos)))
-        elif isinstance(top, BackdropItem):
-            index = top.index
-            menu.addAction("Rename Backdrop…", lambda: self.rename_backdrop(index))
-            colours = menu.addMenu("Colour")
-            for c in theme.BACKDROP_COLORS:
-                colours.addAction(c, lambda c=c: self.document.edit_backdrop(index, color=c, text="Backdrop colour"))
-            menu.addAction("Delete Backdrop", lambda: self.document.remove_backdrops([index]))
-        else:
-            menu.addAction(self.actions_by_id["add_node"])
-            add = menu.addMenu("Add")
-            for category, types in self.document.registry.categories().items():
-                sub = add.addMenu(category)
-                for t in types:
-                    sub.addAction(t.title, lambda t=t: self.add_node_at(t.type_id, scene_pos))
-            menu.addSeparator()
-            menu.addAction(self.actions_by_id["paste"])
-            menu.addAction(self.actions_by_id["frame_all"])
-            menu.addAction(self.actions_by_id["select_all"])
-        menu.popup(event.globalPos())
+        menus.context_menu(self, scene_pos).popup(event.globalPos())
 
     # -- keys ------------------------------------------------------------------------------------------
     def focusNextPrevChild(self, next: bool) -> bool:
@@ -434,7 +389,7 @@ class GraphView(QGraphicsView):
 
     def _on_popup_chosen(self, type_id: str) -> None:
         callback, self._popup_callback = self._popup_callback, None
-        self._remember_node(type_id)
+        self.remember_node(type_id)
         if callback is not None:
             callback(type_id)
 
@@ -669,123 +624,46 @@ class GraphView(QGraphicsView):
         self.document.add_backdrop((rect.x(), rect.y(), rect.width(), rect.height()))
 
     def rename_backdrop(self, index: int) -> None:
-        old = self.document.graph.backdrops[index].title
-        title, ok = QInputDialog.getText(self, "Rename backdrop", "Title:", text=old)
-        if ok and title.strip():
-            self.document.edit_backdrop(index, title=title.strip(), text="Rename backdrop")
+        rename.rename_backdrop(self, index)
 
-    # -- rename in place --------------------------------------------------------------------------------------
+    # -- rename in place (``rename``) ------------------------------------------------------------------------
+    @property
+    def rename_editor(self) -> QLineEdit | None:
+        """The line editor over a node's title while it is renamed."""
+        return self.titles.editor
+
     def rename_selected(self) -> None:
         ids = self.document.selected_nodes()
         if ids:
             self.start_rename(ids[-1])
 
     def start_rename(self, node_id: str) -> None:
-        item = self.gscene.nodes.get(node_id)
-        if item is None:
-            return
-        self._commit_rename()
-        editor = QLineEdit(self.viewport())
-        editor.setObjectName("renameEditor")
-        editor.setText(self.document.node_title(node_id))
-        editor.selectAll()
-        rect = self.mapFromScene(item.mapRectToScene(item.title_rect())).boundingRect()
-        editor.setGeometry(rect.adjusted(2, 2, -2, -2))
-        editor.setProperty("node_id", node_id)
-        editor.returnPressed.connect(self._commit_rename)
-        editor.installEventFilter(self)
-        editor.show()
-        editor.setFocus()
-        self.rename_editor = editor
+        self.titles.start(node_id)
 
-    def _commit_rename(self, cancel: bool = False) -> None:
-        editor, self.rename_editor = self.rename_editor, None
-        if editor is None:
-            return
-        node_id = editor.property("node_id")
-        if not cancel and node_id in self.document.graph.nodes:
-            self.document.set_title(node_id, editor.text())
-        editor.hide()
-        editor.deleteLater()
-        self.setFocus()
-
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.rename_editor:
-            if event.type() == QEvent.KeyPress and event.key() == Qt.Key_Escape:
-                self._commit_rename(cancel=True)
-                return True
-            if event.type() == QEvent.FocusOut:
-                self._commit_rename()
-                return False
-        return super().eventFilter(obj, event)
-
-    # -- drops: node types from the library, media files from the file manager --------------------------------------
-    def _accepts(self, mime: QMimeData) -> bool:
-        if mime.hasFormat(NODE_TYPE_MIME):
-            return True
-        return mime.hasUrls() and any(u.isLocalFile() and (loader_for(u.toLocalFile()) or
-                                                           u.toLocalFile().lower().endswith(".weft"))
-                                      for u in mime.urls())
-
+    # -- drops: node types from the library, media files from the file manager (``drops``) ----------------------
     def dragEnterEvent(self, event) -> None:
-        if self._accepts(event.mimeData()):
+        if drops.accepts(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:
-        if self._accepts(event.mimeData()):
+        if drops.accepts(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event) -> None:
-        mime = event.mimeData()
         scene_pos = self.mapToScene(event.position().toPoint())
         self.last_scene_pos = scene_pos
-        if mime.hasFormat(NODE_TYPE_MIME):
-            type_id = bytes(mime.data(NODE_TYPE_MIME)).decode("utf-8").strip()
-            try:
-                self.add_node_at(type_id, scene_pos)
-                self._remember_node(type_id)
-            except GraphError as exc:
-                self.show_status(str(exc))
+        if drops.drop(self, event.mimeData(), scene_pos):
             event.acceptProposedAction()
-            return
-        if mime.hasUrls():
-            self.drop_files([u.toLocalFile() for u in mime.urls() if u.isLocalFile()], scene_pos)
-            event.acceptProposedAction()
-            return
-        event.ignore()
+        else:
+            event.ignore()
 
     def drop_files(self, paths: list[str], scene_pos: QPointF) -> list[str]:
-        """Each image, video or sound file becomes a loader node with its path set;
-        a .weft, or a render that carries its project, is opened instead
-        (``project_dropped``; the other files of that drop are left alone)."""
-        carrier = next((p for p in paths if self.document.holds_project(p)), None)
-        if carrier is not None:
-            if len(paths) > 1:
-                self.show_status(f"Opening the project in {Path(carrier).name}; the other dropped files were "
-                                 "left out")
-            self.project_dropped.emit(str(carrier))
-            return []
-        usable = [(p, loader_for(p)) for p in paths if loader_for(p)]
-        if not usable:
-            return []
-        ids = []
-        stack = self.document.undo_stack
-        stack.beginMacro(f"Add {len(usable)} file{'s' if len(usable) > 1 else ''}")
-        try:
-            for i, (path, type_id) in enumerate(usable):
-                pos = (scene_pos.x() - WIDTH / 2, scene_pos.y() - 12 + i * 110)
-                ids.append(self.document.add_node(type_id, pos, {"path": str(Path(path))}))
-        finally:
-            stack.endMacro()
-        self.document.select(ids)
-        skipped = len(paths) - len(usable)
-        if skipped:
-            self.show_status(f"{skipped} file(s) skipped: not an image, video or sound Weft can load")
-        return ids
+        """Loader nodes for the media files, or the project they carry opened (``drops.drop_files``)."""
+        return drops.drop_files(self, paths, scene_pos)
 
     # -- teardown -------------------------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
