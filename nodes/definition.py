@@ -14,14 +14,13 @@ without the runtime (and without torch).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Protocol
 
 from nodes import types as T
-from nodes.numbers import NotANumber, parse_number, short
+from nodes import param_values
 from nodes.types import DataType
 
 if TYPE_CHECKING:
@@ -105,67 +104,14 @@ class Param:
         """The value this parameter holds for ``value``, or ParamError saying what was expected.
 
         Accepts the obvious spellings a command line or a JSON file gives
-        (``"12"`` for an int, ``"true"`` for a bool) but never guesses beyond that.
+        (``"12"`` for an int, ``"true"`` for a bool) but never guesses beyond
+        that; pydantic checks it (nodes/param_values.py).
         """
-        t = self.type
-        if t in (T.INT, T.SEED):
-            if isinstance(value, bool):
-                raise ParamError(f"expected a whole number, got {value!r}")
-            if isinstance(value, str):
-                try:
-                    number = parse_number(value)
-                except NotANumber:
-                    raise ParamError(f"expected a whole number, got {value!r}") from None
-                if not number.is_integer():
-                    raise ParamError(f"expected a whole number, got {value!r}")
-                value = int(number)
-            if isinstance(value, float):
-                if not value.is_integer():
-                    raise ParamError(f"expected a whole number, got {value!r}")
-                value = int(value)
-            if not isinstance(value, int):
-                raise ParamError(f"expected a whole number, got {type(value).__name__} {value!r}")
-            self._check_range(value)
-            return value
-        if t == T.FLOAT:
-            if isinstance(value, bool):
-                raise ParamError(f"expected a number, got {value!r}")
-            if isinstance(value, str):
-                try:
-                    value = parse_number(value)
-                except NotANumber:
-                    raise ParamError(f"expected a number, got {value!r}") from None
-            if not isinstance(value, (int, float)):
-                raise ParamError(f"expected a number, got {type(value).__name__} {value!r}")
-            value = float(value)
-            if not math.isfinite(value):
-                raise ParamError(f"expected a finite number, got {value!r}")
-            self._check_range(value)
-            return value
-        if t == T.BOOL:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "1"):
-                return True
-            if isinstance(value, str) and value.strip().lower() in ("false", "no", "off", "0"):
-                return False
-            raise ParamError(f"expected true or false, got {value!r}")
-        if t == T.CHOICE:
-            options = self.options()
-            if not isinstance(value, str) or value not in options:
-                raise ParamError(f"expected one of {', '.join(options)}; got {value!r}")
-            return value
-        if t in (T.TEXT, T.PATH):
-            if not isinstance(value, str):
-                raise ParamError(f"expected text, got {type(value).__name__} {value!r}")
-            return value
-        raise ParamError(f"parameters of type {t} are not supported")
-
-    def _check_range(self, value: float) -> None:
-        if self.min is not None and value < self.min:
-            raise ParamError(f"{value} is below the minimum {short(self.min)}")
-        if self.max is not None and value > self.max:
-            raise ParamError(f"{value} is above the maximum {short(self.max)}")
+        try:
+            return param_values.coerce(self.type, value, low=self.min, high=self.max,
+                                       options=self.options() if self.type == T.CHOICE else ())
+        except param_values.ValueProblem as exc:
+            raise ParamError(str(exc)) from None
 
     def __set_name__(self, owner: type, name: str) -> None:
         object.__setattr__(self, "name", name)

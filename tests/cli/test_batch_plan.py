@@ -93,7 +93,7 @@ def test_a_job_renders_the_snapshot_with_its_values_set():
     ("t2v.guidance=7..3..0.5", "range '7..3..0.5' never reaches 3 with a step of 0.5"),
     ("t2v.guidance=3..x", "range '3..x': 'x' is not a number"),
     ("t2v.seed=1..2..3..4", "'1..2..3..4' is not a range"),
-    ("t2v.guidance=3,25", "--sweep t2v.guidance=3,25: value '25': Shot (t2v): parameter 'guidance': 25.0 is above the maximum 20"),
+    ("t2v.guidance=3,25", "--sweep t2v.guidance=3,25: value '25': Shot (t2v): parameter 'guidance': 25 is above the maximum 20"),
     ("t2v.steps=two", "--sweep t2v.steps=two: value 'two': Shot (t2v): parameter 'steps': expected a whole number, got 'two'"),
     ("nobody.seed=1", "--sweep nobody.seed=1: there is no node 'nobody'"),
     ("t2v.sead=1", "--sweep t2v.sead=1: Shot (t2v): no parameter 'sead'"),
