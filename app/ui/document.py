@@ -1,6 +1,10 @@
 """The open project: its graph, its undo history, its file, what is selected,
 and what the last runs said about each node.
 
+Three jobs live in modules of their own: what runs said (``app.ui.run_state``),
+copy and paste (``app.ui.clipboard``), reading and writing files
+(``app.ui.project_files``). The document keeps the state and the signals.
+
 Every edit goes through a method here that checks it, then pushes an undoable
 command (``app.ui.commands``) that touches only the graph model. Views (the
 canvas, the inspector) listen to the graph's psygnal signals and to this
@@ -13,41 +17,26 @@ empties and refills it, so everything connected to its signals keeps working.
 from __future__ import annotations
 
 import copy
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
+from app.ui import clipboard
 from app.ui import commands as C
+from app.ui import project_files
+from app.ui.run_state import NodeStatus, RunState
 from nodes import project as project_io
 from nodes.definition import ParamError
 from nodes.graph import Backdrop, Graph, GraphError, Link, Node, reroute_key
 from nodes.registry import Registry, UnknownNodeType, default_registry
 from nodes.validation import Problem, RenderPlace, validate
 
-CLIPBOARD_MIME = "application/x-weft-nodes"
+# The canvas reads it from here (it lives with the rest of copy and paste).
+CLIPBOARD_MIME = clipboard.CLIPBOARD_MIME
 # What a seed does after each run (ComfyUI's "control after generate").
 SEED_MODES = {"fixed": "Fixed", "increment": "+1 after each run", "randomise": "Random after each run"}
-
-
-@dataclass
-class NodeStatus:
-    """What the engine last said about a node (runtime only, never saved)."""
-
-    state: str = ""          # "", queued, running, done, cached, failed, cancelled, bypassed, skipped
-    step: int = 0
-    total: int = 0
-    message: str = ""        # the error, for failed nodes
-    seconds: float | None = None
-    memory: int | None = None  # peak bytes
-    outputs: list[str] = field(default_factory=list)
-
-    @property
-    def progress(self) -> float:
-        return self.step / self.total if self.total else 0.0
 
 
 class Document(QObject):
@@ -80,7 +69,9 @@ class Document(QObject):
         self._origin_name: str | None = None
         self.settings: dict[str, Any] = {}
         self.migration_notes: list[str] = []
-        self.status: dict[str, NodeStatus] = {}
+        # Runtime only: what the last runs said about each node, and a QImage of its
+        # last result (the face shows them); every change emits node_status_changed.
+        self.run_state = RunState(self.graph.nodes, self.node_status_changed.emit)
         self.problems: dict[str, list[Problem]] = {}
         self._selection: list[str] = []
         # Set by the window: (node type, params, quality) -> Estimate | None, and
@@ -90,8 +81,6 @@ class Document(QObject):
         # Set by the window: type id -> the model a new node starts with here, and its settings
         # (models_info.starting_params); used only for a node made with no values of its own.
         self.starting_params: Any = None
-        # Runtime only: node id -> a QImage of its last result (the face shows it).
-        self.thumbnails: dict[str, Any] = {}
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         # Every edit re-checks (debounced). Before a run asked for it, only what is wrong with
         # what is there is marked (a value, an anchor that names no reference, a link of the
@@ -114,6 +103,16 @@ class Document(QObject):
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.dirty_changed.emit(not clean)
+
+    @property
+    def status(self) -> dict[str, NodeStatus]:
+        """Node id -> what the engine last said about it (read it; change it with ``set_status``)."""
+        return self.run_state.status
+
+    @property
+    def thumbnails(self) -> dict[str, Any]:
+        """Node id -> a QImage of its last result (change it with ``set_thumbnail``)."""
+        return self.run_state.thumbnails
 
     # -- names -------------------------------------------------------------------------
     def type_title(self, type_id: str) -> str:
@@ -155,9 +154,8 @@ class Document(QObject):
             self.selection_changed.emit(list(ids))
 
     def _on_node_removed(self, node: Node) -> None:
-        self.status.pop(node.id, None)
+        self.run_state.forget(node.id)
         self.problems.pop(node.id, None)
-        self.thumbnails.pop(node.id, None)
         if node.id in self._selection:
             self.select([n for n in self._selection if n != node.id])
 
@@ -481,25 +479,12 @@ class Document(QObject):
     def _on_graph_reroutes_changed(self) -> None:
         self.reroutes_changed.emit()
 
-    # -- clipboard -----------------------------------------------------------------------
+    # -- clipboard (app.ui.clipboard) ------------------------------------------------------
     def copy_nodes(self, node_ids: Iterable[str]) -> dict[str, Any]:
         """The nodes as a project dict (pastable into any project, or a text editor).
         Links from outside the copied nodes are kept apart, under "links_in", for
         a paste that keeps input links."""
-        ids = [n for n in self.graph.nodes if n in set(node_ids)]
-        part = Graph(self.registry)
-        for node_id in ids:
-            part.insert_node(copy.deepcopy(self.graph.nodes[node_id]), self.graph.positions.get(node_id))
-        links_in = []
-        for link in self.graph.links:
-            if link.source in part.nodes and link.target in part.nodes:
-                part.add_link(link)
-            elif link.target in part.nodes:
-                links_in.append({"from": f"{link.source}.{link.source_socket}",
-                                 "to": f"{link.target}.{link.target_socket}"})
-        data = project_io.to_dict(part)
-        data["links_in"] = links_in
-        return data
+        return clipboard.copy_nodes(self.graph, node_ids)
 
     def paste(self, data: dict[str, Any] | str, at: tuple[float, float] | Any = None, *,
               offset: tuple[float, float] = (40.0, 40.0), keep_input_links: bool = False,
@@ -511,61 +496,24 @@ class Document(QObject):
         which become the selection. Raises ``ProjectError`` for text that is not
         a Weft project.
         """
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError as exc:
-                raise project_io.ProjectError(f"the clipboard holds no Weft nodes: {exc}") from None
-        if not isinstance(data, dict):
-            raise project_io.ProjectError("the clipboard holds no Weft nodes")
-        links_in = data.get("links_in", []) if isinstance(data.get("links_in"), list) else []
-        clean = {k: v for k, v in data.items() if k != "links_in"}
-        part = project_io.from_dict(clean, self.registry, source="clipboard").graph
-        if not part.nodes:
+        pasted = clipboard.plan_paste(data, self.registry, self.graph.nodes,
+                                      _xy(at) if at is not None else None, offset)
+        if not pasted.nodes:
             return []
-        positions = [part.positions[n] for n in part.nodes if n in part.positions]
-        if at is not None and positions:
-            x0, y0 = min(p[0] for p in positions), min(p[1] for p in positions)
-            ax, ay = _xy(at)
-            dx, dy = ax - x0, ay - y0
-        else:
-            dx, dy = offset
-        taken = set(self.graph.nodes)
-        new_ids: dict[str, str] = {}
-        for old_id, node in part.nodes.items():
-            base = node.type_id[:60]
-            new_id, n = base, 2
-            while new_id in taken:
-                new_id, n = f"{base}_{n}", n + 1
-            taken.add(new_id)
-            new_ids[old_id] = new_id
         self.undo_stack.beginMacro(text)
         try:
-            for old_id, node in part.nodes.items():
-                fresh = Node(new_ids[old_id], node.type_id, dict(node.params), node.title, node.bypassed,
-                             node.version)
-                pos = part.positions.get(old_id)
-                pos = (pos[0] + dx, pos[1] + dy) if pos is not None else (dx, dy)
-                self.undo_stack.push(C.AddNode(self, fresh, pos))
-            for link in part.links:
-                new_link = Link(new_ids[link.source], link.source_socket, new_ids[link.target], link.target_socket)
-                if self.graph.connection_problem(*_link_args(new_link)) is None:
-                    self.undo_stack.push(C.AddLink(self, new_link))
+            for node, pos in pasted.nodes:
+                self.undo_stack.push(C.AddNode(self, node, pos))
+            for link in pasted.links:
+                if self.graph.connection_problem(*_link_args(link)) is None:
+                    self.undo_stack.push(C.AddLink(self, link))
             if keep_input_links:
-                for entry in links_in:
-                    try:
-                        src, _, src_socket = str(entry["from"]).partition(".")
-                        dst, _, dst_socket = str(entry["to"]).partition(".")
-                    except (KeyError, TypeError):
-                        continue
-                    if dst not in new_ids or src not in self.graph.nodes:
-                        continue
-                    args = (src, src_socket, new_ids[dst], dst_socket)
-                    if self.graph.connection_problem(*args) is None:
-                        self.undo_stack.push(C.Connect(self, Link(*args)))
+                for link in pasted.links_in:
+                    if link.source in self.graph.nodes and self.graph.connection_problem(*_link_args(link)) is None:
+                        self.undo_stack.push(C.Connect(self, link))
         finally:
             self.undo_stack.endMacro()
-        ids = list(new_ids.values())
+        ids = pasted.ids
         self.select(ids)
         return ids
 
@@ -576,27 +524,18 @@ class Document(QObject):
         return self.paste(self.copy_nodes(ids), text="Duplicate", keep_input_links=True)
 
     # -- run feedback ------------------------------------------------------------------------
+    # -- run feedback (app.ui.run_state) ---------------------------------------------------
     def node_status(self, node_id: str) -> NodeStatus:
-        return self.status.get(node_id) or NodeStatus()
+        return self.run_state.node_status(node_id)
 
     def set_status(self, node_id: str, **fields: Any) -> None:
-        if node_id not in self.graph.nodes:
-            return
-        status = self.status.setdefault(node_id, NodeStatus())
-        for name, value in fields.items():
-            setattr(status, name, value)
-        self.node_status_changed.emit(node_id)
+        self.run_state.set_status(node_id, **fields)
 
     def set_thumbnail(self, node_id: str, image: Any) -> None:
-        if node_id in self.graph.nodes:
-            self.thumbnails[node_id] = image
-            self.node_status_changed.emit(node_id)
+        self.run_state.set_thumbnail(node_id, image)
 
     def clear_status(self, node_ids: Iterable[str] | None = None) -> None:
-        ids = list(self.status) if node_ids is None else [n for n in node_ids if n in self.status]
-        for node_id in ids:
-            del self.status[node_id]
-            self.node_status_changed.emit(node_id)
+        self.run_state.clear_status(node_ids)
 
     def check(self, targets: list[str] | None = None, *, place: RenderPlace | None = None) -> list[Problem]:
         """Validates the graph (the part ``targets`` need) as a run does and shows the problems on the nodes.
@@ -641,9 +580,8 @@ class Document(QObject):
         """Shows another project: empties this document's graph and refills it."""
         graph = self.graph
         self.select([])
-        self.status.clear()
+        self.run_state.forget_all()
         self.problems.clear()
-        self.thumbnails.clear()
         graph.clear()
         src = project.graph
         graph.put_reroutes(src.reroutes)
@@ -669,18 +607,12 @@ class Document(QObject):
 
     def load(self, path: str | Path) -> None:
         """Opens a .weft file (raises ProjectError, saying why it cannot be read)."""
-        project = project_io.load(path, self.registry)
-        project.path = Path(path).resolve()
-        self.replace_project(project)
+        self._show(project_files.read_weft(path, self.registry))
 
     def load_copy(self, path: str | Path) -> None:
         """Opens a .weft as an untitled copy (an example): Save asks where, and
         renders never go next to the original."""
-        path = Path(path).resolve()
-        project = project_io.load(path, self.registry)
-        project.path = None
-        self.replace_project(project)
-        self._set_origin(path, path.parent, path.stem)
+        self._show(project_files.read_weft(path, self.registry, as_copy=True))
 
     def open_file(self, path: str | Path, *, as_copy: bool = False) -> bool:
         """Opens the project a file holds, as a drop on the studio does: a .weft
@@ -688,49 +620,32 @@ class Document(QObject):
         (engines.media.provenance), as a new untitled project. False for a
         file without one (the caller makes a loader); ProjectError for one
         that cannot be read."""
-        path = Path(path)
-        if path.suffix.lower() == project_io.SUFFIX:
-            if as_copy:
-                self.load_copy(path)
-            else:
-                self.load(path)
-            return True
-        from engines.media.provenance import read_embedded
-        embedded = read_embedded(path)
-        if embedded is None:
+        opened = project_files.read_file(path, self.registry, as_copy=as_copy)
+        if opened is None:
             return False
-        project = project_io.from_dict(embedded.project, self.registry, source=f"{path} (its embedded project)")
-        self.replace_project(project)
-        self._set_origin(path.resolve(), embedded.project_dir or path.resolve().parent, embedded.project_name)
+        self._show(opened)
         return True
 
-    @staticmethod
-    def holds_project(path: str | Path) -> bool:
-        """A .weft, or a render that carries the project that made it."""
-        if Path(path).suffix.lower() == project_io.SUFFIX:
-            return True
-        from engines.media.provenance import read_embedded
-        return read_embedded(path) is not None
+    holds_project = staticmethod(project_files.holds_project)
+
+    def _show(self, opened: project_files.Opened) -> None:
+        self.replace_project(opened.project)
+        if opened.origin is not None:
+            self._set_origin(opened.origin, opened.folder, opened.name)
 
     def _set_origin(self, origin: Path, folder: Path, name: str) -> None:
         self.origin, self._origin_dir, self._origin_name = origin, folder, name
         self.path_changed.emit()
 
     def load_dict(self, data: dict[str, Any], path: Path | None = None, *, dirty: bool = False) -> None:
-        project = project_io.from_dict(data, self.registry, source=str(path or "project"))
-        project.path = path
-        self.replace_project(project)
+        self.replace_project(project_files.read_dict(data, self.registry, path))
         if dirty:
             self.undo_stack.resetClean()  # a recovered project is unsaved work
 
     def save(self, path: str | Path | None = None) -> Path:
-        target = Path(path) if path is not None else self.path
-        if target is None:
-            raise project_io.ProjectError("the project has no file name yet")
-        if target.suffix != project_io.SUFFIX:
-            target = target.with_suffix(project_io.SUFFIX)
+        target = project_files.save_target(path, self.path)
         self._keep_input_paths(target.resolve().parent)
-        saved = project_io.save(project_io.Project(self.graph, self.settings), target).resolve()
+        saved = project_files.write(self.graph, self.settings, target)
         self.undo_stack.setClean()
         self._set_path(saved)
         return saved
@@ -742,15 +657,7 @@ class Document(QObject):
         base = self.base_dir.resolve()
         if base == folder:
             return
-        from nodes import types as T
-        changes = []
-        for node in self.graph.nodes.values():
-            if node.type_id not in self.registry:
-                continue
-            for name, param in self.graph.node_type(node.id).params.items():
-                value = node.params.get(name)
-                if param.type == T.PATH and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
-                    changes.append((node.id, name, str(base / value)))
+        changes = project_files.absolute_input_paths(self.graph, base)
         if not changes:
             return
         self.undo_stack.beginMacro("Keep input paths")
