@@ -166,7 +166,7 @@ class SettingsDialog(QDialog):
         self.device.setCurrentIndex(max(0, self.device.findData(settings.get("device"))))
         form.addRow("Device", self.device)
 
-        from engines.models.manager import PROFILES
+        from engines.models.sources import PROFILES
         self.models = QComboBox()
         for key in PROFILES:
             self.models.addItem(MODEL_PROFILE_WORDS.get(key, key), key)

@@ -25,35 +25,20 @@ imports it to list and pull models.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nodes.model_catalogue import CATALOGUE, ModelSpec, get_spec
-from engines.models.folders import cached_snapshot, default_models_dir, default_tiny_dir, is_complete_pipeline
-from engines.models import tiny
+from engines.models import hub, sources, tiny
+from engines.models.folders import default_models_dir, default_tiny_dir, is_complete_pipeline
 from engines.models.quiet import quiet_libraries
-
-PROFILES = ("default", "tiny")
-TINY_NOTICE = "tiny twin with random weights: the output is noise"
-
-ProgressCallback = Callable[[int, int], None]
-
-
-class ModelNotAvailableError(RuntimeError):
-    """The weights of a model are neither on disk nor reachable.
-
-    The message is written for the artist: which model, where it comes from,
-    and the command that fetches it.
-    """
-
+from engines.models.sources import ModelNotAvailableError
 
 class ModelManager:
     """Resident diffusers pipelines, by catalogue model id.
@@ -77,8 +62,8 @@ class ModelManager:
         vram_budget: int | None = None,
         gpu: Any = None,
     ) -> None:
-        if profile not in PROFILES:
-            raise ValueError(f"Unknown model profile {profile!r}; use one of: {', '.join(PROFILES)}.")
+        if profile not in sources.PROFILES:
+            raise ValueError(f"Unknown model profile {profile!r}; use one of: {', '.join(sources.PROFILES)}.")
         self.profile = profile
         self.models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
         self.tiny_dir = Path(tiny_dir) if tiny_dir is not None else default_tiny_dir()
@@ -105,15 +90,11 @@ class ModelManager:
 
     def display_title(self, model_id: str) -> str:
         """The model's title as a user should see it in this profile."""
-        spec = get_spec(model_id)
-        return f"{spec.title} ({TINY_NOTICE})" if self.profile == "tiny" and not spec.shipped else spec.title
+        return sources.display_title(get_spec(model_id), self.profile)
 
     def local_folder(self, model_id: str) -> Path:
         """The folder this profile loads `model_id` from when it is on disk."""
-        if get_spec(model_id).shipped:
-            return _shipped_folder(model_id)
-        root = self.tiny_dir if self.profile == "tiny" else self.models_dir
-        return root / model_id
+        return sources.local_folder(get_spec(model_id), self.profile, self.models_dir, self.tiny_dir)
 
     def is_installed(self, model_id: str) -> bool:
         """Whether `pipeline(model_id)` can load without downloading anything.
@@ -121,21 +102,7 @@ class ModelManager:
         Tiny: the twin has been built. Default: a complete copy is in the
         models folder or in the Hugging Face cache. Imports no torch.
         """
-        spec = get_spec(model_id)
-        if spec.shipped:
-            from engines.sketch.manifest import is_present
-
-            return is_present(model_id)
-        if self.profile == "tiny":
-            from engines.models.tiny import is_current
-
-            return is_current(self.tiny_dir / model_id, spec.family)
-        if spec.registered:
-            return self._source_folder(spec) is not None and all(Path(p).is_file() for _, p in spec.user_files)
-        if is_complete_pipeline(self.models_dir / model_id):
-            return True
-        snapshot = cached_snapshot(spec.repo_id)
-        return snapshot is not None and is_complete_pipeline(snapshot)
+        return sources.is_installed(get_spec(model_id), self.profile, self.models_dir, self.tiny_dir)
 
     # ---- loading -----------------------------------------------------------------
 
@@ -241,7 +208,7 @@ class ModelManager:
         gpu.check()
         kwargs: dict[str, Any] = {"dtype": gpu.dtype(self._dtypes(spec))}
         if spec.shipped:
-            source: Path | None = self._shipped_source(spec)
+            source: Path | None = sources.shipped_source(spec)
         elif self.profile == "tiny":
             source = self.ensure_tiny(spec.id)
         else:
@@ -296,17 +263,7 @@ class ModelManager:
         return self._source_folder(get_spec(model_id))
 
     def _source_folder(self, spec: ModelSpec) -> Path | None:
-        if spec.shipped:
-            return _shipped_folder(spec.id)
-        if self.profile == "tiny":
-            return self.tiny_dir / spec.id
-        if spec.user_folder:
-            return Path(spec.user_folder) if is_complete_pipeline(Path(spec.user_folder)) else None
-        if spec.registered:
-            return self._source_folder(get_spec(spec.base))
-        if is_complete_pipeline(self.models_dir / spec.id):
-            return self.models_dir / spec.id
-        return cached_snapshot(spec.repo_id)
+        return sources.source_folder(spec, self.profile, self.models_dir, self.tiny_dir)
 
     def _shared_components(self, identities: dict[str, str]) -> dict[str, Any]:
         """Resident components with the same identity as the ones about to load, by name."""
@@ -426,15 +383,6 @@ class ModelManager:
             self._free_memory()
             return nxt
 
-    def _shipped_source(self, spec: ModelSpec) -> Path:
-        """The package folder of a shipped model, once its files match the manifest."""
-        from engines.sketch.manifest import ManifestError, verify
-
-        try:
-            return verify(spec.id)
-        except ManifestError as exc:
-            raise ModelNotAvailableError(f"{spec.title} ({spec.id}): {exc}") from None
-
     def _load_default(self, spec: ModelSpec, pipeline_class: Any, kwargs: dict[str, Any]) -> Any:
         from huggingface_hub.errors import HfHubHTTPError
 
@@ -446,11 +394,12 @@ class ModelManager:
         try:
             # From the Hub cache; downloads into it when online. Offline, say
             # so up front: diffusers would otherwise try the network first.
-            return pipeline_class.from_pretrained(spec.repo_id, local_files_only=_hub_offline(), **kwargs)
+            return pipeline_class.from_pretrained(spec.repo_id, local_files_only=hub.hub_offline(), **kwargs)
         except (OSError, HfHubHTTPError) as exc:
             # diffusers reports a missing cache entry, no network and a gated
             # repo alike as OSError; huggingface_hub's HTTP errors for the rest.
-            raise ModelNotAvailableError(self._not_available_message(spec, exc)) from exc
+            message = hub.not_available_message(spec, self.models_dir / spec.id, exc)
+            raise ModelNotAvailableError(message) from exc
 
     def _load_registered(self, spec: ModelSpec, pipeline_class: Any, source: Path | None,
                          shared: dict[str, Any], kwargs: dict[str, Any]) -> Any:
@@ -500,43 +449,9 @@ class ModelManager:
         # CPUs are slow in half precision and tiny twins are tested in float32.
         return torch.float32
 
-    def _not_available_message(
-        self, spec: ModelSpec, exc: BaseException | None = None, *, pulling: bool = False
-    ) -> str:
-        target = self.models_dir / spec.id
-        if pulling:
-            lines = [
-                f"Could not download {spec.title} ({spec.id}) from the Hugging Face repo "
-                f"{spec.repo_id} (about {spec.download_gb:g} GB) into {target}.",
-                "Run the same command again once connected: the download resumes where it stopped.",
-                f"  or: huggingface-cli download {spec.repo_id} --local-dir {target}",
-            ]
-        else:
-            lines = [
-                f"{spec.title} ({spec.id}) is not installed and cannot be downloaded now.",
-                f"It comes from the Hugging Face repo {spec.repo_id} (about {spec.download_gb:g} GB).",
-                f"Fetch it with: weft models pull {spec.id}",
-                f"  or: huggingface-cli download {spec.repo_id} --local-dir {target}",
-            ]
-        toys = [other for other in CATALOGUE.values() if other.shipped and other.task == spec.task]
-        if toys and not pulling:
-            names = " or ".join(f"{toy.title} ({toy.id})" for toy in toys)
-            lines.append(f"Meanwhile {names} ships with Weft: a toy model of a toy world that knows only its own "
-                         "few words, enough to try the graph offline, not a substitute for this model.")
-        if spec.gated:
-            lines.append(
-                f"This model is gated: accept its licence on https://huggingface.co/{spec.repo_id} "
-                "and log in first (huggingface-cli login)."
-            )
-        if _hub_offline():
-            lines.append("Hugging Face downloads are switched off here (HF_HUB_OFFLINE is set).")
-        if exc is not None:
-            lines.append(f"Details: {_first_line(exc)}")
-        return "\n".join(lines)
-
     # ---- fetching and building ---------------------------------------------------
 
-    def pull(self, model_id: str, progress: ProgressCallback | None = None) -> Path:
+    def pull(self, model_id: str, progress: hub.ProgressCallback | None = None) -> Path:
         """Download `model_id` into `<models_dir>/<model_id>` and return that folder.
 
         Resumes an interrupted download. `progress(done, total)` is called as
@@ -545,7 +460,7 @@ class ModelManager:
         """
         spec = get_spec(model_id)
         if spec.shipped:  # nothing to download: check what shipped instead
-            path = self._shipped_source(spec)
+            path = sources.shipped_source(spec)
             if progress is not None:
                 progress(1, 1)
             return path
@@ -559,33 +474,14 @@ class ModelManager:
             if spec.user_folder:
                 return Path(spec.user_folder)
             return self.pull(spec.base, progress)
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import HfHubHTTPError
-
-        target = self.models_dir / model_id
-        target.mkdir(parents=True, exist_ok=True)
-        try:
-            snapshot_download(
-                spec.repo_id,
-                local_dir=target,
-                allow_patterns=list(spec.download_patterns),
-                # huggingface_hub reads HF_HUB_OFFLINE only at import; honour
-                # it as set now, so offline means no network, ever.
-                local_files_only=_hub_offline(),
-                tqdm_class=_progress_tqdm(progress) if progress is not None else None,
-            )
-        except (OSError, HfHubHTTPError) as exc:
-            with contextlib.suppress(OSError):
-                target.rmdir()  # only if nothing arrived: keep partial files to resume
-            raise ModelNotAvailableError(self._not_available_message(spec, exc, pulling=True)) from exc
-        return target
+        return hub.download(spec, self.models_dir / model_id, progress)
 
     def ensure_tiny(self, model_id: str) -> Path:
         """The tiny twin's folder for `model_id`, built first if missing or stale
         (a shipped model has no twin: its own folder)."""
         spec = get_spec(model_id)
         if spec.shipped:
-            return self._shipped_source(spec)
+            return sources.shipped_source(spec)
         return tiny.ensure_built(spec.family, self.tiny_dir / model_id)
 
     def make_tiny(self, folder: Path | None = None) -> dict[str, Path]:
@@ -644,12 +540,6 @@ def relieve_memory(pipe: Any) -> str | None:
         if done is not None:
             return done
     return None
-
-
-def _shipped_folder(model_id: str) -> Path:
-    from engines.sketch.manifest import folder
-
-    return folder(model_id)
 
 
 def _tag(pipe: Any, model_id: str, profile: str) -> None:
@@ -770,53 +660,3 @@ def _apply_placement(pipe: Any, placement: str, device: str) -> None:
     vae = getattr(pipe, "vae", None)
     if vae is not None and hasattr(vae, "enable_tiling"):
         vae.enable_tiling()
-
-
-def _hub_offline() -> bool:
-    """HF_HUB_OFFLINE as set now (huggingface_hub reads it once, at import)."""
-    value = os.environ.get("HF_HUB_OFFLINE", "")
-    if value.strip().upper() in {"1", "ON", "YES", "TRUE"}:
-        return True
-    try:
-        from huggingface_hub import constants
-    except ImportError:
-        return False
-    return bool(constants.HF_HUB_OFFLINE)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-
-
-def _progress_tqdm(progress: ProgressCallback) -> type:
-    """A silent tqdm class that forwards download progress to `progress`.
-
-    huggingface_hub (1.x and later) passes the class to its byte counters;
-    older versions only to the per-file counter. Bytes win when both exist.
-    """
-    from tqdm.auto import tqdm
-
-    lock = threading.Lock()
-    bars: list[Any] = []
-
-    class ForwardingTqdm(tqdm):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.pop("name", None)
-            kwargs["disable"] = True  # no terminal output; counted below
-            super().__init__(*args, **kwargs)
-            self.unit = kwargs.get("unit", "it")
-            self.done = int(kwargs.get("initial", 0) or 0)
-            with lock:
-                bars.append(self)
-
-        def update(self, n: float | None = 1) -> bool | None:
-            with lock:
-                self.done += int(n or 0)
-                counted = [bar for bar in bars if bar.unit == "B"] or bars
-                done = max(bar.done for bar in counted)
-                total = max(int(bar.total or 0) for bar in counted)
-            progress(done, max(total, done))
-            return None
-
-    return ForwardingTqdm

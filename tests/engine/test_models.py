@@ -19,7 +19,8 @@ import pytest
 from nodes import model_catalogue as catalogue
 from nodes.model_catalogue import CATALOGUE, UnknownModelError, get_spec
 from engines.models.folders import cached_snapshot
-from engines.models.manager import ModelManager, ModelNotAvailableError
+from engines.models.manager import ModelManager
+from engines.models.sources import ModelNotAvailableError
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore:Should have:UserWarning")  # torchsde, harmless

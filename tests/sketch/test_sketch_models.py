@@ -95,7 +95,8 @@ def copied_weights(tmp_path, monkeypatch):
 
 
 def test_a_changed_file_is_refused_naming_the_model_and_the_file(copied_weights, tmp_path):
-    from engines.models.manager import ModelManager, ModelNotAvailableError
+    from engines.models.manager import ModelManager
+    from engines.models.sources import ModelNotAvailableError
 
     assert manifest.verify("sketch-video") == copied_weights / "sketch-video"
     weights = copied_weights / "sketch-video" / "transformer" / "diffusion_pytorch_model.safetensors"
@@ -256,7 +257,8 @@ def test_the_real_models_take_any_words(tmp_path):
 def test_a_missing_real_model_says_how_to_pull_it_and_names_the_toy_model_of_its_task(tmp_path, monkeypatch, real, toy):
     from huggingface_hub import constants
 
-    from engines.models.manager import ModelManager, ModelNotAvailableError
+    from engines.models.manager import ModelManager
+    from engines.models.sources import ModelNotAvailableError
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
