@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QPointF
 
-from app.ui.canvas.items import WIDTH
+from app.ui.canvas.geometry import WIDTH
 from nodes.graph import GraphError
 
 if TYPE_CHECKING:

@@ -12,11 +12,13 @@ import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QCursor, QMouseEvent, QPainterPathStroker
+from PySide6.QtGui import QCursor, QMouseEvent
 from PySide6.QtWidgets import QGraphicsView, QToolTip
 
 from app.ui import theme
-from app.ui.canvas.items import (BackdropItem, CutLineItem, LinkItem, NodeItem, TempLinkItem, distance)
+from app.ui.canvas import geometry
+from app.ui.canvas.geometry import distance
+from app.ui.canvas.items import BackdropItem, CutLineItem, LinkItem, NodeItem, TempLinkItem
 from nodes.graph import GraphError, Link
 from nodes.types import ALL_TYPES, can_connect
 
@@ -303,9 +305,7 @@ class CutLinks(Interaction):
         self.line.add_point(scene_pos)
 
     def crossed(self) -> list[Link]:
-        stroker = QPainterPathStroker()
-        stroker.setWidth(2)
-        cut = stroker.createStroke(self.line.path())
+        cut = geometry.stroke(self.line.path(), 2)
         bounds = cut.boundingRect()
         hits = []
         for link, item in self.scene.links.items():

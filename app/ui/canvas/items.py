@@ -2,21 +2,24 @@
 
 Items show the model; they never change it. A node paints its sockets and its
 parameter values itself (no widget per node: proxy widgets are slow and drift
-when zooming), and draws less when zoomed out (level of detail). Geometry is
-fixed per node type, so run feedback (progress, errors) never re-lays out links.
+when zooming), and draws less when zoomed out (level of detail). Where things
+are (sizes, socket places, hit areas, wire shapes) is ``geometry``'s; here is
+what goes there and how it is painted. Geometry is fixed per node type, so run
+feedback (progress, errors) never re-lays out links.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import (QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen,
-                           QPolygonF)
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
 
 from app.ui import theme
+from app.ui.canvas import geometry
+from app.ui.canvas.geometry import (HEADER, LINK_HIT_WIDTH, MAX_PARAMS, PARAM_ROW, REROUTE_R, ROW, SOCKET_HIT,
+                                    SOCKET_R, NodeLayout, link_path, socket_y)
 from nodes.anchors import SOCKETS as REFERENCE_SOCKETS, label_param
 from nodes.graph import Link, Node
 from nodes.registry import UnknownNodeType
@@ -25,18 +28,6 @@ from nodes.types import ALL_TYPES, connection_refusal
 if TYPE_CHECKING:
     from app.ui.canvas.scene import GraphScene
 
-WIDTH = 210.0      # the usual node width; long type names get more, up to MAX_WIDTH
-MAX_WIDTH = 290.0
-HEADER = 26.0
-ROW = 20.0
-PARAM_ROW = 16.0
-FOOTER = 18.0
-SOCKET_R = 5.5
-SOCKET_HIT = 10.0
-BADGE_H = 20.0
-BADGE_MAX_W = WIDTH * 1.6  # a message may run past the node's right edge
-MAX_PARAMS = 6
-THUMB_H = 72.0     # the last result's first frame or waveform, under the parameters
 # Beyond this zoom the device cache would be huge (and Qt clips it): draw directly.
 CACHE_MAX_SCALE = 2.5
 
@@ -110,13 +101,11 @@ class NodeItem(QGraphicsItem):
         # Wide enough for the type's name (a renamed node elides its own title).
         title_font = QFontMetricsF(theme.font(9.5, bold=True))
         type_title = self.node_type.title if self.known else self.node.type_id
-        self.w = float(min(MAX_WIDTH, max(WIDTH, round(title_font.horizontalAdvance(type_title) + 44))))
-        self.badge_max_w = max(BADGE_MAX_W, self.w)
+        self.w = geometry.node_width(title_font.horizontalAdvance(type_title))
         self.input_names = [s.name for s in self.inputs]
         self.output_names = [s.name for s in self.outputs]
         self._face_params = params
         self._arrange_face()
-        self.rows_top = HEADER + 4
         self._measure()
 
     def _arrange_face(self) -> None:
@@ -142,48 +131,36 @@ class NodeItem(QGraphicsItem):
         self.hidden_params = len(params) - len(self.shown_params)
 
     def _measure(self) -> None:
-        rows = max(len(self.inputs), len(self.outputs), 1 if not self.known else 0)
-        self.params_top = self.rows_top + rows * ROW + (4 if self.shown_params or self.summary_rows else 0)
-        n_param_rows = len(self.shown_params) + len(self.summary_rows) + (1 if self.hidden_params else 0)
-        self.thumb_top = self.params_top + n_param_rows * PARAM_ROW + 4
-        self.footer_top = self.thumb_top + (THUMB_H + 4 if self.thumb is not None else 0)
-        self.height = self.footer_top + FOOTER
-        self.body = QRectF(0, 0, self.w, self.height)
-        self._bounds = QRectF(-SOCKET_R - 2, -BADGE_H - 6, self.badge_max_w + 2 * SOCKET_R + 4,
-                              self.height + BADGE_H + 8)
+        """The node's bands, from how many rows of each it has (``geometry.NodeLayout``)."""
+        socket_rows = max(len(self.inputs), len(self.outputs), 1 if not self.known else 0)
+        param_rows = len(self.shown_params) + len(self.summary_rows) + (1 if self.hidden_params else 0)
+        self.layout = layout = NodeLayout.measure(
+            self.w, socket_rows=socket_rows, param_rows=param_rows,
+            face_rows=bool(self.shown_params or self.summary_rows), thumbnail=self.thumb is not None)
+        # Read on every paint and hover: kept as plain attributes.
+        self.params_top, self.thumb_top, self.footer_top = layout.params_top, layout.thumb_top, layout.footer_top
+        self.height, self.badge_max_w = layout.height, layout.badge_max_w
+        self.body, self._bounds = layout.body, layout.bounds
 
     def boundingRect(self) -> QRectF:
         return self._bounds
 
     def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRect(self.body.adjusted(-SOCKET_R, 0, SOCKET_R, 0))
-        return path
+        return self.layout.hit_area()
 
     def input_pos(self, name: str) -> QPointF:
         """A socket's centre, in scene coordinates."""
-        try:
-            i = self.input_names.index(name)
-        except ValueError:
-            return self.mapToScene(QPointF(0, HEADER / 2))
-        return self.mapToScene(QPointF(0, self.rows_top + ROW * i + ROW / 2))
+        index = self.input_names.index(name) if name in self.input_names else None
+        return self.mapToScene(geometry.socket_point("in", index, self.w))
 
     def output_pos(self, name: str) -> QPointF:
-        try:
-            i = self.output_names.index(name)
-        except ValueError:
-            return self.mapToScene(QPointF(self.w, HEADER / 2))
-        return self.mapToScene(QPointF(self.w, self.rows_top + ROW * i + ROW / 2))
+        index = self.output_names.index(name) if name in self.output_names else None
+        return self.mapToScene(geometry.socket_point("out", index, self.w))
 
     def socket_at(self, scene_pos: QPointF, radius: float = SOCKET_HIT) -> tuple[str, str] | None:
         """("in" | "out", socket name) under a scene point, or None."""
-        p = self.mapFromScene(scene_pos)
-        for kind, names, x in (("in", self.input_names, 0.0), ("out", self.output_names, self.w)):
-            for i, name in enumerate(names):
-                cy = self.rows_top + ROW * i + ROW / 2
-                if abs(p.x() - x) <= radius and abs(p.y() - cy) <= ROW / 2:
-                    return kind, name
-        return None
+        return geometry.socket_at(self.mapFromScene(scene_pos), self.w, self.input_names, self.output_names,
+                                  radius)
 
     def socket_type_name(self, kind: str, name: str) -> str:
         sockets = self.inputs if kind == "in" else self.outputs
@@ -193,10 +170,10 @@ class NodeItem(QGraphicsItem):
         return ""
 
     def title_rect(self) -> QRectF:
-        return QRectF(0, 0, self.w, HEADER)
+        return self.layout.title_rect()
 
     def badge_rect(self) -> QRectF:
-        return QRectF(0, -BADGE_H - 4, self.badge_max_w if self._badge_text() else self.w, BADGE_H)
+        return self.layout.badge_rect(wide=bool(self._badge_text()))
 
     # -- model changes ---------------------------------------------------------------------
     def refresh(self) -> None:
@@ -238,7 +215,7 @@ class NodeItem(QGraphicsItem):
             else:
                 tip = f"Unknown node type {self.node.type_id!r}: this Weft does not know it."
         elif pos.y() >= self.params_top and pos.y() < self.footer_top:
-            i = int((pos.y() - self.params_top) // PARAM_ROW)
+            i = self.layout.param_row_at(pos.y())
             if 0 <= i < len(self.shown_params):
                 p = self.shown_params[i]
                 tip = f"<b>{p.display_name}</b> = {format_value(self.node.params.get(p.name))}<br>{p.help}"
@@ -416,7 +393,7 @@ class NodeItem(QGraphicsItem):
         fm = QFontMetricsF(font)
         painter.setFont(font)
         for i, s in enumerate(self.inputs):
-            cy = self.rows_top + ROW * i + ROW / 2
+            cy = socket_y(i)
             color, pen = self._socket_brush("in", s.name, s.type.name)
             painter.setPen(pen)
             painter.setBrush(color)
@@ -427,7 +404,7 @@ class NodeItem(QGraphicsItem):
             painter.drawText(QRectF(10, cy - ROW / 2, room + 10, ROW), Qt.AlignVCenter | Qt.AlignLeft,
                              _elide(fm, self.input_name(s), room))
         for i, s in enumerate(self.outputs):
-            cy = self.rows_top + ROW * i + ROW / 2
+            cy = socket_y(i)
             color, pen = self._socket_brush("out", s.name, s.type.name)
             painter.setPen(pen)
             painter.setBrush(color)
@@ -441,7 +418,7 @@ class NodeItem(QGraphicsItem):
         for names, sockets, x in ((self.input_names, self.inputs, 0.0), (self.output_names, self.outputs, self.w)):
             for i, s in enumerate(sockets):
                 painter.setBrush(theme.type_color(s.type.name))
-                painter.drawEllipse(QPointF(x, self.rows_top + ROW * i + ROW / 2), SOCKET_R, SOCKET_R)
+                painter.drawEllipse(QPointF(x, socket_y(i)), SOCKET_R, SOCKET_R)
 
     def _paint_params(self, painter: QPainter) -> None:
         if not self.shown_params and not self.summary_rows:
@@ -494,10 +471,7 @@ class NodeItem(QGraphicsItem):
     def thumbnail_rect(self) -> QRectF:
         if self.thumb is None:
             return QRectF()
-        area = QRectF(8, self.thumb_top, self.w - 16, THUMB_H)
-        w, h = self.thumb.width(), self.thumb.height()
-        scale = min(area.width() / max(1, w), area.height() / max(1, h))
-        return QRectF(area.center().x() - w * scale / 2, area.center().y() - h * scale / 2, w * scale, h * scale)
+        return self.layout.thumbnail_rect(self.thumb.width(), self.thumb.height())
 
     def _paint_thumbnail(self, painter: QPainter) -> None:
         """The last result, updated after each run: a video's first frame, an image, a waveform."""
@@ -505,7 +479,7 @@ class NodeItem(QGraphicsItem):
             return
         painter.setPen(Qt.NoPen)
         painter.setBrush(QColor("#101113"))
-        painter.drawRoundedRect(QRectF(8, self.thumb_top, self.w - 16, THUMB_H), 3, 3)
+        painter.drawRoundedRect(self.layout.thumb_area(), 3, 3)
         painter.setRenderHint(QPainter.SmoothPixmapTransform, True)
         painter.drawImage(self.thumbnail_rect(), self.thumb)
 
@@ -518,7 +492,7 @@ class NodeItem(QGraphicsItem):
             (" \u2014 long" if e.long else "")
 
     def _paint_footer(self, painter: QPainter, status) -> None:
-        rect = QRectF(8, self.footer_top + 2, self.w - 16, FOOTER - 6)
+        rect = self.layout.footer_rect()
         font = theme.font(7.5)
         painter.setFont(font)
         if (status is None or not status.state or status.state == "queued") and self.estimate is not None:
@@ -577,18 +551,6 @@ class NodeItem(QGraphicsItem):
                          _elide(fm, ("✕ " if color == theme.ERROR else "! ") + text, rect.width() - 12))
 
 
-def link_path(p0: QPointF, p1: QPointF, via: list[QPointF] = ()) -> QPainterPath:
-    """A smooth wire from an output to an input, bending through reroute dots."""
-    points = [p0, *via, p1]
-    path = QPainterPath(p0)
-    for a, b in zip(points, points[1:]):
-        dx = max(30.0, abs(b.x() - a.x()) * 0.5)
-        if b.x() < a.x():  # wires going backwards loop round, as in Nuke/Blender
-            dx = max(dx, 60.0 + abs(b.y() - a.y()) * 0.15)
-        path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
-    return path
-
-
 class LinkItem(QGraphicsPathItem):
     def __init__(self, scene: "GraphScene", link: Link, source: NodeItem, target: NodeItem):
         super().__init__()
@@ -639,9 +601,7 @@ class LinkItem(QGraphicsPathItem):
 
     def shape(self) -> QPainterPath:
         if self._shape is None:
-            stroker = QPainterPathStroker()
-            stroker.setWidth(10)
-            self._shape = stroker.createStroke(self.path())
+            self._shape = geometry.stroke(self.path(), LINK_HIT_WIDTH)
         return self._shape
 
     def itemChange(self, change, value):
@@ -664,7 +624,7 @@ class LinkItem(QGraphicsPathItem):
 class RerouteItem(QGraphicsItem):
     """A dot that bends a link; drag it to route the wire."""
 
-    R = 6.0
+    R = REROUTE_R
 
     def __init__(self, scene: "GraphScene", link: Link, index: int, color: QColor):
         super().__init__()
@@ -676,7 +636,7 @@ class RerouteItem(QGraphicsItem):
         self.press_pos: QPointF | None = None
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-self.R - 2, -self.R - 2, 2 * self.R + 4, 2 * self.R + 4)
+        return geometry.dot_bounds(self.R)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         painter.setRenderHint(QPainter.Antialiasing)
@@ -695,8 +655,7 @@ class BackdropItem(QGraphicsItem):
     """A coloured frame behind a group of nodes, with a title. Dragging its title
     moves the nodes on it; the corner handle resizes it."""
 
-    TITLE_H = 30.0
-    HANDLE = 16.0
+    TITLE_H = geometry.BACKDROP_TITLE_H
 
     def __init__(self, scene: "GraphScene", index: int, title: str, rect: tuple[float, float, float, float],
                  color: str):
@@ -705,7 +664,7 @@ class BackdropItem(QGraphicsItem):
         self.title, self.color = title, QColor(color)
         x, y, w, h = rect
         self.setPos(x, y)
-        self.size = (max(w, 80.0), max(h, 60.0))
+        self.size = geometry.backdrop_size(w, h)
         self.setZValue(-10)
         self.setFlags(QGraphicsItem.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -722,17 +681,14 @@ class BackdropItem(QGraphicsItem):
         return self.rect().adjusted(-2, -2, 2, 2)
 
     def title_contains(self, scene_pos: QPointF) -> bool:
-        p = self.mapFromScene(scene_pos)
-        return QRectF(0, 0, self.size[0], self.TITLE_H).contains(p)
+        return geometry.backdrop_title_rect(self.size).contains(self.mapFromScene(scene_pos))
 
     def handle_contains(self, scene_pos: QPointF) -> bool:
-        p = self.mapFromScene(scene_pos)
-        w, h = self.size
-        return QRectF(w - self.HANDLE, h - self.HANDLE, self.HANDLE, self.HANDLE).contains(p)
+        return geometry.backdrop_handle_rect(self.size).contains(self.mapFromScene(scene_pos))
 
     def set_size(self, w: float, h: float) -> None:
         self.prepareGeometryChange()
-        self.size = (max(w, 80.0), max(h, 60.0))
+        self.size = geometry.backdrop_size(w, h)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
@@ -746,7 +702,7 @@ class BackdropItem(QGraphicsItem):
         bar.setAlpha(170)
         painter.setPen(Qt.NoPen)
         painter.setBrush(bar)
-        painter.drawRoundedRect(QRectF(0, 0, self.size[0], self.TITLE_H), 6, 6)
+        painter.drawRoundedRect(geometry.backdrop_title_rect(self.size), 6, 6)
         if lod > 0.15:
             size = 13.0 if lod > 0.3 else 13.0 / max(lod, 0.1) * 0.3
             f = theme.font(size, bold=True)
@@ -792,6 +748,3 @@ class CutLineItem(QGraphicsPathItem):
             path.lineTo(q)
         self.setPath(path)
 
-
-def distance(a: QPointF, b: QPointF) -> float:
-    return math.hypot(a.x() - b.x(), a.y() - b.y())

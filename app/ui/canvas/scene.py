@@ -216,7 +216,7 @@ class GraphScene(QGraphicsScene):
         if link_item is None:
             return
         # Draw the wire through the dot where it is now (the model catches up on release).
-        from app.ui.canvas.items import link_path
+        from app.ui.canvas.geometry import link_path
         dots = sorted((r for r in self.reroutes if r.link == dot.link), key=lambda r: r.index)
         link_item.setPath(link_path(link_item.source.output_pos(dot.link.source_socket),
                                     link_item.target.input_pos(dot.link.target_socket),

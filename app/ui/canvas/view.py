@@ -29,7 +29,8 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QMouseEvent, QPai
 from PySide6.QtWidgets import QGraphicsView, QLineEdit, QToolTip, QWidget
 
 from app.ui.canvas import drops, interactions as I, menus, rename
-from app.ui.canvas.items import BackdropItem, LinkItem, NodeItem, RerouteItem, WIDTH
+from app.ui.canvas.geometry import WIDTH
+from app.ui.canvas.items import BackdropItem, LinkItem, NodeItem, RerouteItem
 from app.ui.keys import CANVAS_ACTIONS as ACTIONS, Keymap
 from app.ui.canvas.minimap import Minimap
 from app.ui.canvas.scene import GraphScene, set_cache_for_zoom
