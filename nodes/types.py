@@ -1,7 +1,10 @@
 """Data types: what a socket carries or a parameter holds, with its colour.
 
 One table for the whole product, so the canvas, the inspector and the docs
-show the same colour for the same type.
+show the same colour for the same type. Making a ``DataType`` registers it
+(``ALL_TYPES``, in the order made): the canvas's link checks and colours, the
+inspector and the viewer's output order all read that one table. A media type
+also gets a value class in nodes/values.py that names it (``data_type``).
 """
 
 from __future__ import annotations
@@ -15,8 +18,16 @@ class DataType:
     color: str
     description: str
 
+    def __post_init__(self) -> None:
+        if self.name in ALL_TYPES:
+            raise ValueError(f"a data type named {self.name!r} exists already")
+        ALL_TYPES[self.name] = self
+
     def __str__(self) -> str:  # used in messages: "expected Video"
         return self.name
+
+
+ALL_TYPES: dict[str, DataType] = {}  # name -> type, filled as the types below are made
 
 
 VIDEO = DataType("Video", "#e0803a", "Frames at a frame rate, with an optional sound track")
@@ -31,9 +42,8 @@ CHOICE = DataType("Choice", "#b07cc6", "One of a list of options")
 SEED = DataType("Seed", "#7aa35f", "The random seed that makes a result repeatable")
 PATH = DataType("File", "#a0896b", "A file on disk")
 
-ALL_TYPES: dict[str, DataType] = {
-    t.name: t for t in (VIDEO, IMAGE, MASK, AUDIO, TEXT, INT, FLOAT, BOOL, CHOICE, SEED, PATH)
-}
+# The types whose values are pictures or sound (a viewer shows them; nodes/values.py holds them).
+MEDIA_TYPES = (VIDEO, IMAGE, MASK, AUDIO)
 
 # Links that are allowed between different types because the conversion is
 # lossless and obvious to an artist. Everything else must match exactly.

@@ -14,12 +14,17 @@ project so that no node has to guess:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
+
+from nodes import types as T
+from nodes.types import DataType
 
 
 @dataclass(eq=False)
 class Audio:
+    data_type: ClassVar[DataType] = T.AUDIO
     samples: np.ndarray
     rate: int
 
@@ -53,6 +58,7 @@ class Audio:
 
 @dataclass(eq=False)
 class Image:
+    data_type: ClassVar[DataType] = T.IMAGE
     pixels: np.ndarray
 
     def __post_init__(self) -> None:
@@ -80,6 +86,7 @@ class Image:
 
 @dataclass(eq=False)
 class Mask:
+    data_type: ClassVar[DataType] = T.MASK
     values: np.ndarray
 
     def __post_init__(self) -> None:
@@ -107,6 +114,7 @@ class Mask:
 
 @dataclass(eq=False)
 class Video:
+    data_type: ClassVar[DataType] = T.VIDEO
     frames: np.ndarray
     fps: float
     audio: Audio | None = field(default=None)

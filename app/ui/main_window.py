@@ -29,6 +29,7 @@ from app.ui.settings import Settings, SettingsDialog
 from app.history import History
 from engines import estimate as estimates
 from nodes import project as project_io
+from nodes.types import MEDIA_TYPES
 
 ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
 EXAMPLES_DIR = ROOT / "assets" / "examples"
@@ -49,6 +50,9 @@ class _Missing:
 
     def __getattr__(self, attr: str) -> Callable[..., None]:
         return lambda *args, **kwargs: None
+
+
+MEDIA_KINDS = tuple(t.name for t in MEDIA_TYPES)  # what the viewer shows as pictures or sound
 
 
 class MainWindow(QMainWindow):
@@ -473,7 +477,7 @@ class MainWindow(QMainWindow):
     def _on_result(self, node_id: str, results: dict) -> None:
         selected = self.document.selected_nodes()
         feeds_selected = any(l.source == node_id and l.target in selected for l in self.document.graph.links)
-        media = any(r.get("kind") in ("Video", "Image", "Audio", "Mask") for r in results.values()
+        media = any(r.get("kind") in MEDIA_KINDS for r in results.values()
                     if isinstance(r, dict))
         viewer = self._api(self.viewer)
         if getattr(viewer, "pinned", False):

@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
 from app.ui.keys import Keymap
 from app.ui.panels import palette
 from app.ui.panels.media import FrameSource, SoundOutput, as_channels, envelope, load_array
+from nodes import types as T
 
-KIND_ORDER = {"Video": 0, "Image": 1, "Mask": 2, "Audio": 3, "scalar": 4}
+# Outputs are listed pictures first, in the order nodes/types.py makes the media types; numbers and text last.
+KIND_ORDER = {t.name: i for i, t in enumerate(T.MEDIA_TYPES)}
 AUDIO_STEP_SECONDS = 0.1
 
 
@@ -541,7 +543,7 @@ class ViewerPanel(QWidget):
         self.top_bar.show()
         self.title_label.setText(title or node_id)
         self.results = {name: dict(r) for name, r in (results or {}).items() if isinstance(r, dict)}
-        names = sorted(self.results, key=lambda n: (KIND_ORDER.get(self.results[n].get("kind"), 9),
+        names = sorted(self.results, key=lambda n: (KIND_ORDER.get(self.results[n].get("kind"), len(KIND_ORDER)),
                                                     list(self.results).index(n)))
         self.output_combo.blockSignals(True)
         self.output_combo.clear()
