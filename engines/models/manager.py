@@ -1,44 +1,36 @@
-"""Finding, fetching, loading and keeping model pipelines.
+"""The model manager: the one object the worker asks for a loaded pipeline.
 
-One loading path for every model and both profiles: the spec's diffusers class
-`from_pretrained(source)`. Only the source differs:
+It composes the parts of engines/models/, each with one job, around one lock
+and one table of resident pipelines (residents.py); loading with
+`from_pretrained` and sharing resident components are still its own:
 
-* profile "tiny": `<tiny_dir>/<model id>`, a random-weight twin built offline
-  on first use (see `engines/models/tiny.py`). Renders are noise.
-* profile "default": `<models_dir>/<model id>` when `weft models pull` put the
-  model there, otherwise the Hugging Face repo id, read from the Hub cache.
-* a model that ships with Weft (the sketch models, `ModelSpec.shipped`): its
-  folder in the package, `engines/sketch/weights/<model id>`, in every profile,
-  once its files match `engines/sketch/weights/manifest.json`.
-
-Pipelines stay resident between calls: loading Wan takes tens of seconds and
-an artist tweaking a prompt should not pay it again. Residency is bounded by a
-RAM and a VRAM budget: the least recently used pipeline is evicted first;
-pipelines of one family loaded from the same weights share their components
-(`from_pipe`), so a text-to-video and a video-to-video node cost one model;
-and on a GPU a model that does not fit even alone is placed lighter instead of
-failing: model CPU offload, then group offload with VAE tiling.
+* sources.py: where a model's weights come from in a profile ("default" or
+  "tiny"), and whether they are on disk; folders.py: the folders themselves;
+* hub.py: downloads (`weft models pull`) and what to say when they fail;
+  tiny.py: building random-weight twins offline;
+* memory.py: the RAM/VRAM budget and least-recently-used eviction;
+* placement.py: the device, and offloading a model too big for the GPU.
 
 Importing this module is cheap (no torch, diffusers or transformers): the CLI
-imports it to list and pull models.
+and the GUI import it to list and pull models.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import threading
 import weakref
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from nodes.model_catalogue import CATALOGUE, ModelSpec, get_spec
-from engines.models import hub, sources, tiny
+from engines.models import hub, memory, placement, sources, tiny
 from engines.models.folders import default_models_dir, default_tiny_dir, is_complete_pipeline
 from engines.models.quiet import quiet_libraries
+from engines.models.residents import Key, Residents
 from engines.models.sources import ModelNotAvailableError
+
 
 class ModelManager:
     """Resident diffusers pipelines, by catalogue model id.
@@ -68,16 +60,12 @@ class ModelManager:
         self.models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
         self.tiny_dir = Path(tiny_dir) if tiny_dir is not None else default_tiny_dir()
         self._device = device
-        # Least recently used first.
-        self._pipelines: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        # How each resident pipeline is placed: "gpu", "cpu", "model_offload", "group_offload".
-        self._placement: dict[tuple[str, str], str] = {}
-        self.ram_budget = _parse_bytes(ram_budget if ram_budget is not None else os.environ.get("WEFT_RAM_BUDGET"))
-        self._vram_budget = _parse_bytes(
+        self._residents = Residents()
+        self.ram_budget = memory.parse_bytes(
+            ram_budget if ram_budget is not None else os.environ.get("WEFT_RAM_BUDGET"))
+        self._vram_budget = memory.parse_bytes(
             vram_budget if vram_budget is not None else os.environ.get("WEFT_VRAM_BUDGET"))
         self._gpu = gpu
-        # Models evicted to stay within budget, oldest first (for stats and tests).
-        self.evictions: list[str] = []
         _MANAGERS.add(self)
         # One load at a time: two nodes asking for the same model at once
         # must share one copy, not race to load two.
@@ -96,6 +84,10 @@ class ModelManager:
         """The folder this profile loads `model_id` from when it is on disk."""
         return sources.local_folder(get_spec(model_id), self.profile, self.models_dir, self.tiny_dir)
 
+    def source_folder(self, model_id: str) -> Path | None:
+        """The diffusers folder `model_id` loads from in this profile, or None when it is not on disk."""
+        return self._source_folder(get_spec(model_id))
+
     def is_installed(self, model_id: str) -> bool:
         """Whether `pipeline(model_id)` can load without downloading anything.
 
@@ -104,27 +96,15 @@ class ModelManager:
         """
         return sources.is_installed(get_spec(model_id), self.profile, self.models_dir, self.tiny_dir)
 
-    # ---- loading -----------------------------------------------------------------
+    def _source_folder(self, spec: ModelSpec) -> Path | None:
+        return sources.source_folder(spec, self.profile, self.models_dir, self.tiny_dir)
+
+    # ---- device and options ------------------------------------------------------
 
     @property
     def device(self) -> str:
         if self._device is None:
-            import torch
-
-            # The studio's Device setting reaches the worker as WEFT_DEVICE.
-            wanted = os.environ.get("WEFT_DEVICE", "auto").strip().lower() or "auto"
-            available = {"cuda": torch.cuda.is_available(), "cpu": True,
-                         "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())}
-            if wanted == "auto":
-                self._device = "cuda" if available["cuda"] else "cpu"
-            elif wanted.split(":")[0] not in available:
-                raise ValueError(f"Device {wanted!r} (WEFT_DEVICE, the studio's Device setting) is not one of "
-                                 "auto, cuda, mps, cpu.")
-            elif not available[wanted.split(":")[0]]:
-                raise RuntimeError(f"Device {wanted!r} was chosen (WEFT_DEVICE, the studio's Device setting) "
-                                   "but this machine's torch cannot use it; choose Automatic or CPU.")
-            else:
-                self._device = wanted
+            self._device = placement.choose_device()
         return self._device
 
     @property
@@ -159,17 +139,22 @@ class ModelManager:
     @property
     def vram_budget(self) -> int | None:
         if self._vram_budget is None and self.device.startswith("cuda"):
-            import torch
-
-            self._vram_budget = int(torch.cuda.get_device_properties(self.device).total_memory * 0.9)
+            self._vram_budget = placement.default_vram_budget(self.device)
         return self._vram_budget
 
+    # ---- loading -----------------------------------------------------------------
+
+    @property
+    def evictions(self) -> list[str]:
+        """Models evicted to stay within budget, oldest first (for stats and tests)."""
+        return self._residents.evictions
+
     def is_resident(self, model_id: str) -> bool:
-        return (model_id, self.profile) in self._pipelines
+        return (model_id, self.profile) in self._residents.pipelines
 
     def resident(self) -> list[str]:
         """Ids of the models loaded now."""
-        return [model_id for model_id, _ in self._pipelines]
+        return [model_id for model_id, _ in self._residents.pipelines]
 
     def pipeline(self, model_id: str) -> Any:
         """The loaded diffusers pipeline for `model_id`, on this manager's device.
@@ -182,20 +167,21 @@ class ModelManager:
         spec = get_spec(model_id)
         key = (model_id, self.profile)
         with self._lock:
-            pipe = self._pipelines.get(key)
+            pipe = self._residents.use(key)
             if pipe is not None:
-                self._pipelines.move_to_end(key)
                 return pipe
-            shared = self._share_source(spec)
-            if shared is None:
+            same_weights = self._share_source(spec)
+            if same_weights is None:
                 # Make room first: loading next to pipelines that must go anyway
                 # would need both in memory at once.
-                self._make_room(self._estimate_bytes(spec), keep=())
+                self._make_room(memory.estimate_bytes(self._source_folder(spec)), keep=())
                 pipe = self._load(spec)
             else:
-                pipe = self._from_pipe(spec, shared)
-            self._pipelines[key] = pipe
-            self._placement.setdefault(key, "gpu" if self.device.startswith("cuda") else "cpu")
+                pipe = self._from_pipe(spec, same_weights)
+                source_key = (getattr(same_weights, "_weft_model_id", ""), self.profile)
+                self._residents.placement[key] = self._residents.placement.get(source_key, "cpu")
+            self._residents.pipelines[key] = pipe
+            self._residents.placement.setdefault(key, "gpu" if self.device.startswith("cuda") else "cpu")
             self._make_room(0, keep=(key,))
             return pipe
 
@@ -210,7 +196,7 @@ class ModelManager:
         if spec.shipped:
             source: Path | None = sources.shipped_source(spec)
         elif self.profile == "tiny":
-            source = self.ensure_tiny(spec.id)
+            source = tiny.ensure_built(spec.family, self.tiny_dir / spec.id)
         else:
             source = self._source_folder(spec)
         # Components byte-identical to a resident pipeline's (the same UMT5
@@ -232,14 +218,13 @@ class ModelManager:
             pipe = self._load_default(spec, pipeline_class, kwargs)
         pipe._weft_components = identities
         _tag(pipe, spec.id, self.profile)
-        self._place(pipe, (spec.id, self.profile))
+        placement.place(pipe, (spec.id, self.profile), self._residents, self.device, self.vram_budget,
+                        self._free_memory)
         gpu.after_load(pipe)
         # Progress reaches the artist through step callbacks; tqdm bars from a
         # worker process would only clutter the terminal.
         pipe.set_progress_bar_config(disable=True)
         return pipe
-
-    # ---- memory ------------------------------------------------------------------
 
     def _share_key(self, spec: ModelSpec) -> tuple[str, str]:
         # Tiny twins of one family are built identically; real ones share
@@ -253,25 +238,18 @@ class ModelManager:
     def _share_source(self, spec: ModelSpec) -> Any:
         """A resident pipeline with the same weights as `spec`, to share components with."""
         wanted = self._share_key(spec)
-        for (model_id, _profile), pipe in reversed(self._pipelines.items()):
+        for (model_id, _profile), pipe in reversed(self._residents.pipelines.items()):
             if self._share_key(get_spec(model_id)) == wanted:
                 return pipe
         return None
-
-    def source_folder(self, model_id: str) -> Path | None:
-        """The diffusers folder `model_id` loads from in this profile, or None when it is not on disk."""
-        return self._source_folder(get_spec(model_id))
-
-    def _source_folder(self, spec: ModelSpec) -> Path | None:
-        return sources.source_folder(spec, self.profile, self.models_dir, self.tiny_dir)
 
     def _shared_components(self, identities: dict[str, str]) -> dict[str, Any]:
         """Resident components with the same identity as the ones about to load, by name."""
         import torch
 
         found: dict[str, Any] = {}
-        for key, pipe in self._pipelines.items():
-            if self._placement.get(key) not in ("gpu", "cpu"):
+        for key, pipe in self._residents.pipelines.items():
+            if self._residents.placement.get(key) not in ("gpu", "cpu"):
                 continue  # an offloaded pipeline moves its modules around
             theirs = getattr(pipe, "_weft_components", {})
             for name, identity in identities.items():
@@ -291,70 +269,22 @@ class ModelManager:
         pipe._weft_components = getattr(source, "_weft_components", {})
         _tag(pipe, spec.id, self.profile)
         pipe.set_progress_bar_config(disable=True)
-        source_key = (getattr(source, "_weft_model_id", ""), self.profile)
-        self._placement[(spec.id, self.profile)] = self._placement.get(source_key, "cpu")
         return pipe
+
+    # ---- memory ------------------------------------------------------------------
 
     def memory_usage(self) -> dict[str, int]:
         """Bytes of weights held by resident pipelines, by where they are (shared parts once)."""
-        return _weights_bytes(list(self._pipelines.values()))
+        return memory.weights_bytes(list(self._residents.pipelines.values()))
 
     def placement(self, model_id: str) -> str | None:
-        return self._placement.get((model_id, self.profile))
+        return self._residents.placement.get((model_id, self.profile))
 
-    def _over_budget(self, extra: int) -> bool:
-        usage = self.memory_usage()
-        if self.ram_budget is not None and usage["cpu"] + extra > self.ram_budget:
-            return True
-        if self._device is not None and self._device.startswith("cuda"):
-            budget = self.vram_budget
-            if budget is not None and usage["cuda"] + extra > budget:
-                return True
-        return False
-
-    def _make_room(self, extra: int, keep: tuple[tuple[str, str], ...]) -> None:
-        """Evict least recently used pipelines until `extra` more bytes fit the budgets."""
-        while self._over_budget(extra):
-            victim = next((key for key in self._pipelines if key not in keep), None)
-            if victim is None:
-                return  # what is left is needed; placement handles a model too big alone
-            self._pipelines.pop(victim)
-            self._placement.pop(victim, None)
-            self.evictions.append(victim[0])
-            self._free_memory()
-
-    def _estimate_bytes(self, spec: ModelSpec) -> int:
-        """The weights' size on disk: a fair guess at their size in memory, before loading."""
-        folder = self._source_folder(spec)
-        if folder is None or not folder.is_dir():
-            return 0
-        return sum(f.stat().st_size for pattern in ("*/*.safetensors", "*/*.bin") for f in folder.glob(pattern))
-
-    def _place(self, pipe: Any, key: tuple[str, str]) -> None:
-        """On the device if it fits the VRAM budget, else the lightest placement that works."""
-        if not self.device.startswith("cuda"):
-            pipe.to(self.device)
-            self._placement[key] = "cpu"
-            return
-        size = _weights_bytes([pipe])["cpu"]
-        budget = self.vram_budget or 0
-        others = [p for k, p in self._pipelines.items() if k != key]
-        # Evict before offloading: a resident model nobody uses now costs more
-        # than a model that streams its weights in every step.
-        while others and _weights_bytes(others)["cuda"] + size > budget:
-            victim = next(k for k in self._pipelines if k != key)
-            self._pipelines.pop(victim)
-            self._placement.pop(victim, None)
-            self.evictions.append(victim[0])
-            others = [p for k, p in self._pipelines.items() if k != key]
-            self._free_memory()
-        if size <= budget:
-            pipe.to(self.device)
-            self._placement[key] = "gpu"
-        else:
-            largest = max((_weights_bytes([m])["cpu"] for m in _modules(pipe)), default=0)
-            self._placement[key] = "model_offload" if largest <= budget else "group_offload"
-            _apply_placement(pipe, self._placement[key], self.device)
+    def _make_room(self, extra: int, keep: tuple[Key, ...]) -> None:
+        # The VRAM budget binds only once a load has put this manager on a GPU.
+        on_gpu = self._device is not None and self._device.startswith("cuda")
+        memory.make_room(self._residents, extra, keep, self.ram_budget, self.vram_budget if on_gpu else None,
+                         self._free_memory)
 
     def relieve(self, pipe: Any) -> str | None:
         """After an out-of-memory error: evict the others, else place `pipe` one step lighter.
@@ -362,26 +292,9 @@ class ModelManager:
         Returns what was done, or None when nothing lighter is left.
         """
         with self._lock:
-            key = next((k for k, p in self._pipelines.items() if p is pipe), None)
-            if key is None:
-                return None
-            others = [k for k in self._pipelines if k != key]
-            if others:
-                for other in others:
-                    self._pipelines.pop(other)
-                    self._placement.pop(other, None)
-                    self.evictions.append(other[0])
-                self._free_memory()
-                return "evicted " + ", ".join(k[0] for k in others)
-            order = ["gpu", "model_offload", "group_offload"]
-            current = self._placement.get(key, "gpu")
-            if current not in order or current == order[-1]:
-                return None
-            nxt = order[order.index(current) + 1]
-            _apply_placement(pipe, nxt, self.device)
-            self._placement[key] = nxt
-            self._free_memory()
-            return nxt
+            if not any(p is pipe for p in self._residents.pipelines.values()):
+                return None  # another manager's: leave this one's device unresolved
+            return placement.relieve(self._residents, pipe, self.device, self._free_memory)
 
     def _load_default(self, spec: ModelSpec, pipeline_class: Any, kwargs: dict[str, Any]) -> Any:
         from huggingface_hub.errors import HfHubHTTPError
@@ -503,8 +416,7 @@ class ModelManager:
     def evict(self, model_id: str) -> bool:
         """Drop `model_id`'s pipeline and free its memory; False if it was not loaded."""
         with self._lock:
-            pipe = self._pipelines.pop((model_id, self.profile), None)
-            self._placement.pop((model_id, self.profile), None)
+            pipe = self._residents.drop((model_id, self.profile))
         if pipe is None:
             return False
         del pipe
@@ -514,21 +426,12 @@ class ModelManager:
     def clear(self) -> None:
         """Drop every resident pipeline."""
         with self._lock:
-            self._pipelines.clear()
-            self._placement.clear()
+            self._residents.clear()
         self._free_memory()
 
     def _free_memory(self) -> None:
-        # Pipelines hold reference cycles (modules <-> hooks), so collect
-        # before asking CUDA to hand the cached blocks back.
-        gc.collect()
-        if self._device is not None and self._device.startswith("cuda"):
-            import torch
+        memory.free_memory(self._device)
 
-            torch.cuda.empty_cache()
-
-
-# ---- helpers ---------------------------------------------------------------------
 
 _MANAGERS: "weakref.WeakSet[ModelManager]" = weakref.WeakSet()
 
@@ -542,28 +445,15 @@ def relieve_memory(pipe: Any) -> str | None:
     return None
 
 
-def _tag(pipe: Any, model_id: str, profile: str) -> None:
-    # Lets engines/accel find the model's title and its MagCache ratios.
-    pipe._weft_model_id = model_id
-    pipe._weft_profile = profile
-
-
 def _gpu_env_set() -> bool:
     return any(os.environ.get(name) for name in ("WEFT_PRECISION", "WEFT_COMPILE", "WEFT_ATTENTION",
                                                  "WEFT_QUANTIZE", "WEFT_VAE_CHANNELS_LAST"))
 
 
-def _parse_bytes(value: Any) -> int | None:
-    """Bytes from 123, "123", "8GB", "512 MiB"; None for None or ""."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    text = str(value).strip().upper().replace(" ", "").removesuffix("B").removesuffix("I")
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(float(text))
+def _tag(pipe: Any, model_id: str, profile: str) -> None:
+    # Lets engines/accel find the model's title and its MagCache ratios.
+    pipe._weft_model_id = model_id
+    pipe._weft_profile = profile
 
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt")
@@ -615,48 +505,3 @@ def _file_identity(root: Path, file: Path) -> str | None:
     if file.stat().st_size > _HASH_LIMIT:
         return None
     return hashlib.sha256(file.read_bytes()).hexdigest()
-
-
-def _modules(pipe: Any) -> list[Any]:
-    import torch
-
-    return [m for m in getattr(pipe, "components", {}).values() if isinstance(m, torch.nn.Module)]
-
-
-def _weights_bytes(pipes: list[Any]) -> dict[str, int]:
-    """Parameter and buffer bytes of `pipes` (each a pipeline or a module), by device type, shared once."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    usage = {"cpu": 0, "cuda": 0}
-    if torch is None:
-        return usage
-    seen: set[int] = set()
-    for pipe in pipes:
-        modules = [pipe] if isinstance(pipe, torch.nn.Module) else _modules(pipe)
-        for module in modules:
-            for tensor in [*module.parameters(), *module.buffers()]:
-                if id(tensor) in seen:
-                    continue
-                seen.add(id(tensor))
-                kind = "cuda" if tensor.device.type == "cuda" else "cpu"
-                usage[kind] += tensor.numel() * tensor.element_size()
-    return usage
-
-
-def _apply_placement(pipe: Any, placement: str, device: str) -> None:
-    """Model offload keeps one component on the GPU at a time; group offload
-    streams the transformer's blocks in. Both tile the VAE decode, the other
-    peak of a video model."""
-    if placement == "model_offload":
-        pipe.to("cpu")
-        pipe.enable_model_cpu_offload(device=device)
-    elif placement == "group_offload":
-        if hasattr(pipe, "remove_all_hooks"):
-            pipe.remove_all_hooks()
-        pipe.to("cpu")
-        pipe.enable_group_offload(onload_device=device, offload_device="cpu", offload_type="block_level",
-                                  num_blocks_per_group=1, use_stream=True)
-    vae = getattr(pipe, "vae", None)
-    if vae is not None and hasattr(vae, "enable_tiling"):
-        vae.enable_tiling()
