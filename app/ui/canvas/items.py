@@ -82,10 +82,10 @@ class NodeItem(QGraphicsItem):
         # During a link drag: (kind, socket) -> refusal (None when the socket is a valid target).
         self.drop_marks: dict[tuple[str, str], str | None] | None = None
         self.hover_socket: tuple[str, str] | None = None
-        self._layout()
+        self._read_type()
 
-    # -- geometry ------------------------------------------------------------------------
-    def _layout(self) -> None:
+    # -- what the face holds; where it goes is geometry.NodeLayout's ------------------------
+    def _read_type(self) -> None:
         registry = self.gscene.document.registry
         try:
             self.node_type = registry.get(self.node.type_id)
