@@ -43,7 +43,7 @@ CORES: dict[str, list[str]] = {
     "nodes/video_rules.py": ["tests/unit/test_validation.py", "tests/engine/test_video_nodes.py"],
     "engines/edits.py": ["tests/engine/test_edit_nodes.py"],
     "engines/audio_ops.py": ["tests/engine/test_audio_nodes.py"],
-    "engines/cache.py": ["tests/engine/test_executor.py"],
+    "engines/cache.py": ["tests/engine/test_executor.py", "tests/engine/test_cache.py"],
 }
 
 _COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
