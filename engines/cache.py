@@ -8,7 +8,14 @@ byte budget; what falls out of it is reloaded from disk (memory-mapped, so a
 large video costs nothing until it is read).
 
 Values are stored as ``.npy`` arrays plus a small JSON manifest: no pickles,
-so a cache folder can never run code.
+so a cache folder can never run code. A video's frames are written a frame at
+a time (a disk-backed clip, or a reversed view of one, is never copied whole
+into memory), and a result whose frames are on disk is not kept in the memory
+tier: reloading it maps the cached file, and its scratch file can go.
+
+The cache's folder also holds the worker's scratch files (``<root>/scratch``:
+the frames of loaded clips, engines/media/disk_frames.py): it is the disk set
+aside for Weft's big data.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from engines.media import disk_frames
 from nodes.values import Audio, Image, Mask, Video
 
 MANIFEST = "outputs.json"
@@ -54,7 +62,8 @@ def _save_value(folder: Path, name: str, value: Any) -> dict[str, Any]:
         return file
 
     if isinstance(value, Video):
-        entry: dict[str, Any] = {"kind": "Video", "frames": arr("", value.frames), "fps": value.fps,
+        entry: dict[str, Any] = {"kind": "Video", "frames": _save_frames(folder, name, value.frames),
+                                 "fps": value.fps,
                                  "width": value.width, "height": value.height, "count": value.num_frames}
         if value.audio is not None:
             entry["audio"] = arr(".audio", value.audio.samples)
@@ -70,6 +79,21 @@ def _save_value(folder: Path, name: str, value: Any) -> dict[str, Any]:
     if isinstance(value, (str, bool, int, float)) or value is None:
         return {"kind": "scalar", "value": value}
     raise TypeError(f"cannot cache a value of type {type(value).__name__}")
+
+
+def _save_frames(folder: Path, name: str, frames: np.ndarray) -> str:
+    """``frames`` as ``<name>.npy``, written a frame at a time: the same file
+    np.save writes, without the whole-clip copy np.ascontiguousarray makes of
+    a view that is not contiguous (a reversed clip), and releasing the pages
+    of a disk-backed clip as they are read."""
+    file = f"{name}.npy"
+    header = {"descr": np.lib.format.dtype_to_descr(frames.dtype), "fortran_order": False,
+              "shape": tuple(frames.shape)}
+    with open(folder / file, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for frame in disk_frames.iter_frames(frames):
+            f.write(np.ascontiguousarray(frame).data)
+    return file
 
 
 def _load_value(folder: Path, entry: dict[str, Any]) -> Any:
@@ -115,6 +139,7 @@ class ResultCache:
     def __init__(self, root: Path, memory_budget: int = 2 << 30, disk_budget: int | None = None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        disk_frames.use_folder(self.root / "scratch")
         self.memory_budget = memory_budget
         self.disk_budget = disk_budget
         self._memory: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
@@ -180,6 +205,8 @@ class ResultCache:
         self._remember(key, values)
 
     def _remember(self, key: str, values: dict[str, Any]) -> None:
+        if any(isinstance(v, Video) and disk_frames.is_disk_backed(v.frames) for v in values.values()):
+            return  # costs no memory to reload (mapped from the cache's file); keeping it would keep its scratch file
         size = sum(value_nbytes(v) for v in values.values())
         with self._lock:
             if key in self._memory:

@@ -1,12 +1,26 @@
 """Reading video as a stream and image sequences in and out.
 
-What stays in memory when a video is loaded: the selected frames as uint8
-RGB, in one array sized up front (``frames x height x width x 3`` bytes; never
-float32, never a list of frames plus a stacked copy), one decoded frame at a
-time on its way in, and the sound track as float32 (the whole track is
-decoded, then cut to the frames' span; sound is small: about 0.4 MB a
-second at 48 kHz stereo). Frames before the range are decoded and dropped;
-decoding stops at the end of the range.
+What stays in memory when a video is loaded: almost nothing that grows with
+the clip. The frames are decoded one at a time and appended, as uint8 RGB, to
+a file in the scratch folder (engines/media/disk_frames.py); the Video's
+frames are that file mapped read-only, so they live in the page cache (which
+the kernel can drop and reread), not in the process's private memory. Frames
+before the range are decoded and dropped; decoding stops at the end of the
+range. The sound track is decoded whole as float32, then cut to the frames'
+span (sound is small: about 0.4 MB a second at 48 kHz stereo).
+
+The bound, for Load Video -> (trim, change fps, reverse, concatenate, ...) ->
+Save Video in the worker: private memory ~= the interpreter and codecs
+(~100 MB) + a few frames in flight (each ``height x width x 3`` bytes, plus
+the encoder's look-ahead of a few dozen frames in YUV 4:2:0, ``1.5 x height x
+width`` bytes each) + the sound (``seconds x rate x channels x 4`` bytes,
+twice while it is cut). It does not grow with the number of frames; the old
+design held ``frames x height x width x 3`` bytes (a 30 s 720p clip at 24 fps:
+2.0 GB). Readers that walk a whole clip (Save Video, the result cache) release
+the mapped pages every 32 MB (disk_frames.iter_frames), so the resident size
+stays bounded too. Measured by bench/stream_memory.py (bench/RESULTS.md).
+What it costs instead: the clip's frames on disk, once in the scratch file
+and once in the result cache.
 """
 
 from __future__ import annotations
@@ -17,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from engines import media
-from engines.media import MediaError
+from engines.media import MediaError, disk_frames
 from nodes.sequences import SEQUENCE_EXTENSIONS, sequence_files
 from nodes.values import Audio, Image, Video
 
@@ -26,9 +40,9 @@ from nodes.values import Audio, Image, Video
 def load_video(path: str | os.PathLike, *, start_frame: int = 0, max_frames: int | None = None) -> Video:
     """Frames ``start_frame`` .. ``start_frame + max_frames`` of ``path``, with the sound under them.
 
-    Streams through ``engines.media.iter_video_frames``. The frame count comes
-    from :func:`engines.media.probe` (which counts packets where the container
-    does not say), so the frame array is allocated once at its final size.
+    Streams through ``engines.media.iter_video_frames`` into a disk-backed
+    array (``engines.media.disk_frames``): read-only, mapped from a scratch
+    file that is freed when the last view of it goes.
     """
     from engines.media.audio import decode_audio_stream, open_media
 
@@ -37,30 +51,27 @@ def load_video(path: str | os.PathLike, *, start_frame: int = 0, max_frames: int
         raise MediaError(f"{path} has no video stream (expected a video file)")
     if start_frame >= max(info.frames, 1):
         raise ValueError(f"the video has {info.frames} frames; start frame {start_frame} is past its end")
-    available = max(0, info.frames - start_frame)
-    wanted = available if max_frames is None else min(available, max_frames)
-    pixels = np.empty((max(wanted, 1), info.height, info.width, 3), np.uint8)
-    count = 0
+    store: disk_frames.FrameFile | None = None
     frames = media.iter_video_frames(path)
     try:
         for index, frame in enumerate(frames):
             if index < start_frame:
                 continue
-            if count == pixels.shape[0]:
-                if max_frames is not None:
-                    break
-                # The container's count was short (rare; damaged files): grow.
-                pixels = np.concatenate([pixels, np.empty_like(pixels[: max(1, count // 4)])])
-            pixels[count] = frame
-            count += 1
-            if max_frames is not None and count >= max_frames:
+            if store is None:
+                store = disk_frames.FrameFile(frame.shape[0], frame.shape[1])
+            store.append(frame)
+            if max_frames is not None and store.count >= max_frames:
                 break
+    except BaseException:
+        if store is not None:
+            store.discard()
+        raise
     finally:
         frames.close()
-    if count == 0:
+    if store is None:
         raise MediaError(f"{path} has a video stream but no frame in it could be decoded")
-    if count < pixels.shape[0]:
-        pixels = pixels[:count].copy()
+    count = store.count
+    pixels = store.finish()
 
     fps = info.fps
     audio = None
@@ -119,7 +130,7 @@ def write_sequence(folder: str | os.PathLike, video: Video, *, stem: str = "fram
     out.mkdir(parents=True, exist_ok=True)
     digits = max(4, len(str(first_number + video.num_frames - 1)))
     written = []
-    for i, frame in enumerate(video.frames):
+    for i, frame in enumerate(disk_frames.iter_frames(video.frames)):
         path = out / f"{stem}_{first_number + i:0{digits}d}{ext}"
         media.write_image(path, Image(np.ascontiguousarray(frame)), provenance=provenance)
         written.append(path)

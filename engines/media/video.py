@@ -19,6 +19,7 @@ from av.video.reformatter import ColorRange, Colorspace
 
 from nodes.values import Audio, Video
 
+from . import disk_frames
 from . import provenance as _provenance
 from ._files import MediaError, PathLike, atomic_output, existing_file, output_extension
 from .audio import decode_audio_stream, open_media, stream_duration
@@ -335,10 +336,14 @@ def write_video(path: PathLike, video: Video, *, quality: str = "high", provenan
     or column. ``quality`` is ``"high"``, ``"medium"`` or ``"low"``.
     ``provenance`` (engines.media.provenance) goes into the container's
     metadata; ``overwrite=False`` refuses to replace a file already at ``path``.
+
+    Encoded a frame at a time: nothing is copied whole (no float or stacked
+    copy of the clip), and for a disk-backed clip (disk_frames) the pages
+    read are released as it goes, so memory does not grow with its length.
     """
     with VideoWriter(path, video.fps, audio=video.audio, quality=quality, provenance=provenance,
                      overwrite=overwrite) as writer:
-        for pixels in video.frames:
+        for pixels in disk_frames.iter_frames(video.frames):
             writer.write(pixels)
 
 
