@@ -16,6 +16,12 @@ its argument alone. The rules, fixed here once so the nodes agree:
   brought to the highest sample rate and the most channels among them.
 - **Sizes** the edits derive (from an aspect ratio) are rounded to even
   numbers, which every video codec needs; sizes given explicitly are kept.
+- **Clips on disk** (a loaded clip: engines/media/disk_frames.py) stay on
+  disk: an edit that keeps a run of frames (trim, a retime that drops none
+  and repeats none) returns a view of them; one that makes new frames or a
+  new order writes them a frame at a time to a scratch file. No edit makes
+  a whole in-memory copy of a disk-backed clip. Clips in memory are edited in
+  memory, as before.
 """
 
 from __future__ import annotations
@@ -27,10 +33,26 @@ import cv2
 import numpy as np
 
 from engines import audio_ops
+from engines.media import disk_frames
 from nodes.aspects import ASPECTS  # the one table (nodes/aspects.py)
 from nodes.values import Audio, Video
 
 FIT_MODES = ("fit", "fill", "stretch")
+
+
+def _on_disk(*videos: Video) -> bool:
+    return any(disk_frames.is_disk_backed(v.frames) for v in videos)
+
+
+def _pick(video: Video, idx: np.ndarray) -> np.ndarray:
+    """``video.frames[idx]``; for a disk-backed clip a view when ``idx`` is a
+    run of consecutive frames, else written to disk a frame at a time."""
+    if not _on_disk(video):
+        return video.frames[idx]
+    if len(idx) and np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
+        return video.frames[int(idx[0]): int(idx[0]) + len(idx)]
+    return disk_frames.collect(disk_frames.iter_frames(video.frames, idx), len(idx), video.height, video.width,
+                               on_disk=True)
 
 
 # --------------------------------------------------------------------------
@@ -94,7 +116,7 @@ def change_fps(video: Video, fps: float) -> Video:
     if fps <= 0:
         raise ValueError(f"frame rate must be positive, got {fps}")
     idx = retime_indices(video.num_frames, video.fps, fps)
-    return Video(video.frames[idx], fps, video.audio)
+    return Video(_pick(video, idx), fps, video.audio)
 
 
 def change_speed(video: Video, speed: float, *, audio: str = "tape") -> Video:
@@ -107,7 +129,7 @@ def change_speed(video: Video, speed: float, *, audio: str = "tape") -> Video:
     if speed <= 0:
         raise ValueError(f"speed must be positive, got {speed}")
     idx = retime_indices(video.num_frames, video.fps, video.fps, speed)
-    frames = video.frames[idx]
+    frames = _pick(video, idx)
     sound = None
     if video.audio is not None and audio == "tape":
         sound = audio_ops.change_speed(video.audio, speed)
@@ -120,7 +142,11 @@ def change_speed(video: Video, speed: float, *, audio: str = "tape") -> Video:
 def reverse(video: Video, *, reverse_audio: bool = True) -> Video:
     """Last frame first. The sound plays backwards too, or is dropped."""
     sound = audio_ops.reverse(track_for(video)) if (reverse_audio and video.audio is not None) else None
-    return Video(np.ascontiguousarray(video.frames[::-1]), video.fps, sound)
+    if _on_disk(video):
+        frames = _pick(video, np.arange(video.num_frames - 1, -1, -1))
+    else:
+        frames = np.ascontiguousarray(video.frames[::-1])
+    return Video(frames, video.fps, sound)
 
 
 # --------------------------------------------------------------------------
@@ -205,9 +231,9 @@ def reframe(video: Video, width: int, height: int, mode: str = "fit",
     """Every frame at ``width`` x ``height`` (see :func:`reframe_frame`), one frame at a time."""
     if (video.width, video.height) == (width, height):
         return Video(video.frames, video.fps, video.audio)
-    out = np.empty((video.num_frames, height, width, 3), np.uint8)
-    for i, frame in enumerate(video.frames):
-        out[i] = reframe_frame(frame, width, height, mode, pad_color)
+    out = disk_frames.collect((reframe_frame(f, width, height, mode, pad_color)
+                               for f in disk_frames.iter_frames(video.frames)),
+                              video.num_frames, height, width, on_disk=_on_disk(video))
     return Video(out, video.fps, video.audio)
 
 
@@ -234,7 +260,11 @@ def concatenate(videos: Sequence[Video]) -> Video:
         raise ValueError("nothing to concatenate")
     first = videos[0]
     parts = [conform(v, first.fps, first.width, first.height) for v in videos]
-    frames = np.concatenate([p.frames for p in parts], axis=0)
+    if _on_disk(*videos):
+        frames = disk_frames.collect((f for p in parts for f in disk_frames.iter_frames(p.frames)),
+                                     sum(p.num_frames for p in parts), first.height, first.width, on_disk=True)
+    else:
+        frames = np.concatenate([p.frames for p in parts], axis=0)
     sound = None
     if any(v.audio is not None for v in videos):
         sound = audio_ops.concatenate([track_for(p) for p in parts])
@@ -253,13 +283,16 @@ def crossfade(a: Video, b: Video, seconds: float) -> Video:
     b = conform(b, a.fps, a.width, a.height)
     k = min(frame_at(seconds, a.fps), a.num_frames, b.num_frames)
     na, nb = a.num_frames, b.num_frames
-    out = np.empty((na + nb - k, a.height, a.width, 3), np.uint8)
-    out[: na - k] = a.frames[: na - k]
-    for j in range(k):
-        w = (j + 1) / (k + 1)
-        blend = a.frames[na - k + j].astype(np.float32) * (1.0 - w) + b.frames[j].astype(np.float32) * w
-        out[na - k + j] = np.clip(np.round(blend), 0, 255).astype(np.uint8)
-    out[na:] = b.frames[k:]
+
+    def frames():
+        yield from disk_frames.iter_frames(a.frames[: na - k])
+        for j in range(k):
+            w = (j + 1) / (k + 1)
+            blend = a.frames[na - k + j].astype(np.float32) * (1.0 - w) + b.frames[j].astype(np.float32) * w
+            yield np.clip(np.round(blend), 0, 255).astype(np.uint8)
+        yield from disk_frames.iter_frames(b.frames[k:])
+
+    out = disk_frames.collect(frames(), na + nb - k, a.height, a.width, on_disk=_on_disk(a, b))
     sound = None
     if a.audio is not None or b.audio is not None:
         sound = audio_ops.crossfade(track_for(a), track_for(b), k / a.fps)
@@ -293,8 +326,8 @@ def color_adjust(video: Video, *, brightness: float = 0.0, contrast: float = 1.0
     tone_lut = np.round(tone * 255.0).astype(np.uint8)
     gamma_lut = np.round(np.power(v, 1.0 / gamma) * 255.0).astype(np.uint8)
     weights = np.array([0.2126, 0.7152, 0.0722], np.float32)
-    out = np.empty_like(video.frames)
-    for i, frame in enumerate(video.frames):
+
+    def adjusted(frame: np.ndarray) -> np.ndarray:
         f = tone_lut[frame] if not (brightness == 0.0 and contrast == 1.0) else frame
         if saturation != 1.0:
             x = f.astype(np.float32)
@@ -303,5 +336,8 @@ def color_adjust(video: Video, *, brightness: float = 0.0, contrast: float = 1.0
             f = np.clip(np.round(x), 0, 255).astype(np.uint8)
         if gamma != 1.0:
             f = gamma_lut[f]
-        out[i] = f
+        return f
+
+    out = disk_frames.collect((adjusted(f) for f in disk_frames.iter_frames(video.frames)), video.num_frames,
+                              video.height, video.width, on_disk=_on_disk(video))
     return Video(out, video.fps, video.audio)
