@@ -1,13 +1,14 @@
 """The model manager: the one object the worker asks for a loaded pipeline.
 
 It composes the parts of engines/models/, each with one job, around one lock
-and one table of resident pipelines (residents.py); loading with
-`from_pretrained` and sharing resident components are still its own:
+and one table of resident pipelines (residents.py):
 
 * sources.py: where a model's weights come from in a profile ("default" or
   "tiny"), and whether they are on disk; folders.py: the folders themselves;
 * hub.py: downloads (`weft models pull`) and what to say when they fail;
   tiny.py: building random-weight twins offline;
+* loading.py: `from_pretrained` for every kind of model;
+* sharing.py: reusing resident components instead of loading them twice;
 * memory.py: the RAM/VRAM budget and least-recently-used eviction;
 * placement.py: the device, and offloading a model too big for the GPU.
 
@@ -17,7 +18,6 @@ and the GUI import it to list and pull models.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import weakref
@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from nodes.model_catalogue import CATALOGUE, ModelSpec, get_spec
-from engines.models import hub, memory, placement, sources, tiny
-from engines.models.folders import default_models_dir, default_tiny_dir, is_complete_pipeline
+from engines.models import hub, loading, memory, placement, sharing, sources, tiny
+from engines.models.folders import default_models_dir, default_tiny_dir
 from engines.models.quiet import quiet_libraries
 from engines.models.residents import Key, Residents
-from engines.models.sources import ModelNotAvailableError
 
 
 class ModelManager:
@@ -170,14 +169,14 @@ class ModelManager:
             pipe = self._residents.use(key)
             if pipe is not None:
                 return pipe
-            same_weights = self._share_source(spec)
+            same_weights = sharing.share_source(self._residents, spec, self.profile)
             if same_weights is None:
                 # Make room first: loading next to pipelines that must go anyway
                 # would need both in memory at once.
                 self._make_room(memory.estimate_bytes(self._source_folder(spec)), keep=())
                 pipe = self._load(spec)
             else:
-                pipe = self._from_pipe(spec, same_weights)
+                pipe = loading.from_pipe(spec, same_weights, self.profile)
                 source_key = (getattr(same_weights, "_weft_model_id", ""), self.profile)
                 self._residents.placement[key] = self._residents.placement.get(source_key, "cpu")
             self._residents.pipelines[key] = pipe
@@ -192,7 +191,7 @@ class ModelManager:
         pipeline_class = getattr(diffusers, spec.pipeline_class)
         gpu = self.gpu
         gpu.check()
-        kwargs: dict[str, Any] = {"dtype": gpu.dtype(self._dtypes(spec))}
+        kwargs: dict[str, Any] = {"dtype": gpu.dtype(loading.dtypes(spec, self.device))}
         if spec.shipped:
             source: Path | None = sources.shipped_source(spec)
         elif self.profile == "tiny":
@@ -202,72 +201,17 @@ class ModelManager:
         # Components byte-identical to a resident pipeline's (the same UMT5
         # text encoder and VAE in Wan's T2V and VACE repos) are passed in, not
         # loaded twice.
-        identities = _component_identities(source) if source is not None else {}
-        shared = self._shared_components(identities)
-        if spec.shipped or self.profile == "tiny":
-            # Small enough to run as they are: no quantisation, no Hub.
-            pipe = pipeline_class.from_pretrained(source, local_files_only=True, **shared, **kwargs)
-        elif spec.registered:
-            pipe = self._load_registered(spec, pipeline_class, source, shared, kwargs)
-        else:
-            quantization = gpu.quantization_config()
-            if quantization is not None:
-                kwargs["quantization_config"] = quantization
-            else:
-                kwargs.update(shared)  # a quantised load makes its own copies
-            pipe = self._load_default(spec, pipeline_class, kwargs)
+        identities = sharing.component_identities(source) if source is not None else {}
+        shared = sharing.shared_components(self._residents, identities)
+        pipe = loading.from_pretrained(spec, pipeline_class, source, profile=self.profile,
+                                       models_dir=self.models_dir, gpu=gpu, shared=shared, kwargs=kwargs)
         pipe._weft_components = identities
-        _tag(pipe, spec.id, self.profile)
+        loading.tag(pipe, spec.id, self.profile)
         placement.place(pipe, (spec.id, self.profile), self._residents, self.device, self.vram_budget,
                         self._free_memory)
         gpu.after_load(pipe)
         # Progress reaches the artist through step callbacks; tqdm bars from a
         # worker process would only clutter the terminal.
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
-
-    def _share_key(self, spec: ModelSpec) -> tuple[str, str]:
-        # Tiny twins of one family are built identically; real ones share
-        # weights when they come from the same repo; a shipped model is its own.
-        if spec.shipped:
-            return (self.profile, "shipped:" + spec.id)
-        if spec.registered and self.profile != "tiny":
-            return (self.profile, "registered:" + spec.id)
-        return (self.profile, spec.family if self.profile == "tiny" else spec.repo_id)
-
-    def _share_source(self, spec: ModelSpec) -> Any:
-        """A resident pipeline with the same weights as `spec`, to share components with."""
-        wanted = self._share_key(spec)
-        for (model_id, _profile), pipe in reversed(self._residents.pipelines.items()):
-            if self._share_key(get_spec(model_id)) == wanted:
-                return pipe
-        return None
-
-    def _shared_components(self, identities: dict[str, str]) -> dict[str, Any]:
-        """Resident components with the same identity as the ones about to load, by name."""
-        import torch
-
-        found: dict[str, Any] = {}
-        for key, pipe in self._residents.pipelines.items():
-            if self._residents.placement.get(key) not in ("gpu", "cpu"):
-                continue  # an offloaded pipeline moves its modules around
-            theirs = getattr(pipe, "_weft_components", {})
-            for name, identity in identities.items():
-                module = getattr(pipe, name, None)
-                # Weights only: a scheduler or tokenizer costs nothing to load
-                # and a scheduler carries per-run state.
-                if (name not in found and isinstance(module, torch.nn.Module)
-                        and theirs.get(name) == identity):
-                    found[name] = module
-        return found
-
-    def _from_pipe(self, spec: ModelSpec, source: Any) -> Any:
-        import diffusers
-
-        pipeline_class = getattr(diffusers, spec.pipeline_class)
-        pipe = pipeline_class.from_pipe(source)
-        pipe._weft_components = getattr(source, "_weft_components", {})
-        _tag(pipe, spec.id, self.profile)
         pipe.set_progress_bar_config(disable=True)
         return pipe
 
@@ -295,72 +239,6 @@ class ModelManager:
             if not any(p is pipe for p in self._residents.pipelines.values()):
                 return None  # another manager's: leave this one's device unresolved
             return placement.relieve(self._residents, pipe, self.device, self._free_memory)
-
-    def _load_default(self, spec: ModelSpec, pipeline_class: Any, kwargs: dict[str, Any]) -> Any:
-        from huggingface_hub.errors import HfHubHTTPError
-
-        folder = self.models_dir / spec.id
-        if is_complete_pipeline(folder):
-            # A pulled copy: a broken file here is not "missing", so let the
-            # real error through rather than advise a download that exists.
-            return pipeline_class.from_pretrained(folder, local_files_only=True, **kwargs)
-        try:
-            # From the Hub cache; downloads into it when online. Offline, say
-            # so up front: diffusers would otherwise try the network first.
-            return pipeline_class.from_pretrained(spec.repo_id, local_files_only=hub.hub_offline(), **kwargs)
-        except (OSError, HfHubHTTPError) as exc:
-            # diffusers reports a missing cache entry, no network and a gated
-            # repo alike as OSError; huggingface_hub's HTTP errors for the rest.
-            message = hub.not_available_message(spec, self.models_dir / spec.id, exc)
-            raise ModelNotAvailableError(message) from exc
-
-    def _load_registered(self, spec: ModelSpec, pipeline_class: Any, source: Path | None,
-                         shared: dict[str, Any], kwargs: dict[str, Any]) -> Any:
-        """The artist's own weights: a whole folder, or single files over the base model's folder."""
-        base = get_spec(spec.base)
-        if source is None:
-            if spec.user_folder:
-                raise ModelNotAvailableError(f"{spec.title} ({spec.id}): its folder {spec.user_folder} is gone or "
-                                             "incomplete (weft models add it again, or weft models remove "
-                                             f"{spec.id}).")
-            raise ModelNotAvailableError(
-                f"{spec.title} ({spec.id}) runs with the text encoder, VAE and configs of {base.title} "
-                f"({base.id}), which is not on this machine.\n"
-                f"Fetch it with: weft models pull {base.id}")
-        if spec.user_folder:
-            return pipeline_class.from_pretrained(source, local_files_only=True, **shared, **kwargs)
-        import diffusers
-
-        index = json.loads((source / "model_index.json").read_text(encoding="utf-8"))
-        dtype = kwargs["dtype"]
-        components = dict(shared)
-        for name, path in spec.user_files:
-            if not Path(path).is_file():
-                raise ModelNotAvailableError(f"{spec.title} ({spec.id}): {path} is gone (weft models add it again, "
-                                             f"or weft models remove {spec.id}).")
-            component_class = getattr(diffusers, index[name][1])
-            component_dtype = dtype.get(name, dtype.get("default")) if isinstance(dtype, dict) else dtype
-            # The file's tensors, renamed from the original layout by diffusers, in the
-            # base's own config for that component (no Hub: the config is on disk).
-            components[name] = component_class.from_single_file(
-                path, config=str(source), subfolder=name, local_files_only=True, torch_dtype=component_dtype)
-        return pipeline_class.from_pretrained(source, local_files_only=True, **components, **kwargs)
-
-    def _dtypes(self, spec: ModelSpec) -> Any:
-        import torch
-
-        if spec.shipped:
-            # A few million parameters, stored in float16 and trained in float32:
-            # float32 costs nothing here and keeps the results the judges saw.
-            return torch.float32
-        if self.device.startswith("cuda"):
-            # bfloat16 halves memory and keeps float32's range; float16 is
-            # known to overflow in T5-family text encoders like these.
-            dtypes = {"default": torch.bfloat16}
-            dtypes.update({name: torch.float32 for name in spec.keep_fp32})
-            return dtypes
-        # CPUs are slow in half precision and tiny twins are tested in float32.
-        return torch.float32
 
     # ---- fetching and building ---------------------------------------------------
 
@@ -448,60 +326,3 @@ def relieve_memory(pipe: Any) -> str | None:
 def _gpu_env_set() -> bool:
     return any(os.environ.get(name) for name in ("WEFT_PRECISION", "WEFT_COMPILE", "WEFT_ATTENTION",
                                                  "WEFT_QUANTIZE", "WEFT_VAE_CHANNELS_LAST"))
-
-
-def _tag(pipe: Any, model_id: str, profile: str) -> None:
-    # Lets engines/accel find the model's title and its MagCache ratios.
-    pipe._weft_model_id = model_id
-    pipe._weft_profile = profile
-
-
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt")
-_HASH_LIMIT = 256 << 20  # weight files above this are identified by the Hub's hashes only
-
-
-def _component_identities(folder: Path) -> dict[str, str]:
-    """{component name: identity} for the components of a pipeline folder.
-
-    Two components with one identity hold the same bytes. Weight files are
-    identified without reading them where the Hub already hashed them: a Hub
-    cache snapshot links each file to a blob named by its sha256; a `--local-dir`
-    download keeps the etag (the sha256 of LFS files) in its .cache metadata.
-    Small files are hashed. A component with a large file of unknown hash has
-    no identity and is never shared.
-    """
-    import hashlib
-
-    try:
-        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    identities: dict[str, str] = {}
-    for name, value in index.items():
-        part = folder / name
-        if name.startswith("_") or not isinstance(value, list) or not part.is_dir():
-            continue
-        digest = hashlib.sha256(json.dumps(value).encode())
-        for file in sorted(p for p in part.rglob("*") if p.is_file()):
-            identity = _file_identity(folder, file)
-            if identity is None:
-                break
-            digest.update(f"{file.relative_to(part)}={identity};".encode())
-        else:
-            identities[name] = digest.hexdigest()
-    return identities
-
-
-def _file_identity(root: Path, file: Path) -> str | None:
-    import hashlib
-
-    if file.is_symlink() and "blobs" in Path(os.readlink(file)).parts:
-        return Path(os.readlink(file)).name
-    metadata = root / ".cache" / "huggingface" / "download" / (str(file.relative_to(root)) + ".metadata")
-    if file.suffix in _WEIGHT_SUFFIXES and metadata.is_file():
-        lines = metadata.read_text(encoding="utf-8").splitlines()
-        if len(lines) >= 2 and len(lines[1].strip()) == 64:
-            return lines[1].strip()
-    if file.stat().st_size > _HASH_LIMIT:
-        return None
-    return hashlib.sha256(file.read_bytes()).hexdigest()

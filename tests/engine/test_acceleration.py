@@ -371,7 +371,8 @@ def test_unguided_model_nodes_have_no_guidance_switches():
 
 
 def test_identical_components_of_other_models_are_shared(tiny_models_dir):
-    from engines.models.manager import ModelManager, _component_identities
+    from engines.models.manager import ModelManager
+    from engines.models.sharing import component_identities
 
     models = ModelManager(profile="tiny", tiny_dir=tiny_models_dir)
     t2v = models.pipeline(WAN)
@@ -380,8 +381,8 @@ def test_identical_components_of_other_models_are_shared(tiny_models_dir):
     assert vace.transformer is not t2v.transformer  # different architectures: never shared
     # Every other component is shared exactly when its files hold the same bytes
     # (whether the two twins' text encoders match depends on how they were built).
-    same = _component_identities(models.local_folder(WAN))
-    other = _component_identities(models.local_folder("wan2.1-vace-1.3b"))
+    same = component_identities(models.local_folder(WAN))
+    other = component_identities(models.local_folder("wan2.1-vace-1.3b"))
     for name in ("text_encoder", "vae"):  # weights only: tokenizers cost nothing to load twice
         identical = name in same and same.get(name) == other.get(name)
         assert (getattr(vace, name) is getattr(t2v, name)) == identical, name
