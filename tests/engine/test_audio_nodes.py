@@ -110,6 +110,50 @@ def test_audio_ops_speed_and_crossfade_lengths():
     assert audio_ops.crossfade(a, a, 0.25).num_samples == 48000 * 2 - 12000
 
 
+def steady(level: float, samples: int = 1000, channels: int = 1, rate: int = 1000) -> Audio:
+    return Audio(np.full((channels, samples), level, np.float32), rate)
+
+
+def test_an_equal_power_fade_is_at_minus_3_db_halfway_and_keeps_the_power_of_a_crossfade():
+    up = audio_ops.fade(steady(1.0), fade_in=1.0, curve="equal_power").samples[0]
+    down = audio_ops.fade(steady(1.0), fade_out=1.0, curve="equal_power").samples[0]
+    assert 20 * np.log10(up[500]) == pytest.approx(-3.01, abs=0.01)
+    assert up[0] == 0.0 and down[0] == pytest.approx(1.0, abs=1e-5)
+    # Where one sound fades out as the other fades in, their powers add up to full level throughout.
+    assert np.max(np.abs(up ** 2 + down ** 2 - 1.0)) < 0.01
+
+
+def test_a_crossfade_hands_one_sound_over_to_the_other_with_equal_power():
+    half = steady(0.5)
+    out = audio_ops.crossfade(half, steady(0.0), 0.5).samples[0]  # fading out into silence
+    assert len(out) == 1500
+    assert out[499] == 0.5 and out[500] == pytest.approx(0.5, abs=1e-3)  # the overlap starts at full level
+    assert out[750] == pytest.approx(0.5 * 2 ** -0.5, abs=2e-3)  # -3 dB halfway
+    assert out[999] == pytest.approx(0.0, abs=2e-3) and not out[1000:].any()
+    out = audio_ops.crossfade(steady(0.0), half, 0.5).samples[0]  # fading in from silence
+    assert not out[:500].any() and out[500] == 0.0
+    assert out[750] == pytest.approx(0.5 * 2 ** -0.5, abs=2e-3)
+    assert out[999] == pytest.approx(0.5, abs=2e-3) and np.all(out[1000:] == 0.5)
+
+
+def test_mix_offsets_start_a_track_later_or_cut_its_start():
+    out = audio_ops.mix([steady(0.25, 100), steady(0.5, 100)], offsets=[0.0, 0.05], overflow="clip").samples
+    assert out.shape == (1, 150)  # the later track ends 50 ms after the first
+    assert np.all(out[0, :50] == 0.25) and np.all(out[0, 50:100] == 0.75) and np.all(out[0, 100:] == 0.5)
+    cut = audio_ops.mix([steady(0.25, 100), steady(0.5, 100)], offsets=[0.0, -0.05], overflow="clip").samples
+    assert cut.shape == (1, 100)  # the second track's first 50 ms are gone
+    assert np.all(cut[0, :50] == 0.75) and np.all(cut[0, 50:] == 0.25)
+
+
+def test_fit_length_pads_with_silence_at_the_end_and_cuts_at_the_end():
+    sound = Audio(np.stack([np.full(10, 0.5), np.full(10, -0.5)]).astype(np.float32), 1000)
+    longer = audio_ops.fit_length(sound, 15)
+    assert (longer.channels, longer.num_samples, longer.rate) == (2, 15, 1000)
+    assert np.array_equal(longer.samples[:, :10], sound.samples) and not longer.samples[:, 10:].any()
+    shorter = audio_ops.fit_length(sound, 4)
+    assert np.array_equal(shorter.samples, sound.samples[:, :4])
+
+
 # ---- media I/O --------------------------------------------------------------------------
 
 

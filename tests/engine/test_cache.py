@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from engines.cache import ResultCache
+from engines.cache import ResultCache, store_for_viewer
 from nodes.values import Audio, Image, Mask, Video
 
 RNG = np.random.default_rng(7)
@@ -116,3 +116,18 @@ def test_without_a_disk_budget_nothing_is_pruned(tmp_path):
     assert cache.prune() == 0 and cache.contains("a" * 40)
     assert ResultCache(tmp_path, disk_budget=0).prune() > 0
     assert not ResultCache(tmp_path).contains("a" * 40)
+
+
+def test_a_file_stored_for_the_viewer_is_described_with_files_it_can_map(tmp_path):
+    # As the history panel plays a rendered file: decoded once into a folder of its own under
+    # the data folder, which may not exist yet on a fresh machine.
+    folder = tmp_path / "data" / "played" / "0123abcd"
+    video = clip(frames=4, audio=sound())
+    described = store_for_viewer(folder, "video", video)
+    assert {k: described[k] for k in ("kind", "fps", "width", "height", "count", "rate")} == {
+        "kind": "Video", "fps": 12.5, "width": 12, "height": 8, "count": 4, "rate": 16000}
+    assert np.array_equal(np.load(described["files"]["frames"], mmap_mode="r"), video.frames)
+    assert np.array_equal(np.load(described["files"]["audio"], mmap_mode="r"), video.audio.samples)
+    # Its description lost (a damaged results.json): the same folder is written again.
+    again = store_for_viewer(folder, "video", video)
+    assert again == described

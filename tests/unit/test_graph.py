@@ -143,3 +143,24 @@ def test_a_node_or_link_goes_back_at_its_index(graph):
     graph.insert_node(c, (2, 0), index=99, position_index=0)
     assert list(graph.nodes) == ["b", "t2v", "sfx", "a", "c"]
     assert list(graph.positions) == ["c", "b", "t2v", "a"]
+
+
+def test_a_new_node_is_enabled(graph):
+    seen = []
+    graph.node_changed.connect(lambda n, what: seen.append((n, what)))
+    t2v = graph.add_node("text_to_video")
+    assert t2v.bypassed is False  # a node just added runs; it does not pass its input through
+    graph.set_bypassed(t2v.id, True)
+    assert t2v.bypassed is True and seen == [(t2v.id, "bypassed")]
+
+
+def test_an_unknown_parameter_is_refused_with_the_ones_the_node_has(graph):
+    text = graph.add_node("text")
+    with pytest.raises(GraphError) as refused:
+        graph.set_param(text.id, "txt", "a fox")
+    assert str(refused.value) == "Text (text): no parameter 'txt' (its parameters: text)"
+    join = graph.add_node("concatenate_videos")
+    with pytest.raises(GraphError) as refused:
+        graph.set_param(join.id, "speed", 2)
+    assert str(refused.value) == ("Concatenate Videos (concatenate_videos): no parameter 'speed' "
+                                  "(its parameters: none)")
