@@ -10,17 +10,22 @@ range. The sound track is decoded whole as float32, then cut to the frames'
 span (sound is small: about 0.4 MB a second at 48 kHz stereo).
 
 The bound, for Load Video -> (trim, change fps, reverse, concatenate, ...) ->
-Save Video in the worker: private memory ~= the interpreter and codecs
-(~100 MB) + a few frames in flight (each ``height x width x 3`` bytes, plus
-the encoder's look-ahead of a few dozen frames in YUV 4:2:0, ``1.5 x height x
-width`` bytes each) + the sound (``seconds x rate x channels x 4`` bytes,
-twice while it is cut). It does not grow with the number of frames; the old
-design held ``frames x height x width x 3`` bytes (a 30 s 720p clip at 24 fps:
-2.0 GB). Readers that walk a whole clip (Save Video, the result cache) release
-the mapped pages every 32 MB (disk_frames.iter_frames), so the resident size
-stays bounded too. Measured by bench/stream_memory.py (bench/RESULTS.md).
-What it costs instead: the clip's frames on disk, once in the scratch file
-and once in the result cache.
+Save Video in the worker, on the process's private (anonymous) memory::
+
+    base + decoder + encoder(width, height) + ~2 x sound
+
+base is the process before the render (~40 MB: Python, numpy, PyAV);
+decoder is FFmpeg's frames in flight (~25 MB at 720p); encoder is x264's
+look-ahead and frame threads, some 50 frames of YUV and half-pel planes
+(~160-240 MB at 720p, ~60 MB at 360p); sound is ``seconds x rate x channels x
+4`` bytes (7 MB for 20 s of 48 kHz stereo). None of it grows with the number
+of frames. The old design also held ``frames x height x width x 3`` bytes
+(30 s of 720p at 24 fps: 2.0 GB). Readers that walk a whole clip (Save
+Video, the result cache) release the mapped pages every 32 MB
+(disk_frames.iter_frames), so the resident size, file pages included, stays
+bounded too. Measured by bench/stream_memory.py (figures in bench/RESULTS.md).
+The price: the clip's frames on disk, in the scratch file while a job uses
+them and in the result cache.
 """
 
 from __future__ import annotations
@@ -96,7 +101,8 @@ def load_video(path: str | os.PathLike, *, start_frame: int = 0, max_frames: int
 def load_sequence(pattern: str | os.PathLike, fps: float, *, start_frame: int = 0,
                   max_frames: int | None = None) -> Video:
     """An image sequence as a Video at ``fps`` (no sound). Every image must be
-    the size of the first; the frames are read one at a time into one uint8 array."""
+    the size of the first; the frames are read one at a time into a disk-backed
+    array, as :func:`load_video` does."""
     files = sequence_files(pattern)
     if not files:
         raise FileNotFoundError(f"no PNG, JPEG or WebP images found for {pattern}")
@@ -106,15 +112,20 @@ def load_sequence(pattern: str | os.PathLike, fps: float, *, start_frame: int = 
     if not files:
         raise ValueError(f"the sequence has fewer than {start_frame + 1} images")
     first = media.read_image(files[0])
-    pixels = np.empty((len(files), first.height, first.width, 3), np.uint8)
-    pixels[0] = first.pixels
-    for i, f in enumerate(files[1:], start=1):
-        image = media.read_image(f)
-        if (image.width, image.height) != (first.width, first.height):
-            raise MediaError(f"{f.name} is {image.width}x{image.height} but the sequence starts at "
-                             f"{first.width}x{first.height} ({files[0].name}); every image must be the same size")
-        pixels[i] = image.pixels
-    return Video(pixels, fps)
+    store = disk_frames.FrameFile(first.height, first.width)
+    try:
+        store.append(first.pixels)
+        for f in files[1:]:
+            image = media.read_image(f)
+            if (image.width, image.height) != (first.width, first.height):
+                raise MediaError(f"{f.name} is {image.width}x{image.height} but the sequence starts at "
+                                 f"{first.width}x{first.height} ({files[0].name}); every image must be the same "
+                                 f"size")
+            store.append(image.pixels)
+    except BaseException:
+        store.discard()
+        raise
+    return Video(store.finish(), fps)
 
 
 def write_sequence(folder: str | os.PathLike, video: Video, *, stem: str = "frame", ext: str = ".png",
