@@ -111,6 +111,34 @@ def test_square_aspect_crops_pads_or_stretches_without_scaling(mode, size):
         assert out.frames[1, 0].max() == 0 and out.frames[1, 12, 12, 0] == 1  # bars, then the picture
 
 
+def test_fit_scales_to_the_side_that_limits_and_bars_the_other():
+    wide = edits.reframe(coded(2, size=(24, 16)), 48, 16, "fit")  # height limits: pillarbox
+    assert (wide.width, wide.height) == (48, 16)
+    assert wide.frames[1, :, :12].max() == 0 and wide.frames[1, :, 36:].max() == 0
+    assert np.all(wide.frames[1, :, 12:36, 0] == 1)  # the picture, unscaled, in the middle
+    small = edits.reframe(coded(2, size=(64, 48)), 32, 32, "fit")  # width limits, shrinking: letterbox
+    assert small.frames[1, :4].max() == 0 and small.frames[1, 28:].max() == 0
+    assert np.all(small.frames[1, 4:28, :, 0] == 1)
+
+
+def stripes(period_axis: int) -> Video:
+    """Thin stripes, one bright line in three, across the width (axis 2) or down the height (axis 1)."""
+    frames = np.zeros((1, 48, 48, 3), np.uint8)
+    index = [slice(None)] * 4
+    index[period_axis] = slice(0, None, 3)
+    frames[tuple(index)] = 255
+    return Video(frames, 16.0)
+
+
+@pytest.mark.parametrize("axis, size", [(2, (16, 48)), (1, (48, 16))])
+def test_shrinking_averages_fine_detail_instead_of_aliasing_it(axis, size):
+    # Stretched to a third along the stripes' period: every output pixel covers one bright
+    # line and two dark ones, so the picture turns an even grey (85), not black or white.
+    out = edits.reframe(stripes(axis), *size, "stretch")
+    assert (out.width, out.height) == size
+    assert np.abs(out.frames.astype(int) - 85).max() <= 1
+
+
 def test_reframe_to_a_width_derives_an_even_height_from_the_aspect():
     out = run("reframe_video", video=coded(2, size=(64, 48)), aspect="16:9", width=100, mode="fill")["out"]
     assert (out.width, out.height) == (100, 56)
@@ -173,6 +201,17 @@ def test_crossfade_blends_over_the_overlap_and_shortens_by_it():
     assert out.audio.num_samples == round(16 / 16 * 48000)
 
 
+def test_a_crossfade_keeps_the_sound_when_only_one_clip_has_any():
+    for a, b in ((coded(10, clip=1), coded(10, clip=2, sound=False)),
+                 (coded(10, clip=1, sound=False), coded(10, clip=2))):
+        out = run("crossfade_videos", first=a, second=b, seconds=0.25)["out"]
+        assert out.audio is not None and out.audio.num_samples == round(16 / 16 * 48000)
+        assert out.audio.samples.any()
+    silent = run("crossfade_videos", first=coded(10, sound=False), second=coded(10, sound=False),
+                 seconds=0.25)["out"]
+    assert silent.audio is None
+
+
 # ---- colour ------------------------------------------------------------------------------
 
 
@@ -189,6 +228,13 @@ def test_colour_adjust_is_exact_at_neutral_and_does_what_it_says():
     assert set(np.unique(flat.frames)) == {128}
     lifted = run("color_adjust", video=Video(np.array([[[[0, 64, 255]]]], np.uint8), 16.0), gamma=2.0)["out"]
     assert lifted.frames[0, 0, 0].tolist() == [0, round((64 / 255) ** 0.5 * 255), 255]
+
+
+def test_more_saturation_clips_a_full_colour_at_full_scale():
+    red = Video(np.array([[[[255, 0, 0], [200, 40, 40]]]], np.uint8), 16.0)
+    out = run("color_adjust", video=red, saturation=2.0)["out"].frames[0, 0]
+    assert out[0].tolist() == [255, 0, 0]  # as red as it gets: clipped, never wrapped round to dark
+    assert out[1, 0] == 255 and out[1, 1] == out[1, 2] < 40
 
 
 # ---- in a graph --------------------------------------------------------------------------
