@@ -21,9 +21,9 @@ the process's private memory does not grow with the clip's length.
 
 The scratch folder is, in order: ``WEFT_SCRATCH_DIR``; the folder given to
 :func:`use_folder` (the worker's result cache puts it beside its results, on
-the disk set aside for Weft's big data); the system's temporary folder. Not
-``/tmp`` by choice: on many Linux systems it is a RAM disk (tmpfs), where a
-"file" is memory again.
+the disk set aside for Weft's big data); the system's temporary folder, last
+because on many Linux systems it is a RAM disk (tmpfs), where a "file" is
+memory again.
 """
 
 from __future__ import annotations

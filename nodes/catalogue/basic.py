@@ -100,8 +100,8 @@ class LoadVideo(_LoadFile):
 
     def run(self, ctx: RunContext, *, path: str, max_frames: int, start_frame: int = 0,
             **_: Any) -> dict[str, Any]:
-        # Streamed: the frames read are held as uint8 only (see engines/streams.py
-        # for what stays in memory).
+        # Streamed onto disk: the frames are a read-only array mapped from a scratch
+        # file, so memory does not grow with the clip (engines/streams.py states the bound).
         resolved = self._resolve(ctx, path)
         try:
             video = ctx.streams.load_video(resolved, start_frame=start_frame, max_frames=max_frames or None)
