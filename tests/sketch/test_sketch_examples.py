@@ -4,7 +4,7 @@ One real `weft render` of both projects (one engine worker, an empty models
 folder, the Hub switched off): each writes an MP4 of the one shape sketch-video
 makes (17 frames of 64x64 at 8 fps), the one with sound an AAC track as long as
 the video (2.125 s). The same project in the tiny profile loads the same
-shipped weights and draws the same frames. This tests the wiring, not the
+shipped weights and the model draws the same frames. This tests the wiring, not the
 content: the judges of engines/sketch decide whether the pictures and sounds
 show what was asked.
 """
@@ -70,10 +70,27 @@ def test_the_render_says_it_used_the_toy_models_and_nothing_else(rendered):
     assert not (out / "no-models").exists() and not (out / "no-tiny").exists()
 
 
+def _model_frames(done: subprocess.CompletedProcess) -> list[np.ndarray]:
+    """The frames each project's t2v made, in the order the projects rendered, read from the
+    result files the engine's events name (what the model drew, before any encoding)."""
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return [np.load(e["results"]["video"]["files"]["frames"]) for e in events
+            if e["event"] == "node_finished" and e["node"] == "t2v"]
+
+
 def test_the_tiny_profile_loads_the_same_shipped_weights(rendered, tmp_path):
-    out, _ = rendered
-    done = render(tmp_path, str(EXAMPLES / "sketch_text_to_video.weft"), "--models", "tiny")
+    out, first = rendered
+    done = render(tmp_path, str(EXAMPLES / "sketch_text_to_video.weft"), "--models", "tiny", "--json")
     assert done.returncode == 0, done.stderr[-3000:]
-    ours = media.read_video(tmp_path / "sketch_text_to_video.mp4")
-    theirs = media.read_video(out / "sketch_text_to_video.mp4")
-    assert np.array_equal(ours.frames, theirs.frames)
+    (ours,), theirs = _model_frames(done), _model_frames(first)[0]  # sketch_text_to_video rendered first
+    assert np.array_equal(ours, theirs)
+    # The MP4s of those frames may differ a little: x264 in the worker sometimes takes other
+    # decisions for the same input (seen in CI: up to 21 levels on a P-frame), so the files
+    # are compared as pictures.
+    assert _psnr(media.read_video(tmp_path / "sketch_text_to_video.mp4").frames,
+                 media.read_video(out / "sketch_text_to_video.mp4").frames) > 35
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
