@@ -186,13 +186,20 @@ def _output_folder_problem(folder: Path, needed: int) -> str | None:
 
 
 # Bytes a frame's pixel takes in the file, by extension (H.264 at high quality is ~0.25).
+_STILLS = (".jpg", ".webp", ".png")  # one picture per file (a sequence's folder has ext "")
 _BYTES_PER_PIXEL = {".mp4": 0.3, ".mov": 0.3, ".webm": 0.3, ".jpg": 0.5, ".webp": 0.5, ".png": 3.0, "": 3.0}
 
 
 def _estimated_bytes(graph: Graph, node_id: str, ext: str) -> int:
-    """A rough size of what a Save node writes: frames x pixels from the nearest node upstream
-    that says its size (width, height, frames or seconds x fps), and its sound."""
+    """A rough size of what a Save node writes: the picture size from the nearest node upstream
+    that sets one, times the frame count from the nearest that sets one (width, height, frames
+    or seconds x fps); a sound's length from the nearest that sets seconds.
+
+    A node on the way may set only one of them: Reframe Video sets a size (0 keeps the
+    clip's) but takes the length of the clip it is given, so the walk goes on past it."""
     registry = graph.registry
+    size: tuple[int, int] | None = None
+    frames: int | None = 1 if ext in _STILLS else None
     seen, frontier = {node_id}, [node_id]
     while frontier:
         current = frontier.pop(0)
@@ -208,14 +215,23 @@ def _estimated_bytes(graph: Graph, node_id: str, ext: str) -> int:
             if ext in (".wav", ".flac") and isinstance(p.get("seconds"), (int, float)):
                 return int(p["seconds"] * 48000 * 2 * 2)
             w, h = p.get("width"), p.get("height")
-            if isinstance(w, int) and isinstance(h, int):
-                frames = p.get("frames") if p.get("duration_unit", "frames") == "frames" else None
-                if not isinstance(frames, int):
-                    seconds, fps = p.get("seconds"), p.get("fps")
-                    frames = int(seconds * fps) if isinstance(seconds, (int, float)) and isinstance(
-                        fps, (int, float)) else 1
-                return int(w * h * max(1, frames) * _BYTES_PER_PIXEL.get(ext, 3.0))
-    return 0
+            if size is None and isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0:
+                size = (w, h)
+            if frames is None:
+                frames = _frame_count(p)
+            if size is not None and frames is not None:
+                return int(size[0] * size[1] * frames * _BYTES_PER_PIXEL.get(ext, 3.0))
+    return 0 if size is None else int(size[0] * size[1] * _BYTES_PER_PIXEL.get(ext, 3.0))
+
+
+def _frame_count(p: dict) -> int | None:
+    """The frames a node's parameters make (frames, or seconds x fps), if they say."""
+    if p.get("duration_unit", "frames") == "frames" and isinstance(p.get("frames"), int) and p["frames"] > 0:
+        return p["frames"]
+    seconds, fps = p.get("seconds"), p.get("fps")
+    if isinstance(seconds, (int, float)) and isinstance(fps, (int, float)) and seconds > 0 and fps > 0:
+        return int(seconds * fps)
+    return None
 
 
 def _link_check_problems(graph: Graph, node_id: str, node_type, params, node_label: str) -> list[Problem]:

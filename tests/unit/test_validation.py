@@ -206,6 +206,19 @@ def test_the_room_a_video_needs_comes_from_the_size_and_length_upstream(tmp_path
     assert output_problems(g, tmp_path) == []
 
 
+def test_a_reframe_on_the_way_sets_the_size_and_keeps_the_length_upstream(tmp_path, monkeypatch):
+    g = simple_graph()  # 832x480, 81 frames
+    g.add_node("reframe_video", node_id="frame")  # width and height 0: keep the clip's size
+    g.connect("t2v", "video", "frame", "video")
+    g.connect("frame", "out", "save", "video")
+    free_space(monkeypatch, 20)
+    needs = f"node Save Video (save): the output folder {tmp_path} has 20 MB free; this file needs about"
+    assert output_problems(g, tmp_path) == [f"{needs} 25 MB"]  # as if the Reframe were not there
+    g.set_param("frame", "width", 1280)  # a bigger picture, the same 81 frames
+    g.set_param("frame", "height", 720)
+    assert output_problems(g, tmp_path) == [f"{needs} 37 MB"]
+
+
 def test_the_room_a_sound_file_needs_comes_from_its_length(tmp_path, monkeypatch):
     g = Graph()
     g.add_node("text", {"text": "rain on a tin roof"}, node_id="prompt")
