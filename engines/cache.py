@@ -27,11 +27,11 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from engines.media import disk_frames
 from nodes.values import Audio, Image, Mask, Video
@@ -142,8 +142,10 @@ class ResultCache:
         disk_frames.use_folder(self.root / "scratch")
         self.memory_budget = memory_budget
         self.disk_budget = disk_budget
-        self._memory: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
-        self._memory_bytes = 0
+        # The memory tier: the newest results, least recently used out first, within
+        # memory_budget bytes (cachetools counts each entry's bytes with getsizeof).
+        self._memory: LRUCache[str, tuple[dict[str, Any], int]] = LRUCache(
+            maxsize=max(1, memory_budget), getsizeof=lambda entry: entry[1])
         self._lock = threading.Lock()
 
     def folder(self, key: str) -> Path:
@@ -168,9 +170,8 @@ class ResultCache:
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
-            hit = self._memory.get(key)
+            hit = self._memory.get(key)  # a hit is the most recently used from now on
             if hit is not None:
-                self._memory.move_to_end(key)
                 return hit[0]
         manifest = self.manifest(key)
         if manifest is None:
@@ -210,19 +211,15 @@ class ResultCache:
         size = sum(value_nbytes(v) for v in values.values())
         with self._lock:
             if key in self._memory:
-                self._memory.move_to_end(key)
+                self._memory.get(key)  # now the most recently used
                 return
             if size > self.memory_budget:
                 return  # on disk only: it would push everything else out
             self._memory[key] = (values, size)
-            self._memory_bytes += size
-            while self._memory_bytes > self.memory_budget and self._memory:
-                _, (_, evicted) = self._memory.popitem(last=False)
-                self._memory_bytes -= evicted
 
     @property
     def memory_bytes(self) -> int:
-        return self._memory_bytes
+        return int(self._memory.currsize)
 
     def in_memory(self, key: str) -> bool:
         with self._lock:
@@ -231,7 +228,6 @@ class ResultCache:
     def forget_memory(self) -> None:
         with self._lock:
             self._memory.clear()
-            self._memory_bytes = 0
 
     def disk_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.root.rglob("*") if f.is_file())
@@ -252,9 +248,7 @@ class ResultCache:
             if total - freed <= limit:
                 break
             with self._lock:
-                item = self._memory.pop(folder.name, None)
-                if item is not None:
-                    self._memory_bytes -= item[1]
+                self._memory.pop(folder.name, None)
             shutil.rmtree(folder, ignore_errors=True)
             freed += size
         return freed

@@ -110,6 +110,20 @@ def test_what_the_disk_budget_drops_is_gone_from_memory_too(tmp_path):
     assert cache.get("b" * 40)["image"].pixels.max() == 1
 
 
+def test_the_memory_tier_keeps_what_was_used_last_within_its_byte_budget(tmp_path):
+    cache = ResultCache(tmp_path, memory_budget=70_000)  # two 30 000-byte images fit, not three
+    for k, v in zip("abc", (0, 1, 2)):
+        if k == "c":
+            cache.get("a" * 40)  # a was just looked at: b is now the least recently used
+        cache.put(k * 40, {"image": Image(np.full((100, 100, 3), v, np.uint8))})
+    assert [cache.in_memory(k * 40) for k in "abc"] == [True, False, True]
+    assert cache.memory_bytes == 60_000
+    assert cache.get("b" * 40)["image"].pixels.max() == 1  # still on disk
+    big = ResultCache(tmp_path / "big", memory_budget=20_000)
+    big.put("d" * 40, {"image": Image(np.zeros((100, 100, 3), np.uint8))})  # larger than the whole tier
+    assert not big.in_memory("d" * 40) and big.memory_bytes == 0 and big.contains("d" * 40)
+
+
 def test_without_a_disk_budget_nothing_is_pruned(tmp_path):
     cache = ResultCache(tmp_path)
     cache.put("a" * 40, {"prompt": "a fox"})
