@@ -63,21 +63,49 @@ def test_an_image_sequence_loads_onto_disk_too(tmp_path):
     np.testing.assert_array_equal(again.frames, loaded.frames)
 
 
-def test_save_video_from_a_disk_backed_clip_writes_the_same_file(tmp_path):
+@pytest.fixture
+def encoded(monkeypatch) -> list[np.ndarray]:
+    """Every frame handed to the encoder (VideoWriter.write), copied."""
+    frames: list[np.ndarray] = []
+    write = media.VideoWriter.write
+
+    def recording(self, pixels):
+        frames.append(np.array(pixels))
+        write(self, pixels)
+
+    monkeypatch.setattr(media.VideoWriter, "write", recording)
+    return frames
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def test_save_video_from_a_disk_backed_clip_encodes_the_same_frames(tmp_path, encoded):
     path = _clip(tmp_path / "clip.mp4")
+    encoded.clear()  # the clip's own frames
     loaded = streams.load_video(path)
     copied = Video(np.array(loaded.frames), loaded.fps, loaded.audio)  # the old design: frames in RAM
     media.write_video(tmp_path / "from_disk.mp4", loaded)
+    from_disk = encoded[:]
+    encoded.clear()
     media.write_video(tmp_path / "from_ram.mp4", copied)
+    # The encoder is handed exactly the frames it was handed from RAM, in order.
+    assert len(from_disk) == len(encoded) == 30
+    for a, b in zip(from_disk, encoded):
+        np.testing.assert_array_equal(a, b)
+    # The files are compared as pictures: x264 may take other decisions for the same
+    # input from one run to the next (tests/sketch/test_sketch_examples.py saw it in CI).
     a, b = media.read_video(tmp_path / "from_disk.mp4"), media.read_video(tmp_path / "from_ram.mp4")
-    assert a.num_frames == b.num_frames == 30
-    np.testing.assert_array_equal(a.frames, b.frames)
-    np.testing.assert_array_equal(a.audio.samples, b.audio.samples)
-    assert (tmp_path / "from_disk.mp4").read_bytes() == (tmp_path / "from_ram.mp4").read_bytes()
+    assert a.num_frames == b.num_frames == 30 and a.fps == b.fps == 24.0
+    assert _psnr(a.frames, b.frames) > 35
+    assert a.audio.num_samples == b.audio.num_samples
 
 
-def test_load_then_save_through_the_executor(tmp_path):
+def test_load_then_save_through_the_executor(tmp_path, encoded):
     path = _clip(tmp_path / "clip.mp4")
+    encoded.clear()
     graph = Graph()
     graph.add_node("load_video", {"path": str(path)}, node_id="load")
     graph.add_node("save_video", {"filename": "saved", "format": "mp4"}, node_id="save")
@@ -88,19 +116,14 @@ def test_load_then_save_through_the_executor(tmp_path):
         Job(id="j", graph=graph, output_dir=tmp_path / "out", project_dir=tmp_path))
     assert result["status"] == "ok", result
     expected = media.read_video(path).frames
-    np.testing.assert_array_equal(media.read_video(tmp_path / "out" / "saved.mp4").frames,
-                                  media.read_video(_resave(expected, tmp_path)).frames)
+    np.testing.assert_array_equal(np.stack(encoded), expected)  # what Save Video encoded: the file's frames
+    saved = media.read_video(tmp_path / "out" / "saved.mp4")
+    assert saved.num_frames == 30 and _psnr(saved.frames, expected) > 35
     # The cache wrote the frames a frame at a time as a plain .npy, and keeps the
     # disk-backed result out of its memory tier (its scratch file can go).
     loaded = next(e for e in events if e.get("node") == "load" and e["event"] == "node_finished")
     np.testing.assert_array_equal(np.load(loaded["results"]["video"]["files"]["frames"]), expected)
     assert not cache.in_memory(loaded["key"])
-
-
-def _resave(frames: np.ndarray, tmp_path: Path) -> Path:
-    out = tmp_path / "expected.mp4"
-    media.write_video(out, Video(frames, 24.0))
-    return out
 
 
 EDITS = {
