@@ -491,3 +491,29 @@ def test_the_node_face_shows_the_size_a_preset_gives_not_the_width_it_overrides(
     doc.undo_stack.undo()
     doc.undo_stack.undo()
     assert dict(item.summary_rows)["Size"] == "480 x 272" and item.height == preset_height
+
+
+def test_esc_while_dragging_nodes_puts_them_back_and_the_next_drag_moves_from_there(window, hands):
+    doc, view = window.document, window.view
+    prompt, t2v, save = three_nodes(doc)
+    frame(window)
+    steps_before = doc.undo_stack.count()
+    start = tuple(doc.graph.positions[t2v])
+    item = view.gscene.nodes[t2v]
+    grab = item.mapToScene(item.title_rect().center())
+    hands.move(grab)
+    hands._send(QEvent.MouseButtonPress, hands.at(grab), Qt.LeftButton, Qt.LeftButton, Qt.NoModifier)
+    for i in range(1, 7):
+        hands.move(grab + QPointF(20 * i, 10 * i), buttons=Qt.LeftButton)
+    assert item.pos() != QPointF(*start)  # it follows the mouse while dragged
+    hands.key(Qt.Key_Escape)
+    hands._send(QEvent.MouseButtonRelease, hands.at(grab + QPointF(120, 60)), Qt.LeftButton, Qt.NoButton,
+                Qt.NoModifier)
+    QApplication.processEvents()
+    assert tuple(doc.graph.positions[t2v]) == start and item.pos() == QPointF(*start)
+    assert doc.undo_stack.count() == steps_before  # nothing to undo: nothing happened
+    # The next drag moves the node by exactly the mouse's way, not from where the cancelled one left off.
+    hands.drag(grab, grab + QPointF(0, 80))
+    moved = doc.graph.positions[t2v]
+    assert abs(moved[0] - start[0]) < 1 and abs(moved[1] - start[1] - 80) < 1
+    assert doc.undo_stack.count() == steps_before + 1
