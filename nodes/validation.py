@@ -113,7 +113,9 @@ def validate(graph: Graph, targets: Iterable[str] | None = None, *,
                                         message, "bad_value"))
             problems.extend(_link_check_problems(graph, node_id, node_type, params, label(node_id)))
             if place is not None and not node.bypassed:
-                problems.extend(_place_problems(graph, node_id, node_type, params, place, label(node_id)))
+                # A node's own check may have said it already (Save's filename pattern).
+                problems.extend(p for p in _place_problems(graph, node_id, node_type, params, place, label(node_id))
+                                if p not in problems)
         for name, socket in node_type.inputs.items():
             if socket.required and graph.link_into(node_id, name) is None:
                 problems.append(Problem(node_id, label(node_id), f"input {name!r}",

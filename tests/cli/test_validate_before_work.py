@@ -128,6 +128,7 @@ def test_a_save_name_that_cannot_be_written_is_refused_before_the_model_runs(tmp
     path = image_to_video_project(tmp_path, "inputs/first.png", filename=filename)
     code, out = validate(capsys, path)
     assert code == 2 and "node Save Video (save): parameter 'filename':" in out and reason in out, out
+    assert out.count("parameter 'filename':") == 1, out  # said once, not by the node and the render check both
 
 
 def test_a_long_name_that_fits_is_accepted(tmp_path, capsys, picture):
