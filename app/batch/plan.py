@@ -53,6 +53,9 @@ class BatchPlan:
     varying: list[str] = field(default_factory=list)   # "node.param" that differ between jobs
 
 
+_ABSENT = object()  # what a job's value replaced: nothing
+
+
 def kind_of(graph: Any, node_name: str, param: str) -> str:
     """'int', 'float' or 'other': whether ranges expand for this parameter."""
     try:
@@ -133,7 +136,7 @@ def build_jobs(project: Any, targets: list[str], *, sweeps: Iterable[Sweep] = ()
                 try:
                     node = graph.find(choice.target.rpartition(".")[0].strip())
                     param = choice.target.rpartition(".")[2].strip()
-                    saved.append((node.id, param, node.params.get(param)))
+                    saved.append((node.id, param, node.params.get(param, _ABSENT)))
                     apply_override(graph, f"{choice.target}={choice.value}")
                 except GraphError as exc:
                     bad_values[key] = f"{choice.where}: value {str(choice.value)!r}: {exc}"
@@ -157,7 +160,10 @@ def build_jobs(project: Any, targets: list[str], *, sweeps: Iterable[Sweep] = ()
         finally:
             # Put the project back as it was for the next job (cheaper than a copy per job).
             for node_id, param, old in reversed(saved):
-                graph.nodes[node_id].params[param] = old
+                if old is _ABSENT:  # a parameter the node does not have (a mistyped name): leave none behind
+                    graph.nodes[node_id].params.pop(param, None)
+                else:
+                    graph.nodes[node_id].params[param] = old
         if len(problems) > MAX_PROBLEMS_SHOWN * 5:
             break  # enough to show; validating 100 000 broken jobs helps nobody
 

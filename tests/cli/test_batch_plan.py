@@ -183,6 +183,18 @@ def test_bad_csv_rows_name_the_row_and_column(tmp_path, text, message):
         assert "row 3" in str(info.value) and "6 is not of the form 4k+1" in str(info.value)
 
 
+def test_planning_leaves_the_project_as_it_was(tmp_path):
+    # The studio plans a batch on the open project. A value the file did not hold (a
+    # hand-edited file without 'steps') was put back as None after planning, and then
+    # saved with the project; it must be put back as absent.
+    p = make_project()
+    del p.graph.nodes["t2v"].params["steps"]  # as a hand-edited file leaves it
+    before = {n.id: dict(n.params) for n in p.graph.nodes.values()}
+    jobs = build_jobs(p, output_nodes(p.graph), sweeps=[parse_sweep("t2v.steps=2,3")]).jobs
+    assert len(jobs) == 2
+    assert {n.id: dict(n.params) for n in p.graph.nodes.values()} == before
+
+
 # -- through the command line ---------------------------------------------------------------
 def test_bad_csv_row_exits_2_and_renders_nothing(tmp_path, capsys):
     proj = tmp_path / "shot.weft"
