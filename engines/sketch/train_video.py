@@ -877,8 +877,13 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
         f"{4 if text_accuracy else 3}. Transformer{' and text encoder' if r.text_steps <= 0 or r.text_lr > 0 else ''}: rectified flow (times half logit-normal, half uniform, shifted by {r.flow_shift:g}), "
         f"batch {r.dit_batch}, AdamW {r.dit_lr:g} with {r.warmup} warm-up steps and a cosine decay, "
         f"{shipped['dit_step']} steps in {minutes(shipped['dit_seconds']):.0f} min (the weights here).", "",
+        *([f"   Loss: {r.shape_weight:g}x weight on the latent cells where a shape is (`shape_cells`), so "
+           "the shapes, a few percent of the frame, are not drowned by the background.", ""]
+          if r.shape_weight > 0 else []),
         "Reproduce: `python -m engines.sketch.train_video --run RUN_DIR --out engines/sketch/weights/sketch-video`"
         " (resumable: run it again after a stop).", "",
+        # A run that was changed on the way (a longer schedule, a new loss) says how in RUN_DIR/history.md.
+        *([(run_dir / "history.md").read_text().strip(), ""] if (run_dir / "history.md").exists() else []),
         f"## The judge's score as training went ({r.eval_prompts} fresh prompts, {r.eval_steps} steps, "
         f"guidance {r.guidance:g})", "",
         "| step | minutes of transformer training | all right | colours and background |",

@@ -22,6 +22,7 @@ import pytest
 
 from nodes.model_catalogue import CATALOGUE, models_for, size_text
 from engines.sketch import manifest
+import engines.models  # noqa: F401  (the runtime tells the catalogue the shipped sizes on import)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "assets" / "examples"
