@@ -160,7 +160,7 @@ def build_jobs(project: Any, targets: list[str], *, sweeps: Iterable[Sweep] = ()
         finally:
             # Put the project back as it was for the next job (cheaper than a copy per job).
             for node_id, param, old in reversed(saved):
-                if old is _ABSENT:  # a parameter the node does not have (a mistyped name): leave none behind
+                if old is _ABSENT:  # the file held no value for it (hand-edited): leave none behind
                     graph.nodes[node_id].params.pop(param, None)
                 else:
                     graph.nodes[node_id].params[param] = old

@@ -63,8 +63,8 @@ class BatchReporter(Reporter):
         total = sum(counts.values())
         if self.mode == "json":
             self.emit({"event": "batch_started", "batch": str(queue.folder.resolve()), "project": info.project_path,
-                        "models": info.models, "jobs": total, "counts": counts, "workers": workers,
-                        "recovered": recovered, "worker_errors": start_errors})
+                       "models": info.models, "jobs": total, "counts": counts, "workers": workers,
+                       "recovered": recovered, "worker_errors": start_errors})
             return
         todo = counts["pending"]
         where = ", ".join(_worker_text(w) for w in workers)
@@ -90,10 +90,10 @@ class BatchReporter(Reporter):
         self._current[worker] = job
         if self.mode == "json":
             self.emit({"event": "job_started", "job": job.id, "worker": worker, "attempt": job.attempts,
-                        "params": job.params, "folder": job.folder})
+                       "params": job.params, "folder": job.folder})
         elif self.mode == "plain":
             self.say(f"[{worker}] {job.id} {job.label}: started" + (f" (attempt {job.attempts})"
-                                                                       if job.attempts > 1 else ""))
+                                                                     if job.attempts > 1 else ""))
         elif self._progress is not None and worker in self._worker_tasks:
             self._progress.update(self._worker_tasks[worker], description=f"  {worker}: {job.id} {job.label}",
                                   completed=0, total=None)
@@ -121,8 +121,8 @@ class BatchReporter(Reporter):
         self._current.pop(worker, None)
         if self.mode == "json":
             self.emit({"event": "job_finished", "job": job.id, "status": status, "attempt": job.attempts,
-                        "worker": worker, "params": job.params, "seconds": seconds,
-                        "peak_memory_bytes": peak_memory_bytes, "outputs": outputs, "error": error})
+                       "worker": worker, "params": job.params, "seconds": seconds,
+                       "peak_memory_bytes": peak_memory_bytes, "outputs": outputs, "error": error})
             return
         mark = {"done": "+", "failed": "x", "retrying": "!", "cancelled": "-", "interrupted": "-"}.get(status, "?")
         line = f"{mark} {job.id} {job.label}: {status}"
@@ -156,8 +156,8 @@ class BatchReporter(Reporter):
         counts = queue.counts()
         if self.mode == "json":
             self.emit({"event": "batch_finished", "batch": str(queue.folder.resolve()), "counts": counts,
-                        "exit_code": exit_code, "seconds": round(time.time() - self._started, 3),
-                        "manifest": [str(p) for p in manifest_paths] if manifest_paths else None})
+                       "exit_code": exit_code, "seconds": round(time.time() - self._started, 3),
+                       "manifest": [str(p) for p in manifest_paths] if manifest_paths else None})
             return
         self.stop_bars()
         print_table(queue, file=sys.stderr)
@@ -168,7 +168,7 @@ class BatchReporter(Reporter):
             self.say(f"weft: continue with: weft batch --resume {queue.folder}")
         if counts["failed"]:
             self.say(f"weft: render the failed jobs again with: weft queue retry {queue.folder} && "
-                        f"weft batch --resume {queue.folder}")
+                      f"weft batch --resume {queue.folder}")
 
 
 def print_table(queue: BatchQueue, *, file: Any = None, limit: int = SUMMARY_ROWS,

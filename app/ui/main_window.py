@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 from app.ui.autosave import Autosaver, Recovery, find_recoveries
 from app.ui.canvas.view import GraphView
 from app.ui.document import Document
-from app.ui.keys import CANVAS_ACTIONS, PRESET_NAMES, SCOPES, WINDOW_ACTIONS
+from app.ui.keys import CANVAS_ACTIONS, PRESET_NAMES, VIEWER_ACTIONS, WINDOW_ACTIONS
 from app.ui.panels import models_info
 from app.ui.runner import Runner
 from app.ui.settings import Settings, SettingsDialog
@@ -555,7 +555,7 @@ class MainWindow(QMainWindow):
         rows_mouse = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in mouse)
         return (f"<h3>Canvas keys: {PRESET_NAMES.get(keymap.preset, keymap.preset)}</h3>{table(CANVAS_ACTIONS)}"
                 "<p>Canvas keys act while the canvas has focus; viewer keys while the viewer has.</p>"
-                f"<h3>Viewer keys</h3>{table(SCOPES['viewer'])}<h3>Everywhere</h3>{table(WINDOW_ACTIONS)}"
+                f"<h3>Viewer keys</h3>{table(VIEWER_ACTIONS)}<h3>Everywhere</h3>{table(WINDOW_ACTIONS)}"
                 f"<h3>Mouse</h3><table cellspacing=4>{rows_mouse}</table>"
                 "<p>With the VFX keys, a node added while one node is selected is fed from it, as in Nuke.</p>"
                 "<p>Switch between the VFX and Blender keys in File ▸ Settings.</p>")
