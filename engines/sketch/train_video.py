@@ -78,6 +78,9 @@ class Recipe:
     # DiT
     dim_heads: int = 6
     head_dim: int = 32
+    # The transformer's patch side in latent cells: 4 makes 5x4x4 = 80 tokens of 16x16 pixels
+    # each; 2 makes 320 tokens of 8x8 pixels, each token's output 64 values, not 256.
+    patch: int = 4
     layers: int = 6
     ffn: int = 768
     text_dim: int = 64
@@ -112,6 +115,9 @@ class Recipe:
     # background first and the shapes late or never (run sv11: right backgrounds and no
     # shapes at step 1000). 0: every cell alike (the shipped weights' recipe).
     shape_weight: float = 0.0
+    # A sketch-video pipeline folder whose transformer the DiT starts from ("": fresh weights).
+    # Its text encoder must be this run's (same tokenizer, same pretraining): the run checks.
+    dit_init: str = ""
     eval_every: int = 500
     eval_prompts: int = 16
     eval_steps: int = 20
@@ -277,7 +283,7 @@ def make_transformer(r: Recipe):
     import torch
     from diffusers import WanTransformer3DModel
 
-    model = WanTransformer3DModel(patch_size=(1, 4, 4), num_attention_heads=r.dim_heads,
+    model = WanTransformer3DModel(patch_size=(1, r.patch, r.patch), num_attention_heads=r.dim_heads,
                                   attention_head_dim=r.head_dim, in_channels=r.z_dim, out_channels=r.z_dim,
                                   text_dim=r.text_dim, freq_dim=64, ffn_dim=r.ffn, num_layers=r.layers,
                                   cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64)
@@ -635,6 +641,23 @@ def train_text(r: Recipe, run_dir: Path, text_encoder, tokenizer, minutes: float
                           title="sketch-video text encoder", minutes=minutes)
 
 
+def _start_from(transformer, text_encoder, folder: Path) -> None:
+    """Loads a finished pipeline's transformer as the starting point (a checkpoint, when the run
+    has one, still wins: run.resume() loads it afterwards)."""
+    import torch
+    from diffusers import WanTransformer3DModel
+    from transformers import UMT5EncoderModel
+
+    start = WanTransformer3DModel.from_pretrained(folder / "transformer", torch_dtype=torch.float32)
+    transformer.load_state_dict(start.state_dict())
+    theirs = UMT5EncoderModel.from_pretrained(folder / "text_encoder", torch_dtype=torch.float32).state_dict()
+    ours = text_encoder.state_dict()
+    drift = max(float((theirs[k] - ours[k].float()).abs().max()) for k in ours)
+    if drift > 1e-2:  # float16 storage rounds; a different pretraining differs by far more
+        raise SystemExit(f"{folder}'s text encoder is not this run's (weights differ by {drift:.3f}); "
+                         "the transformer it starts from learnt to read another one")
+
+
 def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> None:
     import torch
 
@@ -654,6 +677,8 @@ def train_dit(r: Recipe, run_dir: Path, out: Path, minutes: float | None) -> Non
     train_text(r, run_dir, text_encoder, tokenizer, minutes)
     torch.manual_seed(0)
     transformer = make_transformer(r)
+    if r.dit_init:
+        _start_from(transformer, text_encoder, Path(r.dit_init))
     text_trained = r.text_steps <= 0 or r.text_lr > 0
     text_encoder.requires_grad_(text_trained)
     groups = [{"params": list(transformer.parameters())}]
@@ -786,6 +811,7 @@ def save_model(r: Recipe, pipe, out: Path, run: TrainingRun) -> None:
 
 def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
     """The model card beside the weights: data, architecture, steps, time, and the judge's score by step."""
+    side = r.size // LATENT_CELL // r.patch  # tokens a side
     import csv as _csv
 
     def rows(name: str) -> list[dict[str, str]]:
@@ -846,8 +872,8 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
         "mean squared brightness (`pooled_latent` in the training program says why); the decoder learnt to draw "
         "from it and the encoder to produce it.",
         f"- `WanTransformer3DModel`: {r.layers} blocks, {r.dim_heads} heads x {r.head_dim}, FFN {r.ffn}, "
-        f"patch 1x4x4 ({(r.frames - 1) // 4 + 1}x{r.size // 16}x{r.size // 16} = "
-        f"{((r.frames - 1) // 4 + 1) * (r.size // 16) ** 2} tokens), ~{params['transformer'] / 1e6:.2f} M parameters.",
+        f"patch 1x{r.patch}x{r.patch} ({(r.frames - 1) // 4 + 1}x{side}x{side} = "
+        f"{((r.frames - 1) // 4 + 1) * side ** 2} tokens), ~{params['transformer'] / 1e6:.2f} M parameters.",
         f"- `UMT5EncoderModel`: {r.text_layers} layers, width {r.text_dim} (~{params['text_encoder'] / 1e6:.2f} M "
         "parameters); a word-level tokenizer over the sketch vocabulary.",
         f"- `UniPCMultistepScheduler` on flow sigmas, shift {r.flow_shift:g}, "

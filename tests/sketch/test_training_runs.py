@@ -16,3 +16,32 @@ def test_a_run_keeps_its_recipe_and_refuses_a_different_one(tmp_path):
     assert load_recipe(Recipe, tmp_path, ["dit_steps=6"]) == first
     with pytest.raises(SystemExit, match=r"dit_steps=7 \(the run has 6\); use a new run folder"):
         load_recipe(Recipe, tmp_path, ["dit_steps=7"])
+
+
+def test_a_video_run_starts_from_a_shipped_transformer_only_with_the_text_encoder_it_read(tmp_path):
+    """`dit_init` continues from a finished pipeline: its transformer weights are taken as they are,
+    and a text encoder other than the one that transformer learnt to read is refused by name."""
+    import json
+    from pathlib import Path
+
+    import torch
+    from diffusers import WanTransformer3DModel
+    from transformers import UMT5EncoderModel
+
+    from engines.sketch import train_video
+
+    shipped = Path(train_video.__file__).parent / "weights" / "sketch-video"
+    fields = json.loads((shipped / "sketch_recipe.json").read_text())["recipe"]
+    r = train_video.Recipe(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()
+                              if k in train_video.Recipe.__dataclass_fields__})
+    tokenizer = train_video.make_tokenizer()
+    torch.manual_seed(0)
+    transformer = train_video.make_transformer(r)
+    ours = UMT5EncoderModel.from_pretrained(shipped / "text_encoder", torch_dtype=torch.float32)
+    train_video._start_from(transformer, ours, shipped)
+    want = WanTransformer3DModel.from_pretrained(shipped / "transformer", torch_dtype=torch.float32).state_dict()
+    assert all(torch.equal(v, want[k]) for k, v in transformer.state_dict().items())
+
+    other = train_video.make_text_encoder(r, len(tokenizer))  # fresh weights: another encoder
+    with pytest.raises(SystemExit, match="text encoder is not this run's"):
+        train_video._start_from(train_video.make_transformer(r), other, shipped)
