@@ -832,7 +832,6 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
 
     shipped_vae = AutoencoderKLWan.from_pretrained(out / "vae", torch_dtype=torch.float32).eval()
     judged = judge_reconstructions(shipped_vae, count=judged_count)
-    dit = rows("dit/loss.csv")
     scores = rows("dit/scores.csv")
     shipped = json.loads((out / "sketch_recipe.json").read_text())
     best = max((float(row["judge"]) for row in scores), default=0.0)
