@@ -28,12 +28,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
-import numpy as np
-
 from nodes.values import Audio, Image, Video
 from nodes.video_rules import VideoShape
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy for annotations only: see nodes/values.py
+    import numpy as np
+
     from nodes.definition import RunContext
 
 PathLike = str | os.PathLike

@@ -14,12 +14,15 @@ project so that no node has to guess:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, ClassVar
 
 from nodes import types as T
 from nodes.types import DataType
+
+# numpy is imported where a value is made, not with the module: the command line reads
+# projects through this package and would otherwise pay numpy's import on every `weft render`.
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(eq=False)
@@ -29,6 +32,8 @@ class Audio:
     rate: int
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         samples = np.asarray(self.samples, dtype=np.float32)
         if samples.ndim == 1:
             samples = samples[None, :]
@@ -62,6 +67,8 @@ class Image:
     pixels: np.ndarray
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         pixels = np.asarray(self.pixels)
         if pixels.ndim == 2:
             pixels = np.repeat(pixels[:, :, None], 3, axis=2)
@@ -90,6 +97,8 @@ class Mask:
     values: np.ndarray
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         values = np.asarray(self.values, dtype=np.float32)
         if values.ndim not in (2, 3):
             raise ValueError(f"mask must be (height, width) or (frames, height, width), got shape {values.shape}")
@@ -120,6 +129,8 @@ class Video:
     audio: Audio | None = field(default=None)
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         frames = np.asarray(self.frames)
         if frames.ndim != 4 or frames.shape[3] != 3:
             raise ValueError(f"video frames must be (frames, height, width, 3), got shape {frames.shape}")

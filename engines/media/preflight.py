@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
-
 from ._files import MediaError
-from .audio import open_media
-from .images import read_image
-from .video import footage_stream
 
 
 def media_problem(path: Path, kind: str) -> str | None:
     """Why ``path`` cannot be read as ``kind`` ("image", "video", "audio", "image sequence"), or None."""
+    # The readers (PyAV, OpenCV) are imported here, when a project names a file, not with
+    # the module: a render that loads no media should not pay their import.
+    from .images import read_image
+
     try:
         if kind == "image":
             read_image(path)
@@ -44,6 +43,11 @@ def media_problem(path: Path, kind: str) -> str | None:
 
 
 def _video_problem(path: Path) -> str | None:
+    import av
+
+    from .audio import open_media
+    from .video import footage_stream
+
     with open_media(path) as container:
         stream = footage_stream(container, path)  # MediaError: no footage (a still, cover art) or no video
         try:
@@ -55,6 +59,10 @@ def _video_problem(path: Path) -> str | None:
 
 
 def _audio_problem(path: Path) -> str | None:
+    import av
+
+    from .audio import open_media
+
     with open_media(path) as container:
         if not container.streams.audio:
             return f"{path} has no sound (expected a sound file, or a video with a sound track)"

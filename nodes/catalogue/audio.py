@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from nodes import types as T
 from nodes.definition import Input, NodeType, Output, Param, RunContext
 from nodes.values import Audio, Video
+
+# numpy is imported where it is used, not with the module: the command line loads every
+# node type to check a project and should not pay numpy's import for it (nodes/values.py).
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def fit_audio(audio: Audio, seconds: float, *, offset: float = 0.0, gain_db: float = 0.0,
@@ -20,6 +23,8 @@ def fit_audio(audio: Audio, seconds: float, *, offset: float = 0.0, gain_db: flo
     "keep" keeps the sound's own length (the track may end before or after the
     picture).
     """
+    import numpy as np
+
     rate = audio.rate
     samples = audio.samples * np.float32(10.0 ** (gain_db / 20.0))
     shift = int(round(offset * rate))

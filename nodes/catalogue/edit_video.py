@@ -8,14 +8,17 @@ next 4k+1), and the result is scaled and cut back to the clip.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from nodes import types as T
 from nodes.catalogue import _video as V
 from nodes.catalogue.model_node import ModelNode
 from nodes.definition import Input, NodeError, NodeType, Output, Param, RunContext
+
+# numpy is imported where it is used, not with the module: the command line loads every
+# node type to check a project and should not pay numpy's import for it (nodes/values.py).
+if TYPE_CHECKING:
+    import numpy as np
 
 _KEEP_AUDIO = "Keep the clip's sound on the result (the extension of Extend Video is silent)."
 
@@ -170,6 +173,8 @@ class ExtendVideo(ModelNode):
     def run(self, ctx: RunContext, *, video: Any, prompt: str, model: str, context_frames: int, duration_unit: str,
             seconds: float, frames: int, resolution: str, seed: int, negative_prompt: str, keep_audio: bool,
             **params: Any) -> dict[str, Any]:
+        import numpy as np
+
         from nodes.video_rules import EXTEND, recommended, traits_of, VideoShape, working_size
         from nodes.values import Video
 
@@ -228,6 +233,8 @@ class ImageToMask(NodeType):
     invert = Param.bool(False, help="Dark is inside instead.")
 
     def run(self, ctx: RunContext, *, image: Any, threshold: float, invert: bool, **_: Any) -> dict[str, Any]:
+        import numpy as np
+
         from nodes.values import Mask
 
         grey = image.pixels.astype(np.float32).mean(axis=2) / 255.0
@@ -242,6 +249,8 @@ class ImageToMask(NodeType):
 
 def clip_masks(mask: Any, video: Any) -> np.ndarray:
     """The mask as one float mask per frame at the clip's size (F, H, W)."""
+    import numpy as np
+
     import cv2
 
     values = mask.values
@@ -260,6 +269,8 @@ def clip_masks(mask: Any, video: Any) -> np.ndarray:
 
 
 def grow_masks(masks: np.ndarray, pixels: int) -> np.ndarray:
+    import numpy as np
+
     import cv2
 
     if pixels <= 0:
@@ -269,6 +280,8 @@ def grow_masks(masks: np.ndarray, pixels: int) -> np.ndarray:
 
 
 def resize_masks(masks: np.ndarray, width: int, height: int) -> np.ndarray:
+    import numpy as np
+
     import cv2
 
     if masks.shape[1:] == (height, width):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from nodes import types as T
 from nodes.catalogue import _video as V
 from nodes.catalogue.model_node import ModelNode
 from nodes.definition import Input, NodeError, Output, Param, RunContext
+
+# numpy is imported where it is used, not with the module: the command line loads every
+# node type to check a project and should not pay numpy's import for it (nodes/values.py).
+if TYPE_CHECKING:
+    import numpy as np
 
 APPROACH = """\
 How it works (an open approximation of Populate-A-Scene, which has no public weights):
@@ -83,6 +86,8 @@ class PopulateScene(ModelNode):
 
     def run(self, ctx: RunContext, *, scene: Any, prompt: str, region: Any, person: Any, model: str,
             still_camera: bool, feather: float, seed: int, negative_prompt: str, **params: Any) -> dict[str, Any]:
+        import numpy as np
+
         from nodes.video_rules import I2V, recommended, VACE
         from nodes.values import Video
 
