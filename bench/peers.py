@@ -50,8 +50,9 @@ Without torchaudio ComfyUI only loses its audio nodes.
 
 The bench writes everything ComfyUI reads into a temporary base directory
 (``--base-directory``): the twin's weights converted to the single files
-ComfyUI expects (models/diffusion_models, text_encoders, vae) and one custom
-node package; the checkout is not touched.
+ComfyUI expects (models/diffusion_models, text_encoders, vae; written by
+engines/models/comfy_layout.py, the converter Weft's own tests use) and one
+custom node package; the checkout is not touched.
 
 Why a custom node package: ComfyUI's stock loaders cannot load the tiny twin.
 They read a model's shape from its weights with rules written for the
@@ -387,101 +388,19 @@ NODE_CLASS_MAPPINGS = {"TinyWanModelLoader": TinyWanModelLoader, "TinyWanVAELoad
 '''
 
 
-def _transformer_to_comfy(sd: dict) -> dict:
-    """diffusers WanTransformer3DModel names -> the original Wan names ComfyUI reads
-    (the inverse of diffusers' scripts/convert_wan_to_diffusers.py)."""
-    renames = [("condition_embedder.time_embedder.linear_1", "time_embedding.0"),
-               ("condition_embedder.time_embedder.linear_2", "time_embedding.2"),
-               ("condition_embedder.time_proj", "time_projection.1"),
-               ("condition_embedder.text_embedder.linear_1", "text_embedding.0"),
-               ("condition_embedder.text_embedder.linear_2", "text_embedding.2"),
-               (".attn1.to_out.0.", ".self_attn.o."), (".attn2.to_out.0.", ".cross_attn.o."),
-               (".attn1.to_", ".self_attn."), (".attn2.to_", ".cross_attn."),
-               (".attn1.", ".self_attn."), (".attn2.", ".cross_attn."),  # norm_q, norm_k
-               (".norm2.", ".norm3."),  # the cross-attention norm: norm3 in the original
-               (".ffn.net.0.proj.", ".ffn.0."), (".ffn.net.2.", ".ffn.2."),
-               (".scale_shift_table", ".modulation"), ("proj_out.", "head.head.")]
-    out = {}
-    for key, value in sd.items():
-        new = "head.modulation" if key == "scale_shift_table" else key
-        for old, repl in renames:
-            new = new.replace(old, repl)
-        out[new] = value
-    return out
-
-
-def _vae_to_comfy(sd: dict, num_res_blocks: int) -> dict:
-    """diffusers AutoencoderKLWan names -> the original Wan VAE names ComfyUI reads. The original
-    keeps each side's blocks in one flat list; diffusers' decoder groups them by level
-    (num_res_blocks + 1 residual blocks, then an upsampler)."""
-    per_level = num_res_blocks + 2
-
-    def up_block(m: re.Match) -> str:
-        level, kind, index = int(m[1]), m[2], int(m[3])
-        return f"decoder.upsamples.{level * per_level + (index if kind == 'resnets' else num_res_blocks + 1)}."
-
-    out = {}
-    for key, value in sd.items():
-        new = re.sub(r"^decoder\.up_blocks\.(\d+)\.(resnets|upsamplers)\.(\d+)\.", up_block, key)
-        new = re.sub(r"^encoder\.down_blocks\.", "encoder.downsamples.", new)
-        new = re.sub(r"\.mid_block\.resnets\.0\.", ".middle.0.", new)
-        new = re.sub(r"\.mid_block\.attentions\.0\.", ".middle.1.", new)
-        new = re.sub(r"\.mid_block\.resnets\.1\.", ".middle.2.", new)
-        # A residual block's parts: RMS norm, conv, RMS norm, conv in one Sequential, and a shortcut.
-        parts = {"norm1": "residual.0", "conv1": "residual.2", "norm2": "residual.3", "conv2": "residual.6",
-                 "conv_shortcut": "shortcut"}
-        new = re.sub(r"(\.(?:middle|downsamples|upsamples)\.\d+\.)(norm1|conv1|norm2|conv2|conv_shortcut)\.",
-                     lambda m: m[1] + parts[m[2]] + ".", new)
-        new = re.sub(r"^(encoder|decoder)\.conv_in\.", r"\1.conv1.", new)
-        new = re.sub(r"^(encoder|decoder)\.norm_out\.", r"\1.head.0.", new)
-        new = re.sub(r"^(encoder|decoder)\.conv_out\.", r"\1.head.2.", new)
-        new = re.sub(r"^quant_conv\.", "conv1.", new)
-        new = re.sub(r"^post_quant_conv\.", "conv2.", new)
-        out[new] = value
-    return out
-
-
-def _spiece_model(tokenizer_json: Path) -> bytes:
-    """The twin's unigram vocabulary as a SentencePiece model, the form ComfyUI's UMT5 files carry
-    it in (a ``spiece_model`` byte tensor). Same pieces and scores: the same token ids."""
-    from sentencepiece import sentencepiece_model_pb2 as pb
-
-    spec = json.loads(tokenizer_json.read_text())["model"]
-    model = pb.ModelProto()
-    model.trainer_spec.model_type = pb.TrainerSpec.UNIGRAM
-    model.trainer_spec.pad_id, model.trainer_spec.eos_id, model.trainer_spec.unk_id = 0, 1, 2
-    model.trainer_spec.bos_id = -1
-    model.normalizer_spec.name = "identity"
-    model.normalizer_spec.add_dummy_prefix = True
-    model.normalizer_spec.remove_extra_whitespaces = True
-    kinds = {"<pad>": pb.ModelProto.SentencePiece.CONTROL, "</s>": pb.ModelProto.SentencePiece.CONTROL,
-             "<unk>": pb.ModelProto.SentencePiece.UNKNOWN}
-    for text, score in spec["vocab"]:
-        piece = model.pieces.add()
-        piece.piece, piece.score = text, score
-        piece.type = kinds.get(text, pb.ModelProto.SentencePiece.NORMAL)
-    return model.SerializeToString()
-
-
 def comfy_base(base: Path, folder: Path) -> dict:
     """ComfyUI's base directory: the twin as single files, the loader package. Returns the
     loaders' shape inputs, read from the twin's configs."""
-    import torch
-    from safetensors.torch import load_file, save_file
+    from engines.models.comfy_layout import write_comfy_models
 
     config = {part: json.loads((folder / part / "config.json").read_text())
               for part in ("transformer", "vae", "text_encoder")}
-    models = base / "models"
-    for sub in ("diffusion_models", "text_encoders", "vae"):
-        (models / sub).mkdir(parents=True)
-    save_file(_transformer_to_comfy(load_file(folder / "transformer" / "diffusion_pytorch_model.safetensors")),
-              models / "diffusion_models" / "wan2.1_t2v_tiny.safetensors")
-    save_file(_vae_to_comfy(load_file(folder / "vae" / "diffusion_pytorch_model.safetensors"),
-                            config["vae"]["num_res_blocks"]), models / "vae" / "wan2.1_vae_tiny.safetensors")
-    text = load_file(folder / "text_encoder" / "model.safetensors")
-    text["spiece_model"] = torch.frombuffer(bytearray(_spiece_model(folder / "tokenizer" / "tokenizer.json")),
-                                            dtype=torch.uint8)
-    save_file(text, models / "text_encoders" / "umt5_tiny.safetensors")
+    # The names the workflow's loaders ask for; ComfyUI reads the transformer with or without
+    # its "model.diffusion_model." prefix (written without, as this bench always has).
+    write_comfy_models(folder, base / "models", names={"transformer": "wan2.1_t2v_tiny.safetensors",
+                                                       "vae": "wan2.1_vae_tiny.safetensors",
+                                                       "text_encoder": "umt5_tiny.safetensors"},
+                       transformer_prefix="")
     (base / "custom_nodes" / "weft_tiny_wan").mkdir(parents=True)
     (base / "custom_nodes" / "weft_tiny_wan" / "__init__.py").write_text(COMFY_NODES)
     return {"model": {"num_heads": config["transformer"]["num_attention_heads"]},

@@ -1,0 +1,172 @@
+"""Wan 2.1 weights in the original layout ComfyUI's single files use, and back.
+
+ComfyUI's folders hold the published Wan checkpoints as one file per component:
+`diffusion_models/` (the transformer, names prefixed `model.diffusion_model.`),
+`vae/` (the original Wan VAE's names: `encoder.downsamples.N`,
+`decoder.upsamples.N`, `residual.0/2/3/6`) and `text_encoders/` (a UMT5 encoder
+under Hugging Face's own T5 names: `shared.weight`, `encoder.block.N...`).
+
+Two directions live here, so there is one implementation of each:
+
+* `vae_to_diffusers`: what Weft loads. diffusers' own converter
+  (`convert_wan_vae_to_diffusers`) hard-codes the published VAE's block
+  numbers (two residual blocks per level); this one reads them from the
+  config, so it also reads the tiny twin, and it equals diffusers' on the
+  published layout (tests/cli/test_models_add_components.py checks both).
+* `*_to_comfy` and `write_comfy_models`: a diffusers folder written as
+  ComfyUI's single files, for tests (the twin as an artist's ComfyUI folder)
+  and bench/peers.py (the twin for ComfyUI itself).
+
+Only `write_comfy_models` and `vae_to_diffusers` callers import torch; the
+renames are plain string work.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+COMFY_PREFIX = "model.diffusion_model."
+
+# diffusers WanTransformer3DModel names -> the original Wan names (the inverse of
+# diffusers' scripts/convert_wan_to_diffusers.py).
+_TRANSFORMER_RENAMES = [
+    ("condition_embedder.time_embedder.linear_1", "time_embedding.0"),
+    ("condition_embedder.time_embedder.linear_2", "time_embedding.2"),
+    ("condition_embedder.time_proj", "time_projection.1"),
+    ("condition_embedder.text_embedder.linear_1", "text_embedding.0"),
+    ("condition_embedder.text_embedder.linear_2", "text_embedding.2"),
+    (".attn1.to_out.0.", ".self_attn.o."), (".attn2.to_out.0.", ".cross_attn.o."),
+    (".attn1.to_", ".self_attn."), (".attn2.to_", ".cross_attn."),
+    (".attn1.", ".self_attn."), (".attn2.", ".cross_attn."),  # norm_q, norm_k
+    (".norm2.", ".norm3."),  # the cross-attention norm: norm3 in the original
+    (".ffn.net.0.proj.", ".ffn.0."), (".ffn.net.2.", ".ffn.2."),
+    (".scale_shift_table", ".modulation"), ("proj_out.", "head.head."),
+]
+
+# A Wan VAE residual block's parts: RMS norm, conv, RMS norm, conv in one Sequential, and a shortcut.
+_RESIDUAL_PARTS = {"norm1": "residual.0", "conv1": "residual.2", "norm2": "residual.3", "conv2": "residual.6",
+                   "conv_shortcut": "shortcut"}
+_RESIDUAL_NAMES = {v: k for k, v in _RESIDUAL_PARTS.items()}
+
+
+def transformer_to_comfy(sd: dict[str, Any], prefix: str = COMFY_PREFIX) -> dict[str, Any]:
+    """diffusers WanTransformer3DModel names -> the original Wan names, with ComfyUI's ``prefix``."""
+    out = {}
+    for key, value in sd.items():
+        new = "head.modulation" if key == "scale_shift_table" else key
+        for old, repl in _TRANSFORMER_RENAMES:
+            new = new.replace(old, repl)
+        out[prefix + new] = value
+    return out
+
+
+def vae_to_comfy(sd: dict[str, Any], num_res_blocks: int) -> dict[str, Any]:
+    """diffusers AutoencoderKLWan (Wan 2.1) names -> the original Wan VAE names. The original
+    keeps each side's blocks in one flat list; diffusers' decoder groups them by level
+    (num_res_blocks + 1 residual blocks, then an upsampler)."""
+    per_level = num_res_blocks + 2
+
+    def up_block(m: re.Match) -> str:
+        level, kind, index = int(m[1]), m[2], int(m[3])
+        return f"decoder.upsamples.{level * per_level + (index if kind == 'resnets' else num_res_blocks + 1)}."
+
+    out = {}
+    for key, value in sd.items():
+        new = re.sub(r"^decoder\.up_blocks\.(\d+)\.(resnets|upsamplers)\.(\d+)\.", up_block, key)
+        new = re.sub(r"^encoder\.down_blocks\.", "encoder.downsamples.", new)
+        new = re.sub(r"\.mid_block\.resnets\.0\.", ".middle.0.", new)
+        new = re.sub(r"\.mid_block\.attentions\.0\.", ".middle.1.", new)
+        new = re.sub(r"\.mid_block\.resnets\.1\.", ".middle.2.", new)
+        new = re.sub(r"(\.(?:middle|downsamples|upsamples)\.\d+\.)(norm1|conv1|norm2|conv2|conv_shortcut)\.",
+                     lambda m: m[1] + _RESIDUAL_PARTS[m[2]] + ".", new)
+        new = re.sub(r"^(encoder|decoder)\.conv_in\.", r"\1.conv1.", new)
+        new = re.sub(r"^(encoder|decoder)\.norm_out\.", r"\1.head.0.", new)
+        new = re.sub(r"^(encoder|decoder)\.conv_out\.", r"\1.head.2.", new)
+        new = re.sub(r"^quant_conv\.", "conv1.", new)
+        new = re.sub(r"^post_quant_conv\.", "conv2.", new)
+        out[new] = value
+    return out
+
+
+def vae_to_diffusers(sd: dict[str, Any], num_res_blocks: int) -> dict[str, Any]:
+    """The original Wan 2.1 VAE names -> diffusers AutoencoderKLWan names, for a VAE with
+    ``num_res_blocks`` residual blocks per level (the inverse of `vae_to_comfy`)."""
+    per_level = num_res_blocks + 2
+
+    def up_block(m: re.Match) -> str:
+        level, index = divmod(int(m[1]), per_level)
+        if index <= num_res_blocks:
+            return f"decoder.up_blocks.{level}.resnets.{index}."
+        return f"decoder.up_blocks.{level}.upsamplers.0."
+
+    out = {}
+    for key, value in sd.items():
+        new = re.sub(r"(\.(?:middle|downsamples|upsamples)\.\d+\.)(residual\.[0236]|shortcut)\.",
+                     lambda m: m[1] + _RESIDUAL_NAMES[m[2]] + ".", key)
+        new = re.sub(r"^decoder\.upsamples\.(\d+)\.", up_block, new)
+        new = re.sub(r"^encoder\.downsamples\.", "encoder.down_blocks.", new)
+        new = re.sub(r"\.middle\.0\.", ".mid_block.resnets.0.", new)
+        new = re.sub(r"\.middle\.1\.", ".mid_block.attentions.0.", new)
+        new = re.sub(r"\.middle\.2\.", ".mid_block.resnets.1.", new)
+        new = re.sub(r"^(encoder|decoder)\.conv1\.", r"\1.conv_in.", new)
+        new = re.sub(r"^(encoder|decoder)\.head\.0\.", r"\1.norm_out.", new)
+        new = re.sub(r"^(encoder|decoder)\.head\.2\.", r"\1.conv_out.", new)
+        new = re.sub(r"^conv1\.", "quant_conv.", new)
+        new = re.sub(r"^conv2\.", "post_quant_conv.", new)
+        out[new] = value
+    return out
+
+
+def spiece_model(tokenizer_json: Path) -> bytes:
+    """A unigram tokenizer.json's vocabulary as a SentencePiece model, the form ComfyUI's UMT5
+    files carry it in (a ``spiece_model`` byte tensor). Same pieces and scores: the same token ids."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    spec = json.loads(Path(tokenizer_json).read_text())["model"]
+    model = pb.ModelProto()
+    model.trainer_spec.model_type = pb.TrainerSpec.UNIGRAM
+    model.trainer_spec.pad_id, model.trainer_spec.eos_id, model.trainer_spec.unk_id = 0, 1, 2
+    model.trainer_spec.bos_id = -1
+    model.normalizer_spec.name = "identity"
+    model.normalizer_spec.add_dummy_prefix = True
+    model.normalizer_spec.remove_extra_whitespaces = True
+    kinds = {"<pad>": pb.ModelProto.SentencePiece.CONTROL, "</s>": pb.ModelProto.SentencePiece.CONTROL,
+             "<unk>": pb.ModelProto.SentencePiece.UNKNOWN}
+    for text, score in spec["vocab"]:
+        piece = model.pieces.add()
+        piece.piece, piece.score = text, score
+        piece.type = kinds.get(text, pb.ModelProto.SentencePiece.NORMAL)
+    return model.SerializeToString()
+
+
+def write_comfy_models(folder: Path, models: Path, *, names: dict[str, str] | None = None,
+                       transformer_prefix: str = COMFY_PREFIX, with_spiece: bool = True) -> dict[str, Path]:
+    """Write the Wan 2.1 diffusers ``folder``'s transformer, VAE and text encoder as ComfyUI's
+    single files under ``models`` (diffusion_models/, vae/, text_encoders/). ``names``: the file
+    name per component ("transformer", "vae", "text_encoder"). Returns {component: path}.
+    The tensors are written as they are (same dtype, same values): only the names change."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    folder, models = Path(folder), Path(models)
+    names = {"transformer": "wan2.1_t2v_tiny.safetensors", "vae": "wan2.1_vae_tiny.safetensors",
+             "text_encoder": "umt5_tiny.safetensors", **(names or {})}
+    vae_config = json.loads((folder / "vae" / "config.json").read_text())
+    paths = {"transformer": models / "diffusion_models" / names["transformer"],
+             "vae": models / "vae" / names["vae"],
+             "text_encoder": models / "text_encoders" / names["text_encoder"]}
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(transformer_to_comfy(load_file(folder / "transformer" / "diffusion_pytorch_model.safetensors"),
+                                   transformer_prefix), paths["transformer"])
+    save_file(vae_to_comfy(load_file(folder / "vae" / "diffusion_pytorch_model.safetensors"),
+                           vae_config["num_res_blocks"]), paths["vae"])
+    text = load_file(folder / "text_encoder" / "model.safetensors")
+    if with_spiece:
+        text["spiece_model"] = torch.frombuffer(bytearray(spiece_model(folder / "tokenizer" / "tokenizer.json")),
+                                                dtype=torch.uint8)
+    save_file(text, paths["text_encoder"])
+    return paths
