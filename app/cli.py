@@ -390,18 +390,23 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _models_add(args: argparse.Namespace) -> int:
-    """`weft models add PATH [--as ID] [--like ID]`: register the artist's own weights (nothing is copied)."""
+    """`weft models add PATH [--as ID] [--like ID]`: register the artist's own weights (nothing is copied);
+    `weft models add FILE --into ID`: a VAE or text encoder file for a model registered from a single file."""
     from engines.models.user_models import RegistrationError, add
     if not args.target:
         raise UsageError("weft models add: which file or folder? (a diffusers folder, a .safetensors "
                          "checkpoint, or a ComfyUI models folder)")
     try:
-        report = add(Path(args.target), as_id=args.as_id, like=args.like)
+        report = add(Path(args.target), as_id=args.as_id, like=args.like, into=args.into)
     except RegistrationError as exc:
         print(f"weft models add: {exc}", file=sys.stderr)
         return EXIT_INVALID
     for model_id, text in report.added:
         print(f"{model_id}: {text}")
+        # Which file each component comes from ("" for the base model's folder).
+        for component, path in report.uses.get(model_id, []):
+            where = path or "the base model's own"
+            print(f"  {component}: {where}")
     for path, why in report.skipped:
         print(f"skipped {path}: {why}", file=sys.stderr)
     for note in report.notes:
@@ -471,6 +476,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="add: the id your weights get (default: from the file or folder name)")
     models.add_argument("--like", metavar="ID",
                         help="add: the Weft model your weights run as (default: recognised from the file)")
+    models.add_argument("--into", metavar="ID",
+                        help="add: give a Wan 2.1 VAE or UMT5 text encoder file to ID, a model you registered "
+                             "from a transformer file (a ComfyUI models folder pairs them by itself)")
     models.add_argument("--json", action="store_true")
     models.add_argument("--models", choices=("tiny", "default"), default="default",
                         help="calibrate-magcache: the real model or its tiny twin")

@@ -41,6 +41,7 @@ class Checkpoint:
     # Shape facts that tell models of one family apart (width, blocks, input channels).
     dims: dict[str, int] = field(default_factory=dict)
     variant: str = ""  # "t2v", "i2v", "flf2v", "vace" for Wan transformers
+    dtype: str = ""  # the safetensors dtype most of its weights are stored in: "F32", "F16", "BF16", "F8_E4M3", ...
 
     def describe(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in self.dims.items())
@@ -88,6 +89,7 @@ def identify(path: Path) -> Checkpoint:
     path = Path(path)
     tensors = read_header(path)
     keys = {k[len(COMFY_PREFIX):] if k.startswith(COMFY_PREFIX) else k: v for k, v in tensors.items()}
+    dtype = _main_dtype(keys)
 
     def shape(name: str) -> list[int]:
         return list(keys.get(name, {}).get("shape", []))
@@ -104,14 +106,66 @@ def identify(path: Path) -> Checkpoint:
         else:
             variant, kind = "t2v", "Wan text-to-video transformer"
         return Checkpoint(path, "wan21", "transformer", kind, {"width": out_dim, "blocks": blocks,
-                                                               "input channels": in_dim}, variant)
+                                                               "input channels": in_dim}, variant, dtype)
     if "decoder.middle.0.residual.0.gamma" in keys:
-        return Checkpoint(path, "wan_vae", "vae", "Wan VAE", {"latent channels": (shape("conv1.weight") or [0])[0] // 2})
-    if any(k.startswith("encoder.block.0.layer.0.SelfAttention") for k in keys) or "shared.weight" in keys:
-        return Checkpoint(path, "umt5", "text_encoder", "T5-family text encoder")
+        return _wan_vae(path, keys, dtype)
+    if "shared.weight" in keys or any(k.startswith("encoder.block.0.layer.0.SelfAttention.") for k in keys):
+        return _t5(path, keys, dtype)
     if any("visual" in k or k.startswith("vision_model.") for k in list(keys)[:50]):
-        return Checkpoint(path, "clip_vision", "image_encoder", "CLIP vision encoder")
+        return Checkpoint(path, "clip_vision", "image_encoder", "CLIP vision encoder", dtype=dtype)
     sample = ", ".join(sorted(keys)[:3])
     raise CheckpointError(f"{path.name}: not a model family Weft can load from a single file (its first tensors: "
-                          f"{sample}). Weft reads Wan 2.1 / 2.2 transformers (ComfyUI's diffusion_models); for "
-                          "other models use a diffusers folder.")
+                          f"{sample}). Weft reads Wan 2.1 / 2.2 transformers (ComfyUI's diffusion_models), the Wan 2.1 "
+                          "VAE (vae) and UMT5 text encoders (text_encoders); for other models use a diffusers "
+                          "folder.")
+
+
+def _main_dtype(keys: dict) -> str:
+    """The dtype most of a file's bytes are stored in."""
+    sizes: dict[str, int] = {}
+    for info in keys.values():
+        if isinstance(info, dict) and "dtype" in info and "data_offsets" in info:
+            start, end = info["data_offsets"]
+            sizes[info["dtype"]] = sizes.get(info["dtype"], 0) + int(end) - int(start)
+    return max(sizes, key=sizes.get) if sizes else ""
+
+
+def _count(keys: dict, pattern: str) -> int:
+    """How many distinct numbers ``pattern`` (with one group) finds in the key names."""
+    return len({m.group(1) for k in keys if (m := re.match(pattern, k))})
+
+
+def _wan_vae(path: Path, keys: dict, dtype: str) -> Checkpoint:
+    """A Wan VAE in the original layout. Wan 2.1's keeps each side's blocks in one flat list:
+    the encoder has L * (R + 1) - 1 entries and the decoder L * (R + 2) - 1, for L levels of R
+    residual blocks (the published one: 4 levels of 2), so both are read from the key names."""
+    def shape(name: str) -> list[int]:
+        return list(keys.get(name, {}).get("shape", []))
+
+    if any(re.match(r"(encoder|decoder)\.(down|up)samples\.\d+\.(down|up)samples\.", k) for k in keys):
+        return Checkpoint(path, "wan22_vae", "vae", "Wan 2.2 VAE",
+                          {"latent channels": (shape("conv2.weight") or [0])[0]}, dtype=dtype)
+    down = _count(keys, r"encoder\.downsamples\.(\d+)\.")
+    up = _count(keys, r"decoder\.upsamples\.(\d+)\.")
+    levels = up - down
+    if levels < 1 or (down + 1) % levels or not shape("conv2.weight") or not shape("encoder.conv1.weight"):
+        raise CheckpointError(f"{path.name}: named like a Wan VAE, but its blocks do not add up to one "
+                              f"({down} encoder and {up} decoder blocks, or its first or last layers missing); "
+                              "a damaged or partial file?")
+    return Checkpoint(path, "wan_vae", "vae", "Wan 2.1 VAE",
+                      {"latent channels": shape("conv2.weight")[0], "width": shape("encoder.conv1.weight")[0],
+                       "levels": levels, "residual blocks": (down + 1) // levels - 1}, dtype=dtype)
+
+
+def _t5(path: Path, keys: dict, dtype: str) -> Checkpoint:
+    """A T5-family text encoder under Hugging Face's names. UMT5 (Wan's) gives every block its
+    own relative position bias; T5 (Flux's, SD3's) only the first."""
+    shared = list(keys.get("shared.weight", {}).get("shape", []))
+    blocks = _count(keys, r"encoder\.block\.(\d+)\.")
+    dims = {"width": shared[1] if len(shared) == 2 else 0, "blocks": blocks,
+            "vocabulary": shared[0] if len(shared) == 2 else 0}
+    umt5 = "encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight" in keys or (
+        blocks == 1 and "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight" in keys)
+    if umt5:
+        return Checkpoint(path, "umt5", "text_encoder", "UMT5 text encoder", dims, dtype=dtype)
+    return Checkpoint(path, "t5", "text_encoder", "T5 text encoder", dims, dtype=dtype)

@@ -4,7 +4,8 @@ One loading path for every model and both profiles, so the tiny twins that
 tests load exercise the very code that loads the real weights. What differs
 is only how: shipped models and twins are small enough to load as they are,
 with no quantisation and no Hub; the artist's single files are read with
-`from_single_file` into the base model's configs; real weights load from the
+`from_single_file` into the base model's configs (a VAE or text encoder file
+strictly, engines/models/single_files.py); real weights load from the
 pulled folder or the Hub cache, in the precision (engines/accel/gpu.py) the
 device wants. Where the weights come from is engines/models/sources.py; which
 components can be reused is engines/models/sharing.py.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nodes.model_catalogue import ModelSpec, get_spec
+from engines.models import single_files
 from engines.models.folders import is_complete_pipeline
 from engines.models.hub import hub_offline, not_available_message
 from engines.models.sources import ModelNotAvailableError
@@ -101,8 +103,10 @@ def _load_registered(spec: ModelSpec, pipeline_class: Any, source: Path | None,
             raise ModelNotAvailableError(f"{spec.title} ({spec.id}): its folder {spec.user_folder} is gone or "
                                          "incomplete (weft models add it again, or weft models remove "
                                          f"{spec.id}).")
+        own = dict(spec.user_files)
+        others = [word for name, word in (("text_encoder", "text encoder"), ("vae", "VAE")) if name not in own]
         raise ModelNotAvailableError(
-            f"{spec.title} ({spec.id}) runs with the text encoder, VAE and configs of {base.title} "
+            f"{spec.title} ({spec.id}) runs with the {', '.join(others + ['tokenizer'])} and configs of {base.title} "
             f"({base.id}), which is not on this machine.\n"
             f"Fetch it with: weft models pull {base.id}")
     if spec.user_folder:
@@ -116,10 +120,17 @@ def _load_registered(spec: ModelSpec, pipeline_class: Any, source: Path | None,
         if not Path(path).is_file():
             raise ModelNotAvailableError(f"{spec.title} ({spec.id}): {path} is gone (weft models add it again, "
                                          f"or weft models remove {spec.id}).")
-        component_class = getattr(diffusers, index[name][1])
         component_dtype = dtype.get(name, dtype.get("default")) if isinstance(dtype, dict) else dtype
-        # The file's tensors, renamed from the original layout by diffusers, in the
-        # base's own config for that component (no Hub: the config is on disk).
-        components[name] = component_class.from_single_file(
-            path, config=str(source), subfolder=name, local_files_only=True, torch_dtype=component_dtype)
+        if name == "vae":
+            # The original Wan 2.1 layout, renamed for the base's block layout and checked weight by weight.
+            components[name] = single_files.load_wan_vae(Path(path), source, component_dtype)
+        elif name == "text_encoder":
+            # Hugging Face's own T5 names, into the base's text_encoder config (UMT5EncoderModel).
+            components[name] = single_files.load_text_encoder(Path(path), source, index[name][1], component_dtype)
+        else:
+            # The file's tensors, renamed from the original layout by diffusers, in the
+            # base's own config for that component (no Hub: the config is on disk).
+            component_class = getattr(diffusers, index[name][1])
+            components[name] = component_class.from_single_file(
+                path, config=str(source), subfolder=name, local_files_only=True, torch_dtype=component_dtype)
     return pipeline_class.from_pretrained(source, local_files_only=True, **components, **kwargs)

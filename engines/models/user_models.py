@@ -9,8 +9,13 @@ becomes an ordinary catalogue model (its own id in every model picker, in
 `weft models list`, in project files) built on a *base*: the catalogue model
 whose family, task, configs and remaining components it uses. A single-file
 transformer loads through diffusers' `from_single_file` with the base's
-transformer config; the text encoder, tokenizer, VAE and scheduler come from
-the base's own folder.
+transformer config. A ComfyUI models folder's Wan 2.1 VAE (`vae/`) and UMT5
+text encoder (`text_encoders/`, or the older `clip/`) are paired with its
+transformers when they fit the base (same latent channels and block layout;
+same text width, blocks and vocabulary), and a single VAE or text encoder file
+can be given to a registered model (`--into ID`); the rest (tokenizer,
+scheduler, configs, and any component with no file of its own) comes from the
+base's own folder. Loading them is engines/models/loading.py.
 
 Everything here runs before torch is imported (the CLI and the studio read
 it); checkpoints are recognised from their safetensors headers
@@ -46,6 +51,20 @@ KNOWN_WAN = {
 
 # ComfyUI's folders that hold diffusion models (the newer name first).
 COMFY_MODEL_FOLDERS = ("diffusion_models", "unet", "checkpoints")
+# ... and the other components Weft can take from one: {component: folders}.
+COMFY_COMPONENT_FOLDERS = {"vae": ("vae",), "text_encoder": ("text_encoders", "clip")}
+
+# What the catalogue's Wan models' own VAE and text encoder are, as their single files show
+# them (checkpoints.identify's family and dims). Used when the base is not on this machine.
+_WAN21_VAE = ("wan_vae", {"latent channels": 16, "width": 96, "levels": 4, "residual blocks": 2})
+_UMT5_XXL = ("umt5", {"width": 4096, "blocks": 24, "vocabulary": 256384})
+KNOWN_COMPONENTS = {
+    **{model_id: {"vae": _WAN21_VAE, "text_encoder": _UMT5_XXL} for model_id in KNOWN_WAN},
+    "wan2.2-ti2v-5b": {"vae": ("wan22_vae", {"latent channels": 48}), "text_encoder": _UMT5_XXL},
+}
+COMPONENT_WORDS = {"transformer": "transformer", "vae": "VAE", "text_encoder": "text encoder"}
+# The components a single file can stand in for besides the transformer.
+SINGLE_COMPONENTS = ("vae", "text_encoder")
 
 
 class RegistrationError(ValueError):
@@ -59,6 +78,8 @@ class AddReport:
     added: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # {model id: [(component in words, its file, or "" for the base folder's own)]}
+    uses: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 # ---- the registry file ---------------------------------------------------------------
@@ -109,12 +130,13 @@ def registered_specs(builtins: Mapping[str, Any]) -> list[Any]:
         folder = str(entry.get("folder") or "")
         where = folder or ", ".join(path for _, path in files)
         size = sum(_size(Path(p)) for _, p in files) if files else _folder_size(Path(folder))
+        others = [COMPONENT_WORDS[c] for c in ("text_encoder", "vae") if c not in dict(files)]
         specs.append(replace(
             base, id=entry["id"], title=entry.get("title") or entry["id"], repo_id=base.repo_id,
             download_gb=size / 1e9, gated=False, base=base.id, user_folder=folder, user_files=files,
             notes=(f"Your weights ({where}), run as {base.title}"
-                   + ("" if folder else " with its other components (text encoder, VAE)") + ". "
-                   + f"Licence: your file's own; its base model's is {base.licence}."),
+                   + ("" if folder else f" with its {', '.join(others + ['tokenizer'])} and configs") + ". "
+                   + f"Licence: your files' own; its base model's is {base.licence}."),
         ))
     return specs
 
@@ -139,8 +161,9 @@ def slug(name: str) -> str:
     return text or "my-model"
 
 
-def add(path: Path, *, as_id: str | None = None, like: str | None = None) -> AddReport:
-    """Register ``path`` (a diffusers folder, a single file, or a ComfyUI models folder)."""
+def add(path: Path, *, as_id: str | None = None, like: str | None = None, into: str | None = None) -> AddReport:
+    """Register ``path`` (a diffusers folder, a single file, or a ComfyUI models folder); with
+    ``into``, give the VAE or text encoder file ``path`` to the registered model ``into``."""
     from nodes.model_catalogue import BUILTIN
 
     path = Path(path).expanduser().resolve()
@@ -152,6 +175,10 @@ def add(path: Path, *, as_id: str | None = None, like: str | None = None) -> Add
     entries = read_registry()
     if not path.exists():
         raise RegistrationError(f"{path}: no such file or folder.")
+    if into is not None:
+        if as_id is not None or like is not None:
+            raise RegistrationError("--into ID gives a file to a model you registered; it takes no --as or --like.")
+        return _add_into(path, into, entries, BUILTIN, report)
     if path.is_dir() and (path / "model_index.json").exists():
         entry = _folder_entry(path, as_id, like, BUILTIN)
         new = [entry]
@@ -176,12 +203,102 @@ def add(path: Path, *, as_id: str | None = None, like: str | None = None) -> Add
         verb = "updated" if entry["id"] in by_id else "added"
         by_id[entry["id"]] = entry
         report.added.append((entry["id"], f"{verb}: {entry.pop('_describe')}"))
-        missing = _base_missing(entry)
-        if missing:
-            report.notes.append(missing)
+        _report_uses(entry, report, BUILTIN)
     _write_registry(list(by_id.values()))
     reload_registered()
     return report
+
+
+def _report_uses(entry: dict, report: AddReport, builtins: Mapping[str, Any]) -> None:
+    """Which file each component of ``entry`` comes from, and a note when its base is not here."""
+    files = entry.get("files")
+    if files:
+        report.uses[entry["id"]] = [(COMPONENT_WORDS[c], files.get(c, "")) for c in ("transformer", "vae",
+                                                                                      "text_encoder")]
+    missing = _base_missing(entry)
+    if missing:
+        report.notes.append(missing)
+
+
+def _add_into(path: Path, into: str, entries: list[dict], builtins: Mapping[str, Any], report: AddReport) -> AddReport:
+    """`weft models add FILE --into ID`: the VAE or text encoder ``path`` for the registered model ``into``."""
+    target = next((e for e in entries if e["id"] == into), None)
+    if target is None or target["base"] not in builtins:
+        raise RegistrationError(f"--into {into}: not one of the models you registered (weft models list shows "
+                                "them; register the transformer first).")
+    if target.get("folder") or not target.get("files"):
+        raise RegistrationError(f"--into {into}: it is a diffusers folder ({target.get('folder')}), which has its "
+                                "own VAE and text encoder; --into gives a file to a model registered from a "
+                                "single transformer file.")
+    check = _identified(path)
+    if check.component not in SINGLE_COMPONENTS:
+        raise RegistrationError(
+            f"{path.name} is a {check.kind}; --into takes a VAE or text encoder file (register a transformer "
+            "on its own: weft models add FILE).")
+    _check_component(check, target["base"], builtins)
+    target["files"][check.component] = str(check.path)
+    report.added.append((into, f"updated: its {COMPONENT_WORDS[check.component]} is now {check.path.name}, a "
+                               f"{check.describe()}"))
+    _report_uses(target, report, builtins)
+    _write_registry(entries)
+    reload_registered()
+    return report
+
+
+
+def _identified(path: Path) -> Checkpoint:
+    try:
+        return identify(path)
+    except CheckpointError as exc:
+        raise RegistrationError(str(exc)) from None
+
+
+def _expected(base: str, component: str) -> tuple[str, dict[str, int]] | None:
+    """(family, dims) of ``base``'s own VAE or text encoder: from its configs when it is on this
+    machine, else what the catalogue's model is known to have; None for a model Weft does not know."""
+    folder = _base_folder(base)
+    if folder is not None:
+        try:
+            config = json.loads((folder / component / "config.json").read_text(encoding="utf-8"))
+            if component == "vae":
+                if config.get("is_residual"):
+                    return "wan22_vae", {"latent channels": int(config["z_dim"])}
+                return "wan_vae", {"latent channels": int(config["z_dim"]), "width": int(config["base_dim"]),
+                                   "levels": len(config["dim_mult"]),
+                                   "residual blocks": int(config["num_res_blocks"])}
+            return "umt5", {"width": int(config["d_model"]), "blocks": int(config["num_layers"]),
+                            "vocabulary": int(config["vocab_size"])}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return KNOWN_COMPONENTS.get(base, {}).get(component)
+
+
+def _check_component(check: Checkpoint, base: str, builtins: Mapping[str, Any]) -> None:
+    """`RegistrationError` unless ``check`` (a VAE or text encoder file) can stand in for ``base``'s own."""
+    name, title = check.path.name, builtins[base].title
+    if check.family == "wan22_vae":
+        raise RegistrationError(f"{name} is a Wan 2.2 VAE; Weft reads only the Wan 2.1 VAE from a single file "
+                                f"({title} uses its own VAE).")
+    if check.family == "t5":
+        raise RegistrationError(f"{name} is a T5 text encoder (the kind Flux and SD3 read), not the UMT5 encoder "
+                                f"that {title} reads.")
+    if check.dtype.startswith("F8"):
+        raise RegistrationError(
+            f"{name} stores its weights in 8-bit floats ({check.dtype}), which Weft does not load from a single "
+            f"file; use the 16-bit file (for UMT5: umt5_xxl_fp16.safetensors) or the base's own "
+            f"{COMPONENT_WORDS[check.component]}.")
+    expected = _expected(base, check.component)
+    if expected is None:
+        raise RegistrationError(f"{name} is a {check.describe()}; {title} takes no {check.kind} from a single file.")
+    family, dims = expected
+    if family != check.family or any(check.dims.get(k) != v for k, v in dims.items()):
+        shown = ", ".join(f"{k} {v}" for k, v in dims.items())
+        raise RegistrationError(f"{name} is a {check.describe()}, which does not fit {title} ({base}): its "
+                                f"{COMPONENT_WORDS[check.component]} is a {_FAMILY_WORDS.get(family, family)} "
+                                f"({shown}).")
+
+
+_FAMILY_WORDS = {"wan_vae": "Wan 2.1 VAE", "wan22_vae": "Wan 2.2 VAE", "umt5": "UMT5 text encoder"}
 
 
 def remove(model_id: str) -> bool:
@@ -206,10 +323,12 @@ def _check_new_id(model_id: str, builtins: Mapping[str, Any]) -> None:
 
 
 def _transformer_file(path: Path) -> Checkpoint:
-    try:
-        check = identify(path)
-    except CheckpointError as exc:
-        raise RegistrationError(str(exc)) from None
+    check = _identified(path)
+    if check.component in SINGLE_COMPONENTS:
+        raise RegistrationError(
+            f"{path.name} is a {check.kind}, not a diffusion model: register the transformer file "
+            "(ComfyUI's diffusion_models folder) or the whole ComfyUI models folder, or give this file to a "
+            "model you registered: weft models add FILE --into ID.")
     if check.component != "transformer":
         raise RegistrationError(
             f"{path.name} is a {check.kind}, not a diffusion model: register the transformer file "
@@ -225,17 +344,54 @@ def _file_entry(check: Checkpoint, as_id: str | None, like: str | None, builtins
             "_describe": f"{check.path.name}, a {check.describe()}, runs as {builtins[base].title}"}
 
 
+def _files_in(folder: Path, subs: tuple[str, ...]) -> list[Path]:
+    return [file for sub in subs for file in (sorted((folder / sub).glob("*")) if (folder / sub).is_dir() else [])
+            if file.is_file() and not file.name.startswith(".")]
+
+
 def _comfy_entries(folder: Path, like: str | None, builtins: Mapping[str, Any], report: AddReport) -> list[dict]:
     entries = []
-    for sub in COMFY_MODEL_FOLDERS:
-        for file in sorted((folder / sub).glob("*")) if (folder / sub).is_dir() else []:
-            if not file.is_file() or file.name.startswith("."):
-                continue
+    for file in _files_in(folder, COMFY_MODEL_FOLDERS):
+        try:
+            entries.append(_file_entry(_transformer_file(file), None, like, builtins))
+        except RegistrationError as exc:
+            report.skipped.append((str(file), str(exc)))
+    if entries:
+        _pair_components(folder, entries, builtins, report)
+    return entries
+
+
+def _pair_components(folder: Path, entries: list[dict], builtins: Mapping[str, Any], report: AddReport) -> None:
+    """Give each transformer entry the first VAE and text encoder in the folder that fit its base
+    (in name order); a file that fits none is reported as passed over, with why."""
+    for component, subs in COMFY_COMPONENT_FOLDERS.items():
+        files = []
+        for file in _files_in(folder, subs):
             try:
-                entries.append(_file_entry(_transformer_file(file), None, like, builtins))
+                check = _identified(file)
             except RegistrationError as exc:
                 report.skipped.append((str(file), str(exc)))
-    return entries
+                continue
+            if check.component != component:
+                report.skipped.append((str(file), f"{file.name} is a {check.kind}, not a "
+                                                  f"{COMPONENT_WORDS[component]}."))
+                continue
+            files.append(check)
+        why: dict[Path, str] = {}
+        used: set[Path] = set()
+        for entry in entries:
+            for check in files:
+                try:
+                    _check_component(check, entry["base"], builtins)
+                except RegistrationError as exc:
+                    why.setdefault(check.path, str(exc))
+                    continue
+                entry["files"][component] = str(check.path)
+                used.add(check.path)
+                break
+        for check in files:
+            if check.path not in used:
+                report.skipped.append((str(check.path), why.get(check.path, "another file fitted first.")))
 
 
 def _base_for(check: Checkpoint, like: str | None, builtins: Mapping[str, Any]) -> str:
@@ -326,10 +482,12 @@ def _folder_base_by_dims(folder: Path, candidates: list[str]) -> str | None:
 
 
 def _base_missing(entry: dict) -> str:
-    """A note when a single file's base model is not on this machine (its text encoder and VAE are needed)."""
+    """A note when a single file's base model is not on this machine (its configs, tokenizer and
+    the components with no file of their own are needed)."""
     if entry.get("folder"):
         return ""
     if _base_folder(entry["base"]) is not None:
         return ""
-    return (f"{entry['id']} renders with the text encoder and VAE of {entry['base']}, which is not on this machine "
-            f"yet: weft models pull {entry['base']}")
+    others = [COMPONENT_WORDS[c] for c in ("text_encoder", "vae") if c not in entry.get("files", {})]
+    return (f"{entry['id']} renders with the {', '.join(others + ['tokenizer'])} and configs of {entry['base']}, "
+            f"which is not on this machine yet: weft models pull {entry['base']}")

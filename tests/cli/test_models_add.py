@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -42,23 +41,6 @@ def env(tmp_path, tiny_models_dir) -> dict[str, str]:
     return {**os.environ, "WEFT_MODELS_DIR": str(tmp_path / "models"), "WEFT_CACHE_DIR": str(tmp_path / "cache")}
 
 
-def _original_name(key: str) -> str:
-    """A diffusers WanTransformer3DModel tensor name in the original Wan layout, as ComfyUI stores it."""
-    for pattern, name in ((r"^condition_embedder\.time_embedder\.linear_1", "time_embedding.0"),
-                          (r"^condition_embedder\.time_embedder\.linear_2", "time_embedding.2"),
-                          (r"^condition_embedder\.text_embedder\.linear_1", "text_embedding.0"),
-                          (r"^condition_embedder\.text_embedder\.linear_2", "text_embedding.2"),
-                          (r"^condition_embedder\.time_proj", "time_projection.1"),
-                          (r"^scale_shift_table$", "head.modulation"), (r"\.scale_shift_table$", ".modulation"),
-                          (r"^proj_out", "head.head")):
-        key = re.sub(pattern, name, key)
-    for old, new in (("attn2", "cross_attn"), ("attn1", "self_attn"), (".to_out.0.", ".o."), (".to_q.", ".q."),
-                     (".to_k.", ".k."), (".to_v.", ".v."), ("ffn.net.0.proj", "ffn.0"), ("ffn.net.2", "ffn.2"),
-                     ("norm2", "norm@"), ("norm3", "norm2"), ("norm@", "norm3")):
-        key = key.replace(old, new)
-    return "model.diffusion_model." + key
-
-
 def comfy_transformer(models: Path, out: Path, *, scale_output: float = 1.0) -> Path:
     """The pulled Wan's transformer as one ComfyUI-layout .safetensors file (checked against
     diffusers' own converter, so the fixture cannot drift from what from_single_file reads)."""
@@ -67,8 +49,10 @@ def comfy_transformer(models: Path, out: Path, *, scale_output: float = 1.0) -> 
     from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
     from safetensors.torch import save_file
 
+    from engines.models.comfy_layout import transformer_to_comfy
+
     state = WanTransformer3DModel.from_pretrained(models / WAN, subfolder="transformer").state_dict()
-    original = {_original_name(k): v.contiguous().clone() for k, v in state.items()}
+    original = transformer_to_comfy({k: v.contiguous().clone() for k, v in state.items()})
     assert set(convert_wan_transformer_to_diffusers(dict(original))) == set(state)
     if scale_output != 1.0:
         with torch.no_grad():
@@ -139,16 +123,19 @@ def test_files_weft_cannot_use_get_a_message_that_says_why(env, tmp_path):
     data = good.read_bytes()
     cut = tmp_path / "wan_cut.safetensors"
     cut.write_bytes(data[: len(data) // 2])
-    vae = _fake_safetensors(tmp_path / "wan_2.1_vae.safetensors", ["decoder.middle.0.residual.0.gamma"])
-    text = _fake_safetensors(tmp_path / "umt5_xxl.safetensors", ["shared.weight"])
+    from engines.models.comfy_layout import write_comfy_models
+
+    written = write_comfy_models(models / WAN, tmp_path / "comfy", names={"vae": "wan_2.1_vae.safetensors",
+                                                                          "text_encoder": "umt5_xxl.safetensors"})
+    vae, text = written["vae"], written["text_encoder"]
     other = _fake_safetensors(tmp_path / "flux.safetensors", ["double_blocks.0.img_attn.qkv.weight"])
     pickle = tmp_path / "old.ckpt"
     pickle.write_bytes(b"not read")
 
     cases = {
         cut: rf"wan_cut.safetensors is truncated: the file has {len(data) // 2:,} bytes but its header describes",
-        vae: "wan_2.1_vae.safetensors is a Wan VAE, not a diffusion model",
-        text: "umt5_xxl.safetensors is a T5-family text encoder, not a diffusion model",
+        vae: "wan_2.1_vae.safetensors is a Wan 2.1 VAE, not a diffusion model",
+        text: "umt5_xxl.safetensors is a UMT5 text encoder, not a diffusion model",
         other: "flux.safetensors: not a model family Weft can load from a single file",
         pickle: "old.ckpt: a pickle checkpoint",
         tmp_path / "nowhere.safetensors": "no such file or folder",
