@@ -202,6 +202,9 @@ class ModelManager:
         # text encoder and VAE in Wan's T2V and VACE repos) are passed in, not
         # loaded twice.
         identities = sharing.component_identities(source) if source is not None else {}
+        # A registered model's own files are not the base folder's components: never
+        # shared from, nor recorded as, the base's (the plain model would get them).
+        identities = {k: v for k, v in identities.items() if k not in dict(spec.user_files)}
         shared = sharing.shared_components(self._residents, identities)
         pipe = loading.from_pretrained(spec, pipeline_class, source, profile=self.profile,
                                        models_dir=self.models_dir, gpu=gpu, shared=shared, kwargs=kwargs)

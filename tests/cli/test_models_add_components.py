@@ -211,3 +211,35 @@ def test_a_published_wan_vae_header_is_recognised(tmp_path):
     shapes.update({"conv2.weight": (16, 16, 1, 1, 1), "encoder.conv1.weight": (96, 3, 3, 3, 3)})
     check = identify(_header_only(tmp_path / "wan_2.1_vae.safetensors", shapes))
     assert (check.family, check.dims) == KNOWN_COMPONENTS[WAN]["vae"]
+
+
+def test_a_resident_registered_model_lends_none_of_its_own_files_to_the_plain_model(env, tmp_path, monkeypatch):
+    """Components byte-identical to a resident pipeline's are shared (engines/models/sharing.py);
+    a registered model's own VAE, text encoder and transformer are not the base folder's, so the
+    plain model loaded next to it must get the base's own weights, not the artist's."""
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    from engines.models.manager import ModelManager
+    from engines.models.user_models import reload_registered
+
+    models = Path(env["WEFT_MODELS_DIR"])
+    comfy = tmp_path / "ComfyUI" / "models"
+    files = comfy_folder(models, comfy)
+    rewrite(files["vae"], lambda s: s["decoder.head.2.weight"].mul_(3.0))
+    assert weft("models", "add", str(comfy), env=env).returncode == 0
+    monkeypatch.setenv("WEFT_MODELS_DIR", str(models))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    reload_registered()
+    try:
+        manager = ModelManager(profile="default", models_dir=models, device="cpu")
+        mine = manager.pipeline("my_wan")
+        plain = manager.pipeline(WAN)
+        for name in ("transformer", "vae", "text_encoder"):
+            assert getattr(plain, name) is not getattr(mine, name), name
+        base = AutoencoderKLWan.from_pretrained(models / WAN, subfolder="vae")
+        assert torch.equal(plain.vae.decoder.conv_out.weight, base.decoder.conv_out.weight)
+        assert torch.equal(mine.vae.decoder.conv_out.weight, 3.0 * base.decoder.conv_out.weight)
+    finally:
+        monkeypatch.undo()
+        reload_registered()
