@@ -391,7 +391,10 @@ def _pair_components(folder: Path, entries: list[dict], builtins: Mapping[str, A
                 break
         for check in files:
             if check.path not in used:
-                report.skipped.append((str(check.path), why.get(check.path, "another file fitted first.")))
+                first = ", ".join(sorted(p.name for p in used))
+                report.skipped.append((str(check.path), why.get(check.path, (
+                    f"another {COMPONENT_WORDS[component]} in the folder fitted first ({first}); to use this one: "
+                    "weft models add FILE --into ID."))))
 
 
 def _base_for(check: Checkpoint, like: str | None, builtins: Mapping[str, Any]) -> str:

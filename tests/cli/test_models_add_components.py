@@ -129,7 +129,8 @@ def test_component_files_weft_cannot_use_get_a_message_that_says_which_and_why(e
     data = files["vae"].read_bytes()
     cut = tmp_path / "wan_2.1_vae_cut.safetensors"
     cut.write_bytes(data[: len(data) - 100])
-    flux = _header_only(tmp_path / "ae.safetensors", {"decoder.conv_in.weight": (4, 4), "encoder.conv_in.weight": (4, 4)})
+    flux = _header_only(tmp_path / "ae.safetensors", {"decoder.conv_in.weight": (4, 4),
+                                                      "encoder.conv_in.weight": (4, 4)})
     wide = _header_only(tmp_path / "umt5_base.safetensors", {
         "shared.weight": (198, 64), **{f"encoder.block.{i}.layer.0.SelfAttention.relative_attention_bias.weight":
                                        (8, 4) for i in range(2)}})
@@ -170,11 +171,14 @@ def test_component_files_weft_cannot_use_get_a_message_that_says_which_and_why(e
     good = comfy_folder(models, comfy)
     (comfy / "vae" / "a_cut.safetensors").write_bytes(data[: len(data) - 100])
     (comfy / "text_encoders" / "a_wide.safetensors").write_bytes(wide.read_bytes())
+    (comfy / "vae" / "zz_second.safetensors").write_bytes(good["vae"].read_bytes())
     done = weft("models", "add", str(comfy), env=env)
     assert done.returncode == 0, done.stderr
     assert "a_cut.safetensors is truncated" in done.stderr
     assert "a_wide.safetensors is a UMT5 text encoder (width 64, blocks 2, vocabulary 198), which does not fit" \
         in done.stderr
+    assert ("zz_second.safetensors: another VAE in the folder fitted first (wan_2.1_vae.safetensors); to use "
+            "this one: weft models add FILE --into ID.") in done.stderr
     assert f"  VAE: {good['vae'].resolve()}" in done.stdout
     assert f"  text encoder: {good['text_encoder'].resolve()}" in done.stdout
 
