@@ -160,7 +160,7 @@ def _wan_vae(path: Path, keys: dict, dtype: str) -> Checkpoint:
 def _t5(path: Path, keys: dict, dtype: str) -> Checkpoint:
     """A T5-family text encoder under Hugging Face's names. UMT5 (Wan's) gives every block its
     own relative position bias; T5 (Flux's, SD3's) only the first."""
-    shared = list(keys.get("shared.weight", {}).get("shape", []))
+    shared = list((keys.get("shared.weight") or keys.get("encoder.embed_tokens.weight") or {}).get("shape", []))
     blocks = _count(keys, r"encoder\.block\.(\d+)\.")
     dims = {"width": shared[1] if len(shared) == 2 else 0, "blocks": blocks,
             "vocabulary": shared[0] if len(shared) == 2 else 0}

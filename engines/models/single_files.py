@@ -63,6 +63,8 @@ def load_text_encoder(path: Path, source: Path, class_name: str, dtype: Any) -> 
     for name, source_name in tied.items():
         if name not in state and source_name in state:
             state[name] = state[source_name]
+        elif source_name not in state and name in state:  # a file that kept the other name
+            state[source_name] = state[name]
     expected = {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
     _check_state(path, f"{class_name} of {source.name}", state, expected)
     model.load_state_dict(state, strict=True, assign=True)
@@ -102,6 +104,6 @@ def _check_state(path: Path, what: str, state: dict, expected: dict) -> None:
         parts.append(f"{len(extra)} tensors in the file are not its weights ({', '.join(extra[:3])}"
                      + (", ..." if len(extra) > 3 else "") + ")")
     raise CheckpointError(f"{path.name} does not hold the base model's {what}: " + "; ".join(parts)
-                          + ". Register a file of the same size as the base model's, or remove it (weft models "
-                          "add the transformer again).")
+                          + ". Give the model a whole file of the base's size (weft models add FILE --into ID), "
+                          "or register its transformer again to use the base's own.")
 

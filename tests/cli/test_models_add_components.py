@@ -247,3 +247,24 @@ def test_a_resident_registered_model_lends_none_of_its_own_files_to_the_plain_mo
     finally:
         monkeypatch.undo()
         reload_registered()
+
+
+def test_a_text_encoder_file_may_name_its_embedding_either_way(env, tmp_path):
+    """T5's input embedding is one tensor under two names (shared.weight, encoder.embed_tokens.weight);
+    a file that kept either loads the same encoder."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import UMT5EncoderModel
+
+    from engines.models.checkpoints import identify
+    from engines.models.single_files import load_text_encoder
+
+    models = Path(env["WEFT_MODELS_DIR"])
+    state = load_file(comfy_folder(models, tmp_path / "loose")["text_encoder"])
+    state["encoder.embed_tokens.weight"] = state.pop("shared.weight")
+    save_file(state, tmp_path / "umt5_other_name.safetensors")
+    assert identify(tmp_path / "umt5_other_name.safetensors").dims == {"width": 32, "blocks": 2, "vocabulary": 198}
+    loaded = load_text_encoder(tmp_path / "umt5_other_name.safetensors", models / WAN, "UMT5EncoderModel",
+                               torch.float32).state_dict()
+    base = UMT5EncoderModel.from_pretrained(models / WAN / "text_encoder").state_dict()
+    assert loaded.keys() == base.keys() and all(torch.equal(loaded[k], base[k]) for k in base)
