@@ -63,61 +63,77 @@ def transformer_to_comfy(sd: dict[str, Any], prefix: str = COMFY_PREFIX) -> dict
     return out
 
 
-def vae_to_comfy(sd: dict[str, Any], num_res_blocks: int) -> dict[str, Any]:
-    """diffusers AutoencoderKLWan (Wan 2.1) names -> the original Wan VAE names. The original
-    keeps each side's blocks in one flat list; diffusers' decoder groups them by level
-    (num_res_blocks + 1 residual blocks, then an upsampler)."""
+# The Wan 2.1 VAE's plain renames, (diffusers, original); "^" anchors a name at the start.
+# Both directions read this one table (`_vae_steps`).
+_VAE_RENAMES = [
+    ("^encoder.down_blocks.", "^encoder.downsamples."),
+    (".mid_block.resnets.0.", ".middle.0."),
+    (".mid_block.attentions.0.", ".middle.1."),
+    (".mid_block.resnets.1.", ".middle.2."),
+    *[(f"^{side}.{ours}.", f"^{side}.{theirs}.") for side in ("encoder", "decoder")
+      for ours, theirs in (("conv_in", "conv1"), ("norm_out", "head.0"), ("conv_out", "head.2"))],
+    ("^quant_conv.", "^conv1."),
+    ("^post_quant_conv.", "^conv2."),
+]
+
+
+def _literal(text: str) -> str:
+    return "^" + re.escape(text[1:]) if text.startswith("^") else re.escape(text)
+
+
+_RESIDUAL_IN_BLOCK = r"(\.(?:middle|downsamples|upsamples)\.\d+\.)"
+
+
+def _vae_steps(num_res_blocks: int) -> list[tuple[Any, Any]]:
+    """(forward, back) name functions, in forward order, for a VAE with ``num_res_blocks``
+    residual blocks per level. The original keeps each side's blocks in one flat list;
+    diffusers' decoder groups them by level (num_res_blocks + 1 residual blocks, then an
+    upsampler)."""
     per_level = num_res_blocks + 2
 
-    def up_block(m: re.Match) -> str:
+    def up_to_flat(m: re.Match) -> str:
         level, kind, index = int(m[1]), m[2], int(m[3])
         return f"decoder.upsamples.{level * per_level + (index if kind == 'resnets' else num_res_blocks + 1)}."
 
-    out = {}
-    for key, value in sd.items():
-        new = re.sub(r"^decoder\.up_blocks\.(\d+)\.(resnets|upsamplers)\.(\d+)\.", up_block, key)
-        new = re.sub(r"^encoder\.down_blocks\.", "encoder.downsamples.", new)
-        new = re.sub(r"\.mid_block\.resnets\.0\.", ".middle.0.", new)
-        new = re.sub(r"\.mid_block\.attentions\.0\.", ".middle.1.", new)
-        new = re.sub(r"\.mid_block\.resnets\.1\.", ".middle.2.", new)
-        new = re.sub(r"(\.(?:middle|downsamples|upsamples)\.\d+\.)(norm1|conv1|norm2|conv2|conv_shortcut)\.",
-                     lambda m: m[1] + _RESIDUAL_PARTS[m[2]] + ".", new)
-        new = re.sub(r"^(encoder|decoder)\.conv_in\.", r"\1.conv1.", new)
-        new = re.sub(r"^(encoder|decoder)\.norm_out\.", r"\1.head.0.", new)
-        new = re.sub(r"^(encoder|decoder)\.conv_out\.", r"\1.head.2.", new)
-        new = re.sub(r"^quant_conv\.", "conv1.", new)
-        new = re.sub(r"^post_quant_conv\.", "conv2.", new)
-        out[new] = value
-    return out
-
-
-def vae_to_diffusers(sd: dict[str, Any], num_res_blocks: int) -> dict[str, Any]:
-    """The original Wan 2.1 VAE names -> diffusers AutoencoderKLWan names, for a VAE with
-    ``num_res_blocks`` residual blocks per level (the inverse of `vae_to_comfy`)."""
-    per_level = num_res_blocks + 2
-
-    def up_block(m: re.Match) -> str:
+    def flat_to_up(m: re.Match) -> str:
         level, index = divmod(int(m[1]), per_level)
         if index <= num_res_blocks:
             return f"decoder.up_blocks.{level}.resnets.{index}."
         return f"decoder.up_blocks.{level}.upsamplers.0."
 
-    out = {}
-    for key, value in sd.items():
-        new = re.sub(r"(\.(?:middle|downsamples|upsamples)\.\d+\.)(residual\.[0236]|shortcut)\.",
-                     lambda m: m[1] + _RESIDUAL_NAMES[m[2]] + ".", key)
-        new = re.sub(r"^decoder\.upsamples\.(\d+)\.", up_block, new)
-        new = re.sub(r"^encoder\.downsamples\.", "encoder.down_blocks.", new)
-        new = re.sub(r"\.middle\.0\.", ".mid_block.resnets.0.", new)
-        new = re.sub(r"\.middle\.1\.", ".mid_block.attentions.0.", new)
-        new = re.sub(r"\.middle\.2\.", ".mid_block.resnets.1.", new)
-        new = re.sub(r"^(encoder|decoder)\.conv1\.", r"\1.conv_in.", new)
-        new = re.sub(r"^(encoder|decoder)\.head\.0\.", r"\1.norm_out.", new)
-        new = re.sub(r"^(encoder|decoder)\.head\.2\.", r"\1.conv_out.", new)
-        new = re.sub(r"^conv1\.", "quant_conv.", new)
-        new = re.sub(r"^conv2\.", "post_quant_conv.", new)
-        out[new] = value
-    return out
+    def sub(pattern: str, repl: Any):
+        return lambda name: re.sub(pattern, repl, name)
+
+    steps = [(sub(r"^decoder\.up_blocks\.(\d+)\.(resnets|upsamplers)\.(\d+)\.", up_to_flat),
+              sub(r"^decoder\.upsamples\.(\d+)\.", flat_to_up))]
+    steps += [(sub(_literal(ours), theirs.lstrip("^")), sub(_literal(theirs), ours.lstrip("^")))
+              for ours, theirs in _VAE_RENAMES]
+    # A residual block's parts, named inside the original's block names (so: last going there,
+    # first coming back).
+    steps.append((sub(_RESIDUAL_IN_BLOCK + r"(norm1|conv1|norm2|conv2|conv_shortcut)\.",
+                      lambda m: m[1] + _RESIDUAL_PARTS[m[2]] + "."),
+                  sub(_RESIDUAL_IN_BLOCK + r"(residual\.[0236]|shortcut)\.",
+                      lambda m: m[1] + _RESIDUAL_NAMES[m[2]] + ".")))
+    return steps
+
+
+def vae_to_comfy(sd: dict[str, Any], num_res_blocks: int) -> dict[str, Any]:
+    """diffusers AutoencoderKLWan (Wan 2.1) names -> the original Wan VAE names."""
+    steps = [forward for forward, _ in _vae_steps(num_res_blocks)]
+    return {_apply(steps, key): value for key, value in sd.items()}
+
+
+def vae_to_diffusers(sd: dict[str, Any], num_res_blocks: int) -> dict[str, Any]:
+    """The original Wan 2.1 VAE names -> diffusers AutoencoderKLWan names, for a VAE with
+    ``num_res_blocks`` residual blocks per level (the inverse of `vae_to_comfy`)."""
+    steps = [back for _, back in reversed(_vae_steps(num_res_blocks))]
+    return {_apply(steps, key): value for key, value in sd.items()}
+
+
+def _apply(steps: list[Any], name: str) -> str:
+    for step in steps:
+        name = step(name)
+    return name
 
 
 def spiece_model(tokenizer_json: Path) -> bytes:
