@@ -17,11 +17,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nodes.model_catalogue import ModelSpec, get_spec
 from engines.models import single_files
 from engines.models.folders import is_complete_pipeline
 from engines.models.hub import hub_offline, not_available_message
 from engines.models.sources import ModelNotAvailableError
+from engines.models.user_models import borrowed_from_base
+from nodes.model_catalogue import ModelSpec, get_spec
 
 
 def dtypes(spec: ModelSpec, device: str) -> Any:
@@ -103,11 +104,9 @@ def _load_registered(spec: ModelSpec, pipeline_class: Any, source: Path | None,
             raise ModelNotAvailableError(f"{spec.title} ({spec.id}): its folder {spec.user_folder} is gone or "
                                          "incomplete (weft models add it again, or weft models remove "
                                          f"{spec.id}).")
-        own = dict(spec.user_files)
-        others = [word for name, word in (("text_encoder", "text encoder"), ("vae", "VAE")) if name not in own]
         raise ModelNotAvailableError(
-            f"{spec.title} ({spec.id}) runs with the {', '.join(others + ['tokenizer'])} and configs of {base.title} "
-            f"({base.id}), which is not on this machine.\n"
+            f"{spec.title} ({spec.id}) runs with the {borrowed_from_base(dict(spec.user_files))} and configs of "
+            f"{base.title} ({base.id}), which is not on this machine.\n"
             f"Fetch it with: weft models pull {base.id}")
     if spec.user_folder:
         return pipeline_class.from_pretrained(source, local_files_only=True, **shared, **kwargs)

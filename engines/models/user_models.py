@@ -130,12 +130,11 @@ def registered_specs(builtins: Mapping[str, Any]) -> list[Any]:
         folder = str(entry.get("folder") or "")
         where = folder or ", ".join(path for _, path in files)
         size = sum(_size(Path(p)) for _, p in files) if files else _folder_size(Path(folder))
-        others = [COMPONENT_WORDS[c] for c in ("text_encoder", "vae") if c not in dict(files)]
         specs.append(replace(
             base, id=entry["id"], title=entry.get("title") or entry["id"], repo_id=base.repo_id,
             download_gb=size / 1e9, gated=False, base=base.id, user_folder=folder, user_files=files,
             notes=(f"Your weights ({where}), run as {base.title}"
-                   + ("" if folder else f" with its {', '.join(others + ['tokenizer'])} and configs") + ". "
+                   + ("" if folder else f" with its {borrowed_from_base(dict(files))} and configs") + ". "
                    + f"Licence: your files' own; its base model's is {base.licence}."),
         ))
     return specs
@@ -244,6 +243,11 @@ def _add_into(path: Path, into: str, entries: list[dict], builtins: Mapping[str,
     reload_registered()
     return report
 
+
+def borrowed_from_base(files: Mapping[str, str]) -> str:
+    """In words, the parts a registered model with these single ``files`` takes from its base
+    model's folder besides the configs: "text encoder, VAE, tokenizer" for a transformer alone."""
+    return ", ".join([COMPONENT_WORDS[c] for c in ("text_encoder", "vae") if c not in files] + ["tokenizer"])
 
 
 def _identified(path: Path) -> Checkpoint:
@@ -491,6 +495,6 @@ def _base_missing(entry: dict) -> str:
         return ""
     if _base_folder(entry["base"]) is not None:
         return ""
-    others = [COMPONENT_WORDS[c] for c in ("text_encoder", "vae") if c not in entry.get("files", {})]
-    return (f"{entry['id']} renders with the {', '.join(others + ['tokenizer'])} and configs of {entry['base']}, "
+    borrowed = borrowed_from_base(entry.get("files", {}))
+    return (f"{entry['id']} renders with the {borrowed} and configs of {entry['base']}, "
             f"which is not on this machine yet: weft models pull {entry['base']}")
