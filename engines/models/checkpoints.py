@@ -91,12 +91,9 @@ def identify(path: Path) -> Checkpoint:
     keys = {k[len(COMFY_PREFIX):] if k.startswith(COMFY_PREFIX) else k: v for k, v in tensors.items()}
     dtype = _main_dtype(keys)
 
-    def shape(name: str) -> list[int]:
-        return list(keys.get(name, {}).get("shape", []))
-
     if "head.modulation" in keys and "patch_embedding.weight" in keys:
-        out_dim, in_dim = shape("patch_embedding.weight")[:2]
-        blocks = len({m.group(1) for k in keys if (m := re.match(r"blocks\.(\d+)\.", k))})
+        out_dim, in_dim = _shape(keys, "patch_embedding.weight")[:2]
+        blocks = _count(keys, r"blocks\.(\d+)\.")
         if any(k.startswith("vace_blocks.") for k in keys):
             variant, kind = "vace", "Wan VACE transformer"
         elif "img_emb.emb_pos" in keys:
@@ -130,6 +127,11 @@ def _main_dtype(keys: dict) -> str:
     return max(sizes, key=sizes.get) if sizes else ""
 
 
+def _shape(keys: dict, name: str) -> list[int]:
+    """The shape the header gives tensor ``name`` ([] when the file has no such tensor)."""
+    return list(keys.get(name, {}).get("shape", []))
+
+
 def _count(keys: dict, pattern: str) -> int:
     """How many distinct numbers ``pattern`` (with one group) finds in the key names."""
     return len({m.group(1) for k in keys if (m := re.match(pattern, k))})
@@ -139,21 +141,19 @@ def _wan_vae(path: Path, keys: dict, dtype: str) -> Checkpoint:
     """A Wan VAE in the original layout. Wan 2.1's keeps each side's blocks in one flat list:
     the encoder has L * (R + 1) - 1 entries and the decoder L * (R + 2) - 1, for L levels of R
     residual blocks (the published one: 4 levels of 2), so both are read from the key names."""
-    def shape(name: str) -> list[int]:
-        return list(keys.get(name, {}).get("shape", []))
-
     if any(re.match(r"(encoder|decoder)\.(down|up)samples\.\d+\.(down|up)samples\.", k) for k in keys):
         return Checkpoint(path, "wan22_vae", "vae", "Wan 2.2 VAE",
-                          {"latent channels": (shape("conv2.weight") or [0])[0]}, dtype=dtype)
+                          {"latent channels": (_shape(keys, "conv2.weight") or [0])[0]}, dtype=dtype)
     down = _count(keys, r"encoder\.downsamples\.(\d+)\.")
     up = _count(keys, r"decoder\.upsamples\.(\d+)\.")
     levels = up - down
-    if levels < 1 or (down + 1) % levels or not shape("conv2.weight") or not shape("encoder.conv1.weight"):
+    latent, first = _shape(keys, "conv2.weight"), _shape(keys, "encoder.conv1.weight")
+    if levels < 1 or (down + 1) % levels or not latent or not first:
         raise CheckpointError(f"{path.name}: named like a Wan VAE, but its blocks do not add up to one "
                               f"({down} encoder and {up} decoder blocks, or its first or last layers missing); "
                               "a damaged or partial file?")
     return Checkpoint(path, "wan_vae", "vae", "Wan 2.1 VAE",
-                      {"latent channels": shape("conv2.weight")[0], "width": shape("encoder.conv1.weight")[0],
+                      {"latent channels": latent[0], "width": first[0],
                        "levels": levels, "residual blocks": (down + 1) // levels - 1}, dtype=dtype)
 
 
