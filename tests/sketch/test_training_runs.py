@@ -45,3 +45,33 @@ def test_a_video_run_starts_from_a_shipped_transformer_only_with_the_text_encode
     other = train_video.make_text_encoder(r, len(tokenizer))  # fresh weights: another encoder
     with pytest.raises(SystemExit, match="text encoder is not this run's"):
         train_video._start_from(train_video.make_transformer(r), other, shipped)
+
+
+def test_a_video_run_ships_the_moving_average_of_its_transformer_unrounded(tmp_path):
+    """With `ema`, the pipeline a run saves holds the average of the transformer's weights, not
+    the last step's; saving in half precision leaves the weights training goes on with as
+    they were (float32, not rounded to float16 at every evaluation)."""
+    import numpy as np
+    import torch
+    from diffusers import WanTransformer3DModel
+
+    from engines.sketch import train_video, world
+
+    r = load_recipe(train_video.Recipe, tmp_path, [
+        "patch=2", "dim_heads=1", "layers=1", "ffn=32", "text_layers=1", "text_steps=0", "clips=4",
+        "dit_batch=2", "dit_steps=4", "warmup=1", "ema=0.5", "eval_prompts=1", "eval_steps=2"])
+    rng = np.random.default_rng(0)
+    captions = [world.random_scene(rng).caption() for _ in range(4)]
+    np.savez(tmp_path / "latents.npz", latents=rng.standard_normal((4, 16, 5, 16, 16)).astype(np.float32),
+             captions=np.array(captions))
+    train_video.make_vae(r).save_pretrained(tmp_path / "vae" / "model")
+
+    train_video.train_dit(r, tmp_path, tmp_path / "out", None)
+
+    state = torch.load(tmp_path / "dit" / "checkpoint.pt", map_location="cpu", weights_only=False)["objects"]
+    average, last = state["ema"], state["transformer"]
+    shipped = WanTransformer3DModel.from_pretrained(tmp_path / "out" / "transformer").state_dict()
+    assert all(torch.equal(shipped[k], v.half()) for k, v in average.items())
+    assert any(not torch.equal(shipped[k], v.half()) for k, v in last.items())
+    weights = torch.cat([v.flatten() for v in average.values() if v.is_floating_point()])
+    assert not torch.equal(weights, weights.half().float())
