@@ -48,14 +48,11 @@ class Checkpoint:
         return f"{self.kind}" + (f" ({extra})" if extra else "")
 
 
-def read_header(path: Path) -> dict:
-    """The safetensors header of ``path``; `CheckpointError` when the file is not whole."""
+def header_bytes(path: Path) -> tuple[bytes, int]:
+    """The raw JSON header of the safetensors file ``path`` and the file's size;
+    `CheckpointError` when there is no whole header to read. The one reader of the
+    format's length-prefixed header (the cache fingerprint hashes these bytes)."""
     path = Path(path)
-    if path.suffix.lower() in (".gguf",):
-        raise CheckpointError(f"{path.name}: a GGUF (quantised) file; Weft reads .safetensors checkpoints.")
-    if path.suffix.lower() in (".ckpt", ".pt", ".pth", ".bin"):
-        raise CheckpointError(f"{path.name}: a pickle checkpoint, which can run code when loaded; Weft reads only "
-                              ".safetensors files (convert it, or download the .safetensors version).")
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
@@ -67,9 +64,22 @@ def read_header(path: Path) -> dict:
             if length > _HEADER_LIMIT or length + 8 > size:
                 raise CheckpointError(f"{path.name}: not a safetensors file, or cut off inside its header "
                                       "(an interrupted download?).")
-            header = json.loads(f.read(length))
+            return f.read(length), size
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+
+
+def read_header(path: Path) -> dict:
+    """The safetensors header of ``path``; `CheckpointError` when the file is not whole."""
+    path = Path(path)
+    if path.suffix.lower() in (".gguf",):
+        raise CheckpointError(f"{path.name}: a GGUF (quantised) file; Weft reads .safetensors checkpoints.")
+    if path.suffix.lower() in (".ckpt", ".pt", ".pth", ".bin"):
+        raise CheckpointError(f"{path.name}: a pickle checkpoint, which can run code when loaded; Weft reads only "
+                              ".safetensors files (convert it, or download the .safetensors version).")
+    raw, size = header_bytes(path)
+    try:
+        header = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise CheckpointError(f"{path.name}: its header is not valid safetensors JSON (a damaged or "
                               "partial file?).") from None
@@ -77,7 +87,7 @@ def read_header(path: Path) -> dict:
         raise CheckpointError(f"{path.name}: its header is not valid safetensors JSON.")
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}
     ends = [int(v["data_offsets"][1]) for v in tensors.values() if isinstance(v, dict) and "data_offsets" in v]
-    needed = 8 + length + (max(ends) if ends else 0)
+    needed = 8 + len(raw) + (max(ends) if ends else 0)
     if size < needed:
         raise CheckpointError(f"{path.name} is truncated: the file has {size:,} bytes but its header describes "
                               f"{needed:,} (an interrupted download: download it again).")

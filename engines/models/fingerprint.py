@@ -17,16 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import struct
 import threading
 from pathlib import Path
+
+from engines.models.checkpoints import CheckpointError, header_bytes
 
 # The fingerprint of a folder that is not there or holds no files: a result
 # made with weights never matches it.
 ABSENT = "absent"
-
-# A safetensors header larger than this is not read (the file is still keyed by size and mtime).
-_HEADER_LIMIT = 64 << 20
 
 _memo: dict[str, tuple[tuple, str]] = {}
 _lock = threading.Lock()
@@ -48,14 +46,11 @@ def _stats(folder: Path) -> tuple:
 
 
 def _safetensors_header(path: Path) -> bytes:
+    """The file's header bytes; none for a file with no whole header (a download in progress
+    still changes its size and time, which the stats hold)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) < 8:
-                return b""
-            (length,) = struct.unpack("<Q", head)
-            return f.read(length) if length <= _HEADER_LIMIT else b""
-    except OSError:
+        return header_bytes(path)[0]
+    except CheckpointError:
         return b""
 
 
