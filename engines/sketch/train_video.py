@@ -82,6 +82,11 @@ class Recipe:
     # The transformer's patch side in latent cells: 4 makes 5x4x4 = 80 tokens of 16x16 pixels
     # each; 2 makes 320 tokens of 8x8 pixels, each token's output 64 values, not 256.
     patch: int = 4
+    # The patch's length in latent frames: 1 (a token per latent frame), or 5, the whole clip's
+    # five latent frames in each token: 64 tokens, each holding an 8x8-pixel region's history
+    # over the clip (at patch 2), so a step costs about a fifth, and a shape's motion is which
+    # neighbour it appears in next, a pattern in space the relative positions can see.
+    time_patch: int = 1
     layers: int = 6
     ffn: int = 768
     text_dim: int = 64
@@ -290,7 +295,7 @@ def make_transformer(r: Recipe):
     import torch
     from diffusers import WanTransformer3DModel
 
-    model = WanTransformer3DModel(patch_size=(1, r.patch, r.patch), num_attention_heads=r.dim_heads,
+    model = WanTransformer3DModel(patch_size=(r.time_patch, r.patch, r.patch), num_attention_heads=r.dim_heads,
                                   attention_head_dim=r.head_dim, in_channels=r.z_dim, out_channels=r.z_dim,
                                   text_dim=r.text_dim, freq_dim=64, ffn_dim=r.ffn, num_layers=r.layers,
                                   cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64)
@@ -889,8 +894,8 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
         "mean squared brightness (`pooled_latent` in the training program says why); the decoder learnt to draw "
         "from it and the encoder to produce it.",
         f"- `WanTransformer3DModel`: {r.layers} blocks, {r.dim_heads} heads x {r.head_dim}, FFN {r.ffn}, "
-        f"patch 1x{r.patch}x{r.patch} ({(r.frames - 1) // 4 + 1}x{side}x{side} = "
-        f"{((r.frames - 1) // 4 + 1) * side ** 2} tokens), ~{params['transformer'] / 1e6:.2f} M parameters.",
+        f"patch {r.time_patch}x{r.patch}x{r.patch} ({((r.frames - 1) // 4 + 1) // r.time_patch}x{side}x{side} = "
+        f"{((r.frames - 1) // 4 + 1) // r.time_patch * side ** 2} tokens), ~{params['transformer'] / 1e6:.2f} M parameters.",
         f"- `UMT5EncoderModel`: {r.text_layers} layers, width {r.text_dim} (~{params['text_encoder'] / 1e6:.2f} M "
         "parameters); a word-level tokenizer over the sketch vocabulary.",
         f"- `UniPCMultistepScheduler` on flow sigmas, shift {r.flow_shift:g}, "
