@@ -452,6 +452,17 @@ def _http(url: str, body: dict | None = None) -> dict | None:
         return None
 
 
+def _poll(fetch, server: subprocess.Popen, log: Path, what: str, timeout: float | None = None):
+    """Calls ``fetch`` until it answers something, failing with the server's log if the server
+    exits first (or ``timeout`` seconds pass)."""
+    t0 = time.perf_counter()
+    while not (answer := fetch()):
+        if server.poll() is not None or (timeout is not None and time.perf_counter() - t0 > timeout):
+            raise SystemExit(f"ComfyUI {what}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.02)
+    return answer
+
+
 def comfy_round(work: Path, checkout: Path, python: Path, base: Path, shapes: dict, tag: str) -> dict[str, float]:
     with socket.socket() as s:  # a free port on the loopback interface
         s.bind(("127.0.0.1", 0))
@@ -466,10 +477,7 @@ def comfy_round(work: Path, checkout: Path, python: Path, base: Path, shapes: di
                               stderr=open(log, "w"))
     times = {}
     try:
-        while _http(f"{url}/system_stats") is None:
-            if server.poll() is not None or time.perf_counter() - t0 > 300:
-                raise SystemExit(f"ComfyUI did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.02)
+        _poll(lambda: _http(f"{url}/system_stats") is not None, server, log, "did not start", timeout=300)
         for name, job in CASES.items():
             if name != "cold":
                 t0 = time.perf_counter()
@@ -477,10 +485,7 @@ def comfy_round(work: Path, checkout: Path, python: Path, base: Path, shapes: di
             if queued is None:
                 raise SystemExit(f"ComfyUI stopped answering:\n{log.read_text()[-3000:]}")
             prompt_id = queued["prompt_id"]
-            while not (entry := (_http(f"{url}/history/{prompt_id}") or {}).get(prompt_id)):
-                if server.poll() is not None:
-                    raise SystemExit(f"ComfyUI stopped:\n{log.read_text()[-3000:]}")
-                time.sleep(0.02)
+            entry = _poll(lambda: (_http(f"{url}/history/{prompt_id}") or {}).get(prompt_id), server, log, "stopped")
             if entry["status"]["status_str"] != "success":
                 raise SystemExit(f"ComfyUI failed ({name}): {json.dumps(entry['status'])[:3000]}")
             saved = [f for files in entry["outputs"]["save"].values() if isinstance(files, list)
