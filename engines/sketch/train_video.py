@@ -107,7 +107,7 @@ class Recipe:
     # full-rank and cannot pass such a bottleneck, so velocity-trained weights left strong
     # per-cell noise in every sample (judge 0/30); a clean sketch latent is low-dimensional
     # and passes. The loss stays the velocity's (x-error / sigma^2, sigma floored below).
-    # Defaults stay the shipped weights' recipe; "sample" with text_steps 600 (run sv7,
+    # The default is the velocity; the shipped weights (run sv18) predict "sample"; "sample" with text_steps 600 (run sv7,
     # 3000 steps, 50 min) drew clean, right backgrounds but no shapes yet (judge 0/16).
     prediction: str = "flow_prediction"
     # "sample"'s loss is the x-error / max(sigma, sigma_floor)^2. 0.1 is the velocity's
@@ -125,8 +125,8 @@ class Recipe:
     # Its text encoder must be this run's (same tokenizer, same pretraining): the run checks.
     dit_init: str = ""
     # Decay of an exponential moving average of the transformer's weights; the average, not
-    # the last step's weights, is what evaluation sees and what ships (0: no average, the
-    # shipped weights' recipe). A small model on a batch of 32 moves a lot from step to step,
+    # the last step's weights, is what evaluation sees and what ships (0: no average; the
+    # shipped weights, run sv18, use 0.999). A small model on a batch of 32 moves a lot from step to step,
     # and which clip it draws for a prompt moved with it: sv15b's 1500 steps at a third of
     # sv15's rate scored better than sv15's last steps, which is what averaging does for free.
     ema: float = 0.0
