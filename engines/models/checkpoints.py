@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # The prefix ComfyUI writes in front of every diffusion-model tensor.
@@ -42,10 +42,15 @@ class Checkpoint:
     dims: dict[str, int] = field(default_factory=dict)
     variant: str = ""  # "t2v", "i2v", "flf2v", "vace" for Wan transformers
     dtype: str = ""  # the safetensors dtype most of its weights are stored in: "F32", "F16", "BF16", "F8_E4M3", ...
+    # How its weights are stored when not in plain 16/32-bit floats: "8-bit floats" or
+    # "8-bit floats, scaled" (engines/models/low_precision.py reads both).
+    quantisation: str = ""
 
     def describe(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in self.dims.items())
-        return f"{self.kind}" + (f" ({extra})" if extra else "")
+        stored = f"in {self.quantisation}" if self.quantisation else ""
+        inside = "; ".join(p for p in (extra, stored) if p)
+        return f"{self.kind}" + (f" ({inside})" if inside else "")
 
 
 def header_bytes(path: Path) -> tuple[bytes, int]:
@@ -95,9 +100,17 @@ def read_header(path: Path) -> dict:
 
 
 def identify(path: Path) -> Checkpoint:
-    """What ``path`` holds; `CheckpointError` for a damaged file or one of no family Weft knows."""
+    """What ``path`` holds; `CheckpointError` for a damaged file, one of no family Weft knows,
+    or one quantised in a way Weft cannot read."""
+    # Imported here: low_precision builds on this module's header reader.
+    from engines.models.low_precision import quantisation
+
     path = Path(path)
     tensors = read_header(path)
+    return replace(_identify(path, tensors), quantisation=quantisation(path, tensors))
+
+
+def _identify(path: Path, tensors: dict) -> Checkpoint:
     keys = {k[len(COMFY_PREFIX):] if k.startswith(COMFY_PREFIX) else k: v for k, v in tensors.items()}
     dtype = _main_dtype(keys)
 

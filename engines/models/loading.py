@@ -19,6 +19,7 @@ from typing import Any
 
 from engines.models import single_files
 from engines.models.folders import is_complete_pipeline
+from engines.models.low_precision import read_weights
 from engines.models.hub import hub_offline, not_available_message
 from engines.models.sources import ModelNotAvailableError
 from engines.models.user_models import borrowed_from_base
@@ -129,7 +130,9 @@ def _load_registered(spec: ModelSpec, pipeline_class: Any, source: Path | None,
         else:
             # The file's tensors, renamed from the original layout by diffusers, in the
             # base's own config for that component (no Hub: the config is on disk).
+            # 8-bit float weights are dequantised on reading (engines/models/low_precision.py).
             component_class = getattr(diffusers, index[name][1])
             components[name] = component_class.from_single_file(
-                path, config=str(source), subfolder=name, local_files_only=True, torch_dtype=component_dtype)
+                read_weights(Path(path), component_dtype), config=str(source), subfolder=name,
+                local_files_only=True, torch_dtype=component_dtype)
     return pipeline_class.from_pretrained(source, local_files_only=True, **components, **kwargs)

@@ -6,7 +6,9 @@ them here, strictly: every weight the base's component has must be in the
 file, with the base's shape, and nothing of the component may be left
 unread, or the load stops with a message that says which file and what was
 missing. (diffusers' `from_single_file` only warns about names it did not
-use, and leaves a missing weight at random or on the meta device.)
+use, and leaves a missing weight at random or on the meta device.) Every file,
+transformers too, is read by engines/models/low_precision.py, which turns
+8-bit float (fp8) weights, plain or scaled, into the render's dtype.
 
 * The Wan 2.1 VAE (original layout): renamed by `comfy_layout.vae_to_diffusers`
   for the base's block layout, checked, then `AutoencoderKLWan.from_single_file`
@@ -23,8 +25,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engines.models.checkpoints import CheckpointError, read_header
+from engines.models.checkpoints import CheckpointError
 from engines.models.comfy_layout import vae_to_diffusers
+from engines.models.low_precision import read_weights
 
 # Tensors in a text-encoder file that are not the encoder's weights.
 _NOT_ENCODER = ("spiece_model", "decoder.", "lm_head.")
@@ -33,12 +36,10 @@ _NOT_ENCODER = ("spiece_model", "decoder.", "lm_head.")
 def load_wan_vae(path: Path, source: Path, dtype: Any) -> Any:
     """The Wan 2.1 VAE in ``path`` (the original layout), as an AutoencoderKLWan in ``source``'s vae config."""
     from diffusers import AutoencoderKLWan
-    from safetensors.torch import load_file
 
     path = Path(path)
-    read_header(path)  # a truncated file is refused before reading it
     config = AutoencoderKLWan.load_config(source, subfolder="vae", local_files_only=True)
-    state = vae_to_diffusers(load_file(path), int(config["num_res_blocks"]))
+    state = vae_to_diffusers(read_weights(path, dtype), int(config["num_res_blocks"]))
     _check_state(path, "Wan 2.1 VAE", state, _empty_state(AutoencoderKLWan, config))
     return AutoencoderKLWan.from_single_file(state, config=str(source), subfolder="vae", local_files_only=True,
                                              torch_dtype=dtype)
@@ -49,15 +50,13 @@ def load_text_encoder(path: Path, source: Path, class_name: str, dtype: Any) -> 
     ``source``'s text_encoder config."""
     import torch
     import transformers
-    from safetensors.torch import load_file
 
     path = Path(path)
-    read_header(path)
     model_class = getattr(transformers, class_name)
     config = model_class.config_class.from_pretrained(source / "text_encoder")
     with torch.device("meta"):
         model = model_class(config)
-    state = {k: v for k, v in load_file(path).items() if not k.startswith(_NOT_ENCODER)}
+    state = {k: v for k, v in read_weights(path, dtype).items() if not k.startswith(_NOT_ENCODER)}
     # Tied weights are stored once (T5's input embedding is `shared.weight`).
     tied = dict(getattr(model, "all_tied_weights_keys", None) or {})
     for name, source_name in tied.items():

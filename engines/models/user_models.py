@@ -286,11 +286,6 @@ def _check_component(check: Checkpoint, base: str, builtins: Mapping[str, Any]) 
     if check.family == "t5":
         raise RegistrationError(f"{name} is a T5 text encoder (the kind Flux and SD3 read), not the UMT5 encoder "
                                 f"that {title} reads.")
-    if check.dtype.startswith("F8"):
-        raise RegistrationError(
-            f"{name} stores its weights in 8-bit floats ({check.dtype}), which Weft does not load from a single "
-            f"file; use the 16-bit file (for UMT5: umt5_xxl_fp16.safetensors) or the base's own "
-            f"{COMPONENT_WORDS[check.component]}.")
     expected = _expected(base, check.component)
     if expected is None:
         raise RegistrationError(f"{name} is a {check.describe()}; {title} takes no {check.kind} from a single file.")
