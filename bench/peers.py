@@ -7,6 +7,9 @@ three stacks, each run the way its users run it headless:
 - Weft: ``weft render PROJECT --models tiny`` in a fresh process (cold), then
   the same command against a resident engine (``weft engine start``) for the
   changes.
+- Weft, script: the same changes sent by a script that stays connected to
+  that resident engine (``engines.resident.ResidentClient``, as the studio's
+  connection does): what a change costs with no process started for it.
 - bare diffusers: a script (``WanPipeline.from_pretrained`` + a pipeline call +
   writing the file with PyAV) in its own process with the environment this
   bench was started with; the changes go to the same live process, as to a
@@ -85,6 +88,7 @@ Run it on a quiet machine; on a loaded one the figures mean little.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -124,6 +128,7 @@ CASES = {
     "fps change (16 -> 8)": Job(1, "mp4", 8),
 }
 WARM_CASES = list(CASES)[1:]
+WEFT, SCRIPT = "Weft", "Weft, script"
 
 
 def slug(case: str) -> str:
@@ -189,6 +194,7 @@ def weft_round(work: Path) -> dict[str, float]:
         render("warm-up", CASES["cold"], resident=True)
         for name in WARM_CASES:
             times[name] = render(name, CASES[name], resident=True)
+        script = asyncio.run(script_round(work, sock, g))
     finally:
         engine.send_signal(signal.SIGINT)  # what Ctrl+C does; it stops its worker
         try:
@@ -196,7 +202,39 @@ def weft_round(work: Path) -> dict[str, float]:
         except subprocess.TimeoutExpired:
             engine.kill()
             engine.wait()
-    return times
+    return times, script
+
+
+# The script's changes use seed 2: the same jobs as the command line's would come from the cache.
+SCRIPT_CASES = {name: Job(2, job.fmt, job.fps) for name, job in CASES.items() if name != "cold"}
+
+
+async def script_round(work: Path, sock: Path, graph) -> dict[str, float]:
+    """The same changes sent by a Python script that stays connected to the resident engine
+    (engines.resident.ResidentClient, what the studio's engine connection does): no process
+    starts per change, as with a request to ComfyUI's server or a call in the bare script."""
+    from engines.resident import ResidentClient
+    from nodes import project
+
+    async def render(name: str, job: Job) -> float:
+        g = project.from_dict(project.to_dict(graph)).graph  # the project as saved, changed
+        for assignment in (f"t2v.seed={job.seed}", f"t2v.fps={job.fps}", f"save.format={job.fmt}"):
+            project.apply_override(g, assignment)
+        out = work / f"script_{slug(name)}"
+        t0 = time.perf_counter()
+        job_id = await client.submit(project.to_dict(g), targets=["save"], output_dir=out, project_dir=work,
+                                     project_name="peers")
+        async for event in client.events(job_id):
+            if event["event"] == "job_finished":
+                if event["status"] != "ok":
+                    raise SystemExit(f"the script's render failed ({name}): {event}")
+                break
+        wait_for(out / f"peers.{job.fmt}")
+        return time.perf_counter() - t0
+
+    async with ResidentClient(models="tiny", path=sock) as client:
+        await render("warm-up", CASES["cold"])  # from the engine's cache: connects, nothing more
+        return {name: await render(name, job) for name, job in SCRIPT_CASES.items()}
 
 
 # -- bare diffusers ----------------------------------------------------------------------------
@@ -513,17 +551,26 @@ def comfy_python(checkout: Path, given: Path | None) -> Path:
 
 # -- the table ---------------------------------------------------------------------------------
 def table(results: dict[str, list[dict[str, float]]]) -> str:
-    stacks = [s for s in ("Weft", "bare diffusers", "ComfyUI") if s in results]
-    median = {s: {c: statistics.median(r[c] for r in results[s]) for c in CASES} for s in stacks}
-    head = ["case"] + [f"{s} (s)" for s in stacks] + [f"Weft / {s}" for s in stacks[1:]]
+    stacks = [s for s in (WEFT, SCRIPT, "bare diffusers", "ComfyUI") if s in results]
+    peers = [s for s in stacks if s not in (WEFT, SCRIPT)]
+    median = {s: {c: statistics.median(r[c] for r in results[s]) for c in CASES if c in results[s][0]}
+              for s in stacks}
+    ratios = [(w, p) for w in (WEFT, SCRIPT) if w in stacks for p in peers]
+    head = ["case"] + [f"{s} (s)" for s in stacks] + [f"{w} / {p}" for w, p in ratios]
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+
+    def cell(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
     for case in CASES:
-        cells = [case] + [f"{median[s][case]:.2f}" for s in stacks]
-        cells += [f"{median['Weft'][case] / median[s][case]:.2f}" for s in stacks[1:]]
+        cells = [case] + [cell(median[s].get(case)) for s in stacks]
+        cells += [cell(median[w][case] / median[p][case] if case in median[w] else None) for w, p in ratios]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"Weft's fps change is {median['Weft']['fps change (16 -> 8)'] / median['Weft']['cold']:.3f} "
+    lines.append(f"Weft's fps change is {median[WEFT]['fps change (16 -> 8)'] / median[WEFT]['cold']:.3f} "
                  "of its cold render (target <= 0.05).")
+    lines.append(f"{SCRIPT}: the same changes at seed 2 (seed 1's are in the engine's cache) from a script that "
+                 "stays connected to the resident engine; it has no cold case of its own.")
     return "\n".join(lines)
 
 
@@ -550,16 +597,22 @@ def main() -> None:
         comfy = (args.comfyui, python, base, comfy_base(base, folder))
 
     load = os.getloadavg()[0]
-    results: dict[str, list[dict[str, float]]] = {"Weft": [], "bare diffusers": []}
+    results: dict[str, list[dict[str, float]]] = {WEFT: [], SCRIPT: [], "bare diffusers": []}
     if comfy:
         results["ComfyUI"] = []
     try:
         for n in range(args.rounds):
             for stack in results:
+                if stack == SCRIPT:
+                    continue  # measured inside Weft's round, on its resident engine
                 work = scratch / f"round{n}" / stack.replace(" ", "_")
                 work.mkdir(parents=True)
-                if stack == "Weft":
-                    times = weft_round(work)
+                if stack == WEFT:
+                    times, script = weft_round(work)
+                    results[SCRIPT].append(script)
+                    print(f"round {n + 1}/{args.rounds} {SCRIPT}: "
+                          + ", ".join(f"{case.split(' (')[0]} {t:.2f} s" for case, t in script.items()),
+                          file=sys.stderr)
                 elif stack == "bare diffusers":
                     times = bare_round(work, folder)
                 else:
