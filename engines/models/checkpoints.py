@@ -136,7 +136,7 @@ def _identify(path: Path, tensors: dict) -> Checkpoint:
     sample = ", ".join(sorted(keys)[:3])
     raise CheckpointError(f"{path.name}: not a model family Weft can load from a single file (its first tensors: "
                           f"{sample}). Weft reads Wan 2.1 / 2.2 transformers (ComfyUI's diffusion_models), the Wan 2.1 "
-                          "VAE (vae) and UMT5 text encoders (text_encoders); for other models use a diffusers "
+                          "and 2.2 VAEs (vae) and UMT5 text encoders (text_encoders); for other models use a diffusers "
                           "folder.")
 
 
@@ -161,16 +161,26 @@ def _count(keys: dict, pattern: str) -> int:
 
 
 def _wan_vae(path: Path, keys: dict, dtype: str) -> Checkpoint:
-    """A Wan VAE in the original layout. Wan 2.1's keeps each side's blocks in one flat list:
+    """A Wan VAE in the original layout. Wan 2.2's groups the blocks by level. Wan 2.1's keeps
+    each side's blocks in one flat list:
     the encoder has L * (R + 1) - 1 entries and the decoder L * (R + 2) - 1, for L levels of R
     residual blocks (the published one: 4 levels of 2), so both are read from the key names."""
+    latent, first = _shape(keys, "conv2.weight"), _shape(keys, "encoder.conv1.weight")
     if any(re.match(r"(encoder|decoder)\.(down|up)samples\.\d+\.(down|up)samples\.", k) for k in keys):
+        # Wan 2.2: grouped by level, `decoder.upsamples.L.upsamples.N`: num_res_blocks + 1 residual
+        # blocks, then a resampler. Read from the decoder, whose levels all have weights (an
+        # encoder level of no residual blocks and no resampler has none).
+        levels = _count(keys, r"decoder\.upsamples\.(\d+)\.")
+        blocks = _count(keys, r"decoder\.upsamples\.0\.upsamples\.(\d+)\.residual\.") - 1
+        if not levels or not latent or not first:
+            raise CheckpointError(f"{path.name}: named like a Wan 2.2 VAE, but its levels or its first or last "
+                                  "layers are missing; a damaged or partial file?")
         return Checkpoint(path, "wan22_vae", "vae", "Wan 2.2 VAE",
-                          {"latent channels": (_shape(keys, "conv2.weight") or [0])[0]}, dtype=dtype)
+                          {"latent channels": latent[0], "width": first[0], "levels": levels,
+                           "residual blocks": blocks}, dtype=dtype)
     down = _count(keys, r"encoder\.downsamples\.(\d+)\.")
     up = _count(keys, r"decoder\.upsamples\.(\d+)\.")
     levels = up - down
-    latent, first = _shape(keys, "conv2.weight"), _shape(keys, "encoder.conv1.weight")
     if levels < 1 or (down + 1) % levels or not latent or not first:
         raise CheckpointError(f"{path.name}: named like a Wan VAE, but its blocks do not add up to one "
                               f"({down} encoder and {up} decoder blocks, or its first or last layers missing); "

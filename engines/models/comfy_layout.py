@@ -1,18 +1,26 @@
-"""Wan 2.1 weights in the original layout ComfyUI's single files use, and back.
+"""Wan 2.1 and 2.2 weights in the original layout ComfyUI's single files use, and back.
 
 ComfyUI's folders hold the published Wan checkpoints as one file per component:
 `diffusion_models/` (the transformer, names prefixed `model.diffusion_model.`),
 `vae/` (the original Wan VAE's names: `encoder.downsamples.N`,
-`decoder.upsamples.N`, `residual.0/2/3/6`) and `text_encoders/` (a UMT5 encoder
+`decoder.upsamples.N`, `residual.0/2/3/6`; Wan 2.2's grouped by level,
+`encoder.downsamples.L.downsamples.N`) and `text_encoders/` (a UMT5 encoder
 under Hugging Face's own T5 names: `shared.weight`, `encoder.block.N...`).
 
 Two directions live here, so there is one implementation of each:
 
 * `vae_to_diffusers`: what Weft loads. diffusers' own converter
-  (`convert_wan_vae_to_diffusers`) hard-codes the published VAE's block
-  numbers (two residual blocks per level); this one reads them from the
-  config, so it also reads the tiny twin, and it equals diffusers' on the
-  published layout (tests/cli/test_models_add_components.py checks both).
+  (`convert_wan_vae_to_diffusers`) hard-codes the published Wan 2.1 VAE's
+  block numbers (two residual blocks per level) and has no Wan 2.2 case;
+  this one reads them from the config, so it also reads the tiny twins. On
+  the published Wan 2.1 layout it equals diffusers' converter; on the Wan 2.2
+  one its names and shapes are diffusers' model's (both checked by
+  tests/cli/test_models_add_components.py, the 2.2 names from
+  tests/cli/data/wan2.2_vae_layout.json, the published VAE's state-dict
+  names and shapes). When written (2026-12-07) it was also checked against
+  the original Wan 2.2 code (Wan-Video/Wan2.2, wan/modules/vae2_2.py, not a
+  dependency): the same random weights in both, 0, 1 and 2 residual blocks
+  per level, encode and decode agreed exactly (largest difference 0.0).
 * `*_to_comfy` and `write_comfy_models`: a diffusers folder written as
   ComfyUI's single files, for tests (the twin as an artist's ComfyUI folder)
   and bench/peers.py (the twin for ComfyUI itself).
@@ -63,10 +71,9 @@ def transformer_to_comfy(sd: dict[str, Any], prefix: str = COMFY_PREFIX) -> dict
     return out
 
 
-# The Wan 2.1 VAE's plain renames, (diffusers, original); "^" anchors a name at the start.
-# Both directions read this one table (`_vae_steps`).
+# The Wan VAE's plain renames (2.1 and 2.2 alike), (diffusers, original); "^" anchors a name
+# at the start. Both directions read this one table (`_vae_steps`).
 _VAE_RENAMES = [
-    ("^encoder.down_blocks.", "^encoder.downsamples."),
     (".mid_block.resnets.0.", ".middle.0."),
     (".mid_block.attentions.0.", ".middle.1."),
     (".mid_block.resnets.1.", ".middle.2."),
@@ -84,10 +91,28 @@ def _literal(text: str) -> str:
 _RESIDUAL_IN_BLOCK = r"(\.(?:middle|downsamples|upsamples)\.\d+\.)"
 
 
-def _vae_steps(num_res_blocks: int) -> list[tuple[Any, Any]]:
+def _vae_steps(num_res_blocks: int, residual: bool = False) -> list[tuple[Any, Any]]:
     """(forward, back) name functions, in forward order, for a VAE with ``num_res_blocks``
-    residual blocks per level. The original keeps each side's blocks in one flat list;
-    diffusers' decoder groups them by level (num_res_blocks + 1 residual blocks, then an
+    residual blocks per level; ``residual``: the Wan 2.2 VAE (diffusers' ``is_residual``)."""
+    steps = _wan22_block_steps(num_res_blocks) if residual else _wan21_block_steps(num_res_blocks)
+    steps += [(_sub(_literal(ours), theirs.lstrip("^")), _sub(_literal(theirs), ours.lstrip("^")))
+              for ours, theirs in _VAE_RENAMES]
+    # A residual block's parts, named inside the original's block names (so: last going there,
+    # first coming back).
+    steps.append((_sub(_RESIDUAL_IN_BLOCK + r"(norm1|conv1|norm2|conv2|conv_shortcut)\.",
+                       lambda m: m[1] + _RESIDUAL_PARTS[m[2]] + "."),
+                  _sub(_RESIDUAL_IN_BLOCK + r"(residual\.[0236]|shortcut)\.",
+                       lambda m: m[1] + _RESIDUAL_NAMES[m[2]] + ".")))
+    return steps
+
+
+def _sub(pattern: str, repl: Any):
+    return lambda name: re.sub(pattern, repl, name)
+
+
+def _wan21_block_steps(num_res_blocks: int) -> list[tuple[Any, Any]]:
+    """Wan 2.1: the original keeps each side's blocks in one flat list; diffusers' encoder
+    does too, its decoder groups them by level (num_res_blocks + 1 residual blocks, then an
     upsampler)."""
     per_level = num_res_blocks + 2
 
@@ -101,32 +126,47 @@ def _vae_steps(num_res_blocks: int) -> list[tuple[Any, Any]]:
             return f"decoder.up_blocks.{level}.resnets.{index}."
         return f"decoder.up_blocks.{level}.upsamplers.0."
 
-    def sub(pattern: str, repl: Any):
-        return lambda name: re.sub(pattern, repl, name)
+    return [(_sub(r"^decoder\.up_blocks\.(\d+)\.(resnets|upsamplers)\.(\d+)\.", up_to_flat),
+             _sub(r"^decoder\.upsamples\.(\d+)\.", flat_to_up)),
+            (_sub(r"^encoder\.down_blocks\.", "encoder.downsamples."),
+             _sub(r"^encoder\.downsamples\.", "encoder.down_blocks."))]
 
-    steps = [(sub(r"^decoder\.up_blocks\.(\d+)\.(resnets|upsamplers)\.(\d+)\.", up_to_flat),
-              sub(r"^decoder\.upsamples\.(\d+)\.", flat_to_up))]
-    steps += [(sub(_literal(ours), theirs.lstrip("^")), sub(_literal(theirs), ours.lstrip("^")))
-              for ours, theirs in _VAE_RENAMES]
-    # A residual block's parts, named inside the original's block names (so: last going there,
-    # first coming back).
-    steps.append((sub(_RESIDUAL_IN_BLOCK + r"(norm1|conv1|norm2|conv2|conv_shortcut)\.",
-                      lambda m: m[1] + _RESIDUAL_PARTS[m[2]] + "."),
-                  sub(_RESIDUAL_IN_BLOCK + r"(residual\.[0236]|shortcut)\.",
-                      lambda m: m[1] + _RESIDUAL_NAMES[m[2]] + ".")))
+
+def _wan22_block_steps(num_res_blocks: int) -> list[tuple[Any, Any]]:
+    """Wan 2.2: both sides are grouped by level in both layouts. A level of the original is
+    one Sequential (`encoder.downsamples.L.downsamples.N`: num_res_blocks residual blocks, then
+    the downsampler; the decoder's has num_res_blocks + 1, then the upsampler); diffusers names
+    the resampler apart (`down_blocks.L.downsampler`, `up_blocks.L.upsampler`). The shortcut
+    that averages or repeats pixels has no weights."""
+    steps = []
+    for side, ours, theirs, sampler, count in (("encoder", "down_blocks", "downsamples", "downsampler",
+                                                 num_res_blocks),
+                                                ("decoder", "up_blocks", "upsamples", "upsampler",
+                                                 num_res_blocks + 1)):
+        def there(m: re.Match, side=side, theirs=theirs, count=count) -> str:
+            index = count if m[2] is None else int(m[2])
+            return f"{side}.{theirs}.{m[1]}.{theirs}.{index}."
+
+        def back(m: re.Match, side=side, ours=ours, sampler=sampler, count=count) -> str:
+            index = int(m[2])
+            return f"{side}.{ours}.{m[1]}." + (sampler if index == count else f"resnets.{index}") + "."
+
+        steps.append((_sub(rf"^{side}\.{ours}\.(\d+)\.(?:resnets\.(\d+)|{sampler})\.", there),
+                      _sub(rf"^{side}\.{theirs}\.(\d+)\.{theirs}\.(\d+)\.", back)))
     return steps
 
 
-def vae_to_comfy(sd: dict[str, Any], num_res_blocks: int) -> dict[str, Any]:
-    """diffusers AutoencoderKLWan (Wan 2.1) names -> the original Wan VAE names."""
-    steps = [forward for forward, _ in _vae_steps(num_res_blocks)]
+def vae_to_comfy(sd: dict[str, Any], num_res_blocks: int, residual: bool = False) -> dict[str, Any]:
+    """diffusers AutoencoderKLWan names -> the original Wan VAE names (``residual``: Wan 2.2's)."""
+    steps = [forward for forward, _ in _vae_steps(num_res_blocks, residual)]
     return {_apply(steps, key): value for key, value in sd.items()}
 
 
-def vae_to_diffusers(sd: dict[str, Any], num_res_blocks: int) -> dict[str, Any]:
-    """The original Wan 2.1 VAE names -> diffusers AutoencoderKLWan names, for a VAE with
-    ``num_res_blocks`` residual blocks per level (the inverse of `vae_to_comfy`)."""
-    steps = [back for _, back in reversed(_vae_steps(num_res_blocks))]
+def vae_to_diffusers(sd: dict[str, Any], num_res_blocks: int, residual: bool = False) -> dict[str, Any]:
+    """The original Wan VAE names -> diffusers AutoencoderKLWan names, for a VAE with
+    ``num_res_blocks`` residual blocks per level, Wan 2.2's when ``residual`` (the inverse of
+    `vae_to_comfy`)."""
+    steps = [back for _, back in reversed(_vae_steps(num_res_blocks, residual))]
     return {_apply(steps, key): value for key, value in sd.items()}
 
 
@@ -179,7 +219,7 @@ def write_comfy_models(folder: Path, models: Path, *, names: dict[str, str] | No
     save_file(transformer_to_comfy(load_file(folder / "transformer" / "diffusion_pytorch_model.safetensors"),
                                    transformer_prefix), paths["transformer"])
     save_file(vae_to_comfy(load_file(folder / "vae" / "diffusion_pytorch_model.safetensors"),
-                           vae_config["num_res_blocks"]), paths["vae"])
+                           vae_config["num_res_blocks"], bool(vae_config.get("is_residual"))), paths["vae"])
     text = load_file(folder / "text_encoder" / "model.safetensors")
     if with_spiece:
         text["spiece_model"] = torch.frombuffer(bytearray(spiece_model(folder / "tokenizer" / "tokenizer.json")),

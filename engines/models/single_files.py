@@ -10,9 +10,11 @@ use, and leaves a missing weight at random or on the meta device.) Every file,
 transformers too, is read by engines/models/low_precision.py, which turns
 8-bit float (fp8) weights, plain or scaled, into the render's dtype.
 
-* The Wan 2.1 VAE (original layout): renamed by `comfy_layout.vae_to_diffusers`
-  for the base's block layout, checked, then `AutoencoderKLWan.from_single_file`
-  with the base folder's `vae/` config.
+* The Wan 2.1 and 2.2 VAEs (original layout): renamed by
+  `comfy_layout.vae_to_diffusers` for the base's block layout, checked, then
+  `AutoencoderKLWan.from_single_file` with the base folder's `vae/` config.
+  (diffusers has no converter for Wan 2.2's; Weft's is checked against the
+  original Wan 2.2 code, see comfy_layout.)
 * The UMT5 text encoder (Hugging Face's own T5 names): the base folder's
   `text_encoder/` config builds the encoder class its model_index.json names
   (UMT5EncoderModel) and the file's state dict loads into it. A tensor that
@@ -34,13 +36,15 @@ _NOT_ENCODER = ("spiece_model", "decoder.", "lm_head.")
 
 
 def load_wan_vae(path: Path, source: Path, dtype: Any) -> Any:
-    """The Wan 2.1 VAE in ``path`` (the original layout), as an AutoencoderKLWan in ``source``'s vae config."""
+    """The Wan 2.1 or 2.2 VAE in ``path`` (the original layout), as an AutoencoderKLWan in
+    ``source``'s vae config (which says which: ``is_residual`` is Wan 2.2's)."""
     from diffusers import AutoencoderKLWan
 
     path = Path(path)
     config = AutoencoderKLWan.load_config(source, subfolder="vae", local_files_only=True)
-    state = vae_to_diffusers(read_weights(path, dtype), int(config["num_res_blocks"]))
-    _check_state(path, "Wan 2.1 VAE", state, _empty_state(AutoencoderKLWan, config))
+    residual = bool(config.get("is_residual"))
+    state = vae_to_diffusers(read_weights(path, dtype), int(config["num_res_blocks"]), residual)
+    _check_state(path, "Wan 2.2 VAE" if residual else "Wan 2.1 VAE", state, _empty_state(AutoencoderKLWan, config))
     return AutoencoderKLWan.from_single_file(state, config=str(source), subfolder="vae", local_files_only=True,
                                              torch_dtype=dtype)
 

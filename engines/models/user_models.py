@@ -60,7 +60,8 @@ _WAN21_VAE = ("wan_vae", {"latent channels": 16, "width": 96, "levels": 4, "resi
 _UMT5_XXL = ("umt5", {"width": 4096, "blocks": 24, "vocabulary": 256384})
 KNOWN_COMPONENTS = {
     **{model_id: {"vae": _WAN21_VAE, "text_encoder": _UMT5_XXL} for model_id in KNOWN_WAN},
-    "wan2.2-ti2v-5b": {"vae": ("wan22_vae", {"latent channels": 48}), "text_encoder": _UMT5_XXL},
+    "wan2.2-ti2v-5b": {"vae": ("wan22_vae", {"latent channels": 48, "width": 160, "levels": 4,
+                                              "residual blocks": 2}), "text_encoder": _UMT5_XXL},
 }
 COMPONENT_WORDS = {"transformer": "transformer", "vae": "VAE", "text_encoder": "text encoder"}
 # The components a single file can stand in for besides the transformer.
@@ -265,11 +266,9 @@ def _expected(base: str, component: str) -> tuple[str, dict[str, int]] | None:
         try:
             config = json.loads((folder / component / "config.json").read_text(encoding="utf-8"))
             if component == "vae":
-                if config.get("is_residual"):
-                    return "wan22_vae", {"latent channels": int(config["z_dim"])}
-                return "wan_vae", {"latent channels": int(config["z_dim"]), "width": int(config["base_dim"]),
-                                   "levels": len(config["dim_mult"]),
-                                   "residual blocks": int(config["num_res_blocks"])}
+                family = "wan22_vae" if config.get("is_residual") else "wan_vae"
+                return family, {"latent channels": int(config["z_dim"]), "width": int(config["base_dim"]),
+                                "levels": len(config["dim_mult"]), "residual blocks": int(config["num_res_blocks"])}
             return "umt5", {"width": int(config["d_model"]), "blocks": int(config["num_layers"]),
                             "vocabulary": int(config["vocab_size"])}
         except (OSError, ValueError, KeyError, TypeError):
@@ -280,9 +279,6 @@ def _expected(base: str, component: str) -> tuple[str, dict[str, int]] | None:
 def _check_component(check: Checkpoint, base: str, builtins: Mapping[str, Any]) -> None:
     """`RegistrationError` unless ``check`` (a VAE or text encoder file) can stand in for ``base``'s own."""
     name, title = check.path.name, builtins[base].title
-    if check.family == "wan22_vae":
-        raise RegistrationError(f"{name} is a Wan 2.2 VAE; Weft reads only the Wan 2.1 VAE from a single file "
-                                f"({title} uses its own VAE).")
     if check.family == "t5":
         raise RegistrationError(f"{name} is a T5 text encoder (the kind Flux and SD3 read), not the UMT5 encoder "
                                 f"that {title} reads.")

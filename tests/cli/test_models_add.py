@@ -62,12 +62,12 @@ def comfy_transformer(models: Path, out: Path, *, scale_output: float = 1.0) -> 
     return out
 
 
-def render(env, tmp_path: Path, model: str, name: str) -> tuple[np.ndarray, bool]:
+def render(env, tmp_path: Path, model: str, name: str, *, size: tuple[int, int] = (64, 48)) -> tuple[np.ndarray, bool]:
     """Render a small Wan project with ``model``; the frames and whether the model node came from the cache."""
     g = Graph()
     g.add_node("text", {"text": "a paper boat on a river"}, node_id="prompt")
-    g.add_node("text_to_video", {"model": WAN, "width": 64, "height": 48, "frames": 9, "steps": 2, "seed": 5},
-               node_id="t2v")
+    g.add_node("text_to_video", {"model": WAN, "width": size[0], "height": size[1], "frames": 9, "steps": 2,
+                                 "seed": 5}, node_id="t2v")
     g.add_node("save_video", node_id="save")
     g.connect("prompt", "out", "t2v", "prompt")
     g.connect("t2v", "video", "save", "video")

@@ -209,6 +209,96 @@ def test_a_published_wan_vae_header_is_recognised(tmp_path):
     assert (check.family, check.dims) == KNOWN_COMPONENTS[WAN]["vae"]
 
 
+WAN22 = "wan2.2-ti2v-5b"
+# The published Wan 2.2 VAE's diffusers config (Wan-AI/Wan2.2-TI2V-5B-Diffusers, vae/config.json).
+_WAN22_VAE = dict(base_dim=160, decoder_base_dim=256, z_dim=48, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
+                  is_residual=True, in_channels=12, out_channels=12, patch_size=2, scale_factor_spatial=16,
+                  scale_factor_temporal=4, temperal_downsample=[False, True, True])
+
+
+def test_the_wan22_vae_converter_reads_the_published_layout(tmp_path):
+    """diffusers has no converter for the Wan 2.2 VAE: Weft's turns the published file's names
+    (tests/cli/data/wan2.2_vae_layout.json) into exactly diffusers' model's names and shapes, and
+    the published header is recognised as the VAE Wan 2.2 TI2V 5B uses."""
+    from accelerate import init_empty_weights
+    from diffusers import AutoencoderKLWan
+
+    from engines.models.checkpoints import identify
+    from engines.models.comfy_layout import vae_to_comfy, vae_to_diffusers
+    from engines.models.user_models import KNOWN_COMPONENTS
+
+    published = {k: tuple(v) for k, v in json.loads((Path(__file__).parent / "data" / "wan2.2_vae_layout.json")
+                                                      .read_text()).items()}
+    with init_empty_weights():
+        model = AutoencoderKLWan(**_WAN22_VAE)
+    names = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert vae_to_diffusers(dict(published), 2, residual=True) == names
+    assert vae_to_comfy(dict(names), 2, residual=True) == published
+    # A Wan 2.1 VAE's renames on these names would not give diffusers' (the layouts differ).
+    assert vae_to_diffusers(dict(published), 2) != names
+
+    shapes = {k: (1,) for k in published}
+    shapes.update({k: published[k] for k in ("conv2.weight", "encoder.conv1.weight")})
+    check = identify(_header_only(tmp_path / "wan2.2_vae.safetensors", shapes))
+    assert (check.family, check.dims) == KNOWN_COMPONENTS[WAN22]["vae"]
+
+
+@pytest.fixture
+def env22(env, tiny_models_dir) -> dict[str, str]:
+    """`env` with Wan 2.2 TI2V 5B pulled too (its tiny twin)."""
+    import shutil
+
+    from engines.models.manager import ModelManager
+
+    twin = ModelManager(profile="tiny", tiny_dir=tiny_models_dir).ensure_tiny(WAN22)
+    shutil.copytree(twin, Path(env["WEFT_MODELS_DIR"]) / WAN22)
+    return env
+
+
+def test_a_wan22_comfyui_folder_with_its_vae_loads_the_same_weights_and_renders(env22, tmp_path, monkeypatch):
+    """The Wan 2.2 twin as an artist's ComfyUI folder: registered, its pipeline holds exactly the
+    diffusers folder's weights (compared in this process: the random 5B twin's frames are chaotic
+    enough that two processes' float rounding can differ in the last bits), and it renders."""
+    import torch
+
+    from engines.models.comfy_layout import write_comfy_models
+    from engines.models.manager import ModelManager
+    from engines.models.user_models import reload_registered
+
+    models = Path(env22["WEFT_MODELS_DIR"])
+    comfy = tmp_path / "ComfyUI" / "models"
+    files = write_comfy_models(models / WAN22, comfy, names={"transformer": "wan2.2_ti2v_5B_fp16.safetensors",
+                                                              "vae": "wan2.2_vae.safetensors",
+                                                              "text_encoder": "umt5_xxl_fp16.safetensors"})
+    done = weft("models", "add", str(comfy), env=env22)
+    assert done.returncode == 0, done.stderr
+    assert "runs as Wan 2.2 Text/Image to Video 5B" in done.stdout
+    assert f"  VAE: {files['vae'].resolve()}" in done.stdout
+    mine_id = "wan2.2_ti2v_5b_fp16"
+    frames, cached = render(env22, tmp_path, mine_id, "mine", size=(64, 64))
+    assert frames.shape == (9, 64, 64, 3) and not cached
+
+    monkeypatch.setenv("WEFT_MODELS_DIR", str(models))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    reload_registered()
+    try:
+        manager = ModelManager(profile="default", models_dir=models, device="cpu")
+        mine, plain = manager.pipeline(mine_id), manager.pipeline(WAN22)
+        for name in ("transformer", "vae", "text_encoder"):
+            theirs, ours = getattr(plain, name).state_dict(), getattr(mine, name).state_dict()
+            assert theirs.keys() == ours.keys() and all(torch.equal(theirs[k], ours[k]) for k in theirs), name
+        assert dict(mine.vae.config) | {"_name_or_path": ""} == dict(plain.vae.config) | {"_name_or_path": ""}
+    finally:
+        monkeypatch.undo()
+        reload_registered()
+
+    # A Wan 2.1 VAE is not Wan 2.2's: refused at once, with what the model's own is.
+    wan21 = comfy_folder(models, tmp_path / "loose")["vae"]
+    refused = weft("models", "add", str(wan21), "--into", mine_id, env=env22)
+    assert refused.returncode == 2
+    assert "wan_2.1_vae.safetensors is a Wan 2.1 VAE" in refused.stderr and "Wan 2.2 VAE" in refused.stderr
+
+
 def test_a_resident_registered_model_lends_none_of_its_own_files_to_the_plain_model(env, tmp_path, monkeypatch):
     """Components byte-identical to a resident pipeline's are shared (engines/models/sharing.py);
     a registered model's own VAE, text encoder and transformer are not the base folder's, so the
