@@ -19,7 +19,7 @@ from typing import Any
 
 from engines.models import single_files
 from engines.models.folders import is_complete_pipeline
-from engines.models.low_precision import read_weights
+from engines.models.low_precision import fp8_kind, read_weights
 from engines.models.hub import hub_offline, not_available_message
 from engines.models.sources import ModelNotAvailableError
 from engines.models.user_models import borrowed_from_base
@@ -135,4 +135,10 @@ def _load_registered(spec: ModelSpec, pipeline_class: Any, source: Path | None,
             components[name] = component_class.from_single_file(
                 read_weights(Path(path), component_dtype), config=str(source), subfolder=name,
                 local_files_only=True, torch_dtype=component_dtype)
+        kind = fp8_kind(Path(path))
+        if kind is not None and hasattr(components[name], "enable_layerwise_casting"):  # a diffusers model
+            # Weights that are exactly 8-bit floats stay so (engines/models/eight_bit_weights.py).
+            from engines.models.eight_bit_weights import keep_in_8_bits
+
+            keep_in_8_bits(components[name], kind)
     return pipeline_class.from_pretrained(source, local_files_only=True, **components, **kwargs)

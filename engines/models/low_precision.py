@@ -16,12 +16,20 @@ the download (`wan2.1_t2v_14B_fp8_e4m3fn.safetensors`,
   header note). Scales are one number per tensor or one per output row.
 
 Weft dequantises on load, tensor by tensor, into the compute dtype the
-render asked for (so memory holds the 16-bit model, not the 8-bit file, plus
-one tensor at a time). Other quantisations (int8 blocks, NVIDIA FP4, GGUF)
-are refused by name, before any weight is read.
+render asked for (one tensor at a time beside the model). Then, for a file
+that stored 8-bit floats, the engine gives back the memory: every
+weight whose value is exactly an 8-bit float (all of a plain file's; few of
+a scaled file's, whose values are the float8 numbers times an arbitrary
+scale) is held in 8 bits and widened to its compute dtype only while its
+layer runs, as ComfyUI does with these files. That is lossless by
+construction (each tensor is checked to survive the round trip bit for bit),
+so the frames are the same as with the widened model (engines/models/eight_bit_weights.py). Other quantisations
+(int8 blocks, NVIDIA FP4, GGUF) are refused by name, before any weight is
+read.
 
 `quantisation` reads only the header (no torch: registration runs in the
-CLI); `read_weights` is the engine's loader of every single file.
+CLI); `read_weights` is the engine's loader of every single file;
+`keep_in_8_bits` is engines/models/eight_bit_weights.py.
 """
 
 from __future__ import annotations
@@ -130,3 +138,17 @@ def _broadcast(scale: Any, weight: Any) -> Any:
     if scale.numel() == 1:
         return scale.reshape(())
     return scale.reshape(weight.shape[0], *([1] * (weight.ndim - 1)))
+
+
+def fp8_kind(path: Path) -> Any:
+    """The torch 8-bit float dtype most of ``path``'s 8-bit weights use, or None for a file with none."""
+    import torch
+
+    counts: dict[str, int] = {}
+    for info in read_header(path).values():
+        if isinstance(info, dict) and info.get("dtype") in FP8:
+            counts[info["dtype"]] = counts.get(info["dtype"], 0) + math.prod(info.get("shape", []))
+    if not counts:
+        return None
+    return {"F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2}[max(counts, key=counts.get)]
+

@@ -97,6 +97,41 @@ def test_fp8_files_plain_and_scaled_render_what_their_scaled_values_mean(env, tm
     assert not np.array_equal(quantised, plain)
 
 
+def test_weights_that_are_exactly_8_bit_floats_stay_8_bit_in_memory_and_give_the_same_numbers(env, tmp_path,
+                                                                                             monkeypatch):
+    """A plain fp8 file's weights are held in 8 bits (a quarter of float32's memory) and widened
+    only while their layer runs; the 16 and 32-bit tensors the file kept stay as they were, and
+    the layer computes exactly what the widened model computes."""
+    import torch
+
+    from engines.models.manager import ModelManager
+    from engines.models.user_models import reload_registered
+
+    models = Path(env["WEFT_MODELS_DIR"])
+    _fp8_folders(models, tmp_path)
+    for folder in ("fp8", "meant"):
+        assert weft("models", "add", str(tmp_path / folder / "models"), env=env).returncode == 0
+    monkeypatch.setenv("WEFT_MODELS_DIR", str(models))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    reload_registered()
+    try:
+        manager = ModelManager(profile="default", models_dir=models, device="cpu")
+        small, wide = manager.pipeline("my_wan_fp8_scaled").vae, manager.pipeline("my_wan_meant_scaled").vae
+        conv = small.decoder.conv_out
+        assert conv.weight.dtype == torch.float8_e5m2 and conv.bias.dtype == torch.float32  # as the file has them
+        assert small.dtype == torch.float32  # what the pipeline casts latents to
+        size = {name: sum(p.numel() * p.element_size() for p in vae.parameters())
+                for name, vae in (("small", small), ("wide", wide))}
+        assert size["small"] < 0.5 * size["wide"], size
+        latents = torch.randn(1, small.config.z_dim, 3, 6, 8, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            assert torch.equal(small.decode(latents).sample, wide.decode(latents).sample)
+        assert conv.weight.dtype == torch.float8_e5m2  # back to 8 bits after the forward
+    finally:
+        monkeypatch.undo()
+        reload_registered()
+
+
 def test_quantisations_weft_cannot_read_are_refused_by_name_before_loading(env, tmp_path):
     import torch
     from safetensors.torch import load_file, save_file
