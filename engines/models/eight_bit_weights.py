@@ -16,6 +16,7 @@ norms included, whatever their values: on these files that would round the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import torch
@@ -60,18 +61,23 @@ class WidenForForward(ModelHook):
 def keep_in_8_bits(model: Any, storage: torch.dtype) -> int:
     """Hold in ``storage`` (an 8-bit float dtype) every weight of the diffusers model ``model``
     that is exactly a number of that type; returns the bytes saved. Only a layer's own weights
-    (a module with no sub-modules) are kept so, and never a weight two modules share (a tied
-    embedding): those may be read outside the layer's forward. Only diffusers models: their
+    (a module with no sub-modules) are kept so; never a weight two modules share (a tied
+    embedding), which may be read outside the layer's forward, nor one in the modules the model
+    lists as kept wide (`_skip_layerwise_casting_patterns`, which diffusers' own layerwise
+    casting leaves alone too). Only diffusers models: their
     `dtype` honours the hook; a transformers model's would report the 8-bit type."""
     compute = model.dtype
+    # Modules the model says must keep their dtype: its code reads their weights' dtype to cast
+    # its inputs (Wan's condition embedder does), so an 8-bit weight there would break the call.
+    keep = tuple(getattr(model, "_skip_layerwise_casting_patterns", None) or ())
     owners: dict[int, int] = {}
     for module in model.modules():
         for weight in module.parameters(recurse=False):
             owners[id(weight)] = owners.get(id(weight), 0) + 1
     saved = 0
     with torch.no_grad():
-        for module in model.modules():
-            if next(module.children(), None) is not None:
+        for qualified, module in model.named_modules():
+            if next(module.children(), None) is not None or any(re.search(p, qualified) for p in keep):
                 continue
             names = [name for name, w in module.named_parameters(recurse=False)
                      if owners[id(w)] == 1 and w.is_floating_point() and w.dtype.itemsize > 1

@@ -55,8 +55,9 @@ def _quantise(state: dict, style: str) -> tuple[dict, dict]:
     return stored, meant
 
 
-def _fp8_folders(models: Path, root: Path) -> tuple[dict, dict]:
-    """An fp8 ComfyUI folder and a float32 one holding the values it means: their {component: path}."""
+def _fp8_folders(models: Path, root: Path, transformer: str = "per_row") -> tuple[dict, dict]:
+    """An fp8 ComfyUI folder and a float32 one holding the values it means: their {component: path}.
+    ``transformer``: how the transformer's weights are stored (the `_quantise` styles)."""
     from safetensors.torch import load_file, save_file
 
     from engines.models.comfy_layout import write_comfy_models
@@ -65,7 +66,7 @@ def _fp8_folders(models: Path, root: Path) -> tuple[dict, dict]:
         "transformer": "my_wan_fp8_scaled.safetensors", "vae": "wan_2.1_vae_fp8.safetensors",
         "text_encoder": "umt5_xxl_fp8_e4m3fn_scaled.safetensors"})
     meant = {}
-    for component, style in (("transformer", "per_row"), ("text_encoder", "per_tensor"), ("vae", "plain")):
+    for component, style in (("transformer", transformer), ("text_encoder", "per_tensor"), ("vae", "plain")):
         stored, values = _quantise(load_file(fp8[component]), style)
         save_file(stored, fp8[component])
         meant[component] = root / "meant" / "models" / fp8[component].relative_to(root / "fp8" / "models")
@@ -101,14 +102,14 @@ def test_weights_that_are_exactly_8_bit_floats_stay_8_bit_in_memory_and_give_the
                                                                                              monkeypatch):
     """A plain fp8 file's weights are held in 8 bits (a quarter of float32's memory) and widened
     only while their layer runs; the 16 and 32-bit tensors the file kept stay as they were, and
-    the layer computes exactly what the widened model computes."""
+    the model computes exactly what the widened one computes (transformer and VAE, plain e5m2)."""
     import torch
 
     from engines.models.manager import ModelManager
     from engines.models.user_models import reload_registered
 
     models = Path(env["WEFT_MODELS_DIR"])
-    _fp8_folders(models, tmp_path)
+    _fp8_folders(models, tmp_path, transformer="plain")
     for folder in ("fp8", "meant"):
         assert weft("models", "add", str(tmp_path / folder / "models"), env=env).returncode == 0
     monkeypatch.setenv("WEFT_MODELS_DIR", str(models))
@@ -116,7 +117,19 @@ def test_weights_that_are_exactly_8_bit_floats_stay_8_bit_in_memory_and_give_the
     reload_registered()
     try:
         manager = ModelManager(profile="default", models_dir=models, device="cpu")
-        small, wide = manager.pipeline("my_wan_fp8_scaled").vae, manager.pipeline("my_wan_meant_scaled").vae
+        fp8, meant = manager.pipeline("my_wan_fp8_scaled"), manager.pipeline("my_wan_meant_scaled")
+
+        # The transformer: its blocks' matrices in 8 bits; the embedders Wan's code reads the dtype of stay wide.
+        small, wide = fp8.transformer, meant.transformer
+        assert small.blocks[0].attn1.to_q.weight.dtype == torch.float8_e5m2
+        assert small.condition_embedder.time_embedder.linear_1.weight.dtype == torch.float32
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(1, small.config.in_channels, 3, 6, 8, generator=g)
+        text = torch.randn(1, 8, small.config.text_dim, generator=g)
+        with torch.no_grad():
+            assert torch.equal(small(x, torch.tensor([500.0]), text).sample, wide(x, torch.tensor([500.0]), text).sample)
+
+        small, wide = fp8.vae, meant.vae
         conv = small.decoder.conv_out
         assert conv.weight.dtype == torch.float8_e5m2 and conv.bias.dtype == torch.float32  # as the file has them
         assert small.dtype == torch.float32  # what the pipeline casts latents to
