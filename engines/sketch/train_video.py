@@ -107,7 +107,7 @@ class Recipe:
     # full-rank and cannot pass such a bottleneck, so velocity-trained weights left strong
     # per-cell noise in every sample (judge 0/30); a clean sketch latent is low-dimensional
     # and passes. The loss stays the velocity's (x-error / sigma^2, sigma floored below).
-    # The default is the velocity; the shipped weights (run sv18) predict "sample"; "sample" with text_steps 600 (run sv7,
+    # The default is the velocity; the shipped weights (runs sv18 + sv19) predict "sample"; "sample" with text_steps 600 (run sv7,
     # 3000 steps, 50 min) drew clean, right backgrounds but no shapes yet (judge 0/16).
     prediction: str = "flow_prediction"
     # "sample"'s loss is the x-error / max(sigma, sigma_floor)^2. 0.1 is the velocity's
@@ -126,7 +126,7 @@ class Recipe:
     dit_init: str = ""
     # Decay of an exponential moving average of the transformer's weights; the average, not
     # the last step's weights, is what evaluation sees and what ships (0: no average; the
-    # shipped weights, run sv18, use 0.999). A small model on a batch of 32 moves a lot from step to step,
+    # shipped weights, runs sv18 + sv19, use 0.999). A small model on a batch of 32 moves a lot from step to step,
     # and which clip it draws for a prompt moved with it: sv15b's 1500 steps at a third of
     # sv15's rate scored better than sv15's last steps, which is what averaging does for free.
     ema: float = 0.0
@@ -832,6 +832,19 @@ def save_model(r: Recipe, pipe, out: Path, run: TrainingRun) -> None:
     tmp.rename(out)
 
 
+def _reproduce_line(r: Recipe) -> str:
+    """The command that trains these weights: every recipe field they changed, as --set."""
+    defaults = asdict(Recipe())
+    changed = [f"--set {name}={value}" for name, value in asdict(r).items()
+               if value != defaults[name] and name != "dit_init"]
+    line = ("Reproduce: `python -m engines.sketch.train_video --run RUN_DIR --out engines/sketch/weights/sketch-video"
+            + "".join(f" {c}" for c in changed) + "` (resumable: run it again after a stop).")
+    if r.dit_init:
+        line += (" These weights' transformer started from another run's (`--set dit_init=FOLDER`, a finished "
+                 "pipeline folder): how that one was made is below.")
+    return line
+
+
 def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
     """The model card beside the weights: data, architecture, steps, time, and the judge's score by step."""
     side = r.size // LATENT_CELL // r.patch  # tokens a side
@@ -928,8 +941,7 @@ def write_card(r: Recipe, run_dir: Path, out: Path) -> None:
         *([f"   Loss: {r.shape_weight:g}x weight on the latent cells where a shape is (`shape_cells`), so "
            "the shapes, a few percent of the frame, are not drowned by the background.", ""]
           if r.shape_weight > 0 else []),
-        "Reproduce: `python -m engines.sketch.train_video --run RUN_DIR --out engines/sketch/weights/sketch-video`"
-        " (resumable: run it again after a stop).", "",
+        _reproduce_line(r), "",
         # A run that was changed on the way (a longer schedule, a new loss) says how in RUN_DIR/history.md.
         *([(run_dir / "history.md").read_text().strip(), ""] if (run_dir / "history.md").exists() else []),
         f"## The judge's score as training went ({r.eval_prompts} fresh prompts, {r.eval_steps} steps, "
