@@ -58,10 +58,11 @@ class ModelNode(NodeType):
         0.05, min=0.0, max=1.0, step=0.01, advanced=True, label="Cache threshold",
         help="first_block and magcache: how much change is small enough to reuse. Higher is faster and "
              "drifts further from the plain result. Measured on sketch-video (bench/RESULTS.md), the highest "
-             "that stays within 30 dB of the plain result: first_block 0.15, magcache 0.04.")
+             "that stays within 30 dB of the plain result: first_block 0.1, magcache 0.08.")
     cache_interval = Param.int(
         3, min=2, max=10, advanced=True, label="Cache interval",
-        help="taylorseer and fastercache: compute fully every this many steps, predict or reuse between.")
+        help="taylorseer and fastercache: compute fully every this many steps, predict or reuse between. "
+             "On sketch-video (bench/RESULTS.md) taylorseer at 2 drifts to 28 dB of the plain result.")
     lora_file = Param(T.PATH, "", "A LoRA file (.safetensors) applied for this node only. Step-distillation "
                       "LoRAs (lightx2v, CausVid, Lightning) pair with a preset below; diffusers converts "
                       "ComfyUI / Kohya / musubi key names.", "LoRA file", file_kind="lora", advanced=True)
