@@ -19,8 +19,8 @@ from typing import Any
 
 from engines.models import single_files
 from engines.models.folders import is_complete_pipeline
-from engines.models.low_precision import fp8_kind, read_weights
 from engines.models.hub import hub_offline, not_available_message
+from engines.models.low_precision import fp8_kind, read_weights
 from engines.models.sources import ModelNotAvailableError
 from engines.models.user_models import borrowed_from_base
 from nodes.model_catalogue import ModelSpec, get_spec

@@ -17,19 +17,17 @@ the download (`wan2.1_t2v_14B_fp8_e4m3fn.safetensors`,
 
 Weft dequantises on load, tensor by tensor, into the compute dtype the
 render asked for (one tensor at a time beside the model). Then, for a file
-that stored 8-bit floats, the engine gives back the memory: every
-weight whose value is exactly an 8-bit float (all of a plain file's; few of
-a scaled file's, whose values are the float8 numbers times an arbitrary
-scale) is held in 8 bits and widened to its compute dtype only while its
-layer runs, as ComfyUI does with these files. That is lossless by
-construction (each tensor is checked to survive the round trip bit for bit),
-so the frames are the same as with the widened model (engines/models/eight_bit_weights.py). Other quantisations
-(int8 blocks, NVIDIA FP4, GGUF) are refused by name, before any weight is
-read.
+that stored 8-bit floats, the engine gives back the memory
+(engines/models/eight_bit_weights.py): every transformer or VAE weight whose
+value is exactly an 8-bit float (all of a plain file's; few of a scaled
+file's, whose values are float8 numbers times an arbitrary scale) is held in
+8 bits and widened only while its layer runs, as ComfyUI does with these
+files; lossless, so the frames are those of the widened model. Other
+quantisations (int8 blocks, NVIDIA FP4, GGUF) are refused by name, before
+any weight is read.
 
 `quantisation` reads only the header (no torch: registration runs in the
-CLI); `read_weights` is the engine's loader of every single file;
-`keep_in_8_bits` is engines/models/eight_bit_weights.py.
+CLI); `read_weights` is the engine's loader of every single file.
 """
 
 from __future__ import annotations
