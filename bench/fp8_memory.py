@@ -12,7 +12,7 @@ Prints the weights' bytes of each (one block, the rest, and the whole
 model's: the rest plus 30 blocks), a forward pass's time on a small latent for each, and whether the two
 outputs are identical.
 
-    .venv/bin/python bench/fp8_memory.py [--blocks 4] [--repeats 3]
+    .venv/bin/python bench/fp8_memory.py [--blocks 4] [--repeats 3] [--latent 3x16x16]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--blocks", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--latent", default="3x16x16", help="latent frames x height x width of the forward")
     args = parser.parse_args()
 
     import torch
@@ -73,7 +74,8 @@ def main() -> None:
         small = load()
         saved = keep_in_8_bits(small, torch.float8_e4m3fn)
         g = torch.Generator().manual_seed(1)
-        latents = torch.randn(1, 16, 3, 16, 16, generator=g)
+        frames, height, width = (int(v) for v in args.latent.split("x"))
+        latents = torch.randn(1, 16, frames, height, width, generator=g)
         text = torch.randn(1, 32, 4096, generator=g)
         t = torch.tensor([500.0])
         times: dict[str, list[float]] = {"float32": [], "8-bit kept": []}
@@ -90,8 +92,9 @@ def main() -> None:
     print(f"Wan 2.1 T2V 1.3B architecture, {args.blocks} of {full} blocks, random weights; plain fp8 file "
           f"{file_mb:.0f} MB; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print()
+    tokens = frames * height * width // 4
     print(f"| weights held | one block | the rest (embedders, head) | whole model, {full} blocks | "
-          "forward, 16x16x3 latent (median s) |")
+          f"forward, {args.latent} latent, {tokens} tokens (median s) |")
     print("|---|---:|---:|---:|---:|")
     for name, (blocks, rest) in sizes.items():
         print(f"| {name} | {blocks / args.blocks / 1e6:.0f} MB | {rest / 1e6:.0f} MB | "
