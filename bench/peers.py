@@ -609,17 +609,16 @@ def main() -> None:
                 work.mkdir(parents=True)
                 if stack == WEFT:
                     times, script = weft_round(work)
-                    results[SCRIPT].append(script)
-                    print(f"round {n + 1}/{args.rounds} {SCRIPT}: "
-                          + ", ".join(f"{case.split(' (')[0]} {t:.2f} s" for case, t in script.items()),
-                          file=sys.stderr)
+                    measured = {WEFT: times, SCRIPT: script}
                 elif stack == "bare diffusers":
-                    times = bare_round(work, folder)
+                    measured = {stack: bare_round(work, folder)}
                 else:
-                    times = comfy_round(work, *comfy, tag=f"round{n}")
-                results[stack].append(times)
-                print(f"round {n + 1}/{args.rounds} {stack:15}: "
-                      + ", ".join(f"{case.split(' (')[0]} {t:.2f} s" for case, t in times.items()), file=sys.stderr)
+                    measured = {stack: comfy_round(work, *comfy, tag=f"round{n}")}
+                for name, times in measured.items():
+                    results[name].append(times)
+                    print(f"round {n + 1}/{args.rounds} {name:15}: "
+                          + ", ".join(f"{case.split(' (')[0]} {t:.2f} s" for case, t in times.items()),
+                          file=sys.stderr)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -112,7 +112,7 @@ def identify(path: Path) -> Checkpoint:
 
 def _identify(path: Path, tensors: dict) -> Checkpoint:
     keys = {k[len(COMFY_PREFIX):] if k.startswith(COMFY_PREFIX) else k: v for k, v in tensors.items()}
-    dtype = _main_dtype(keys)
+    dtype = main_dtype(keys)
 
     if "head.modulation" in keys and "patch_embedding.weight" in keys:
         out_dim, in_dim = _shape(keys, "patch_embedding.weight")[:2]
@@ -140,11 +140,13 @@ def _identify(path: Path, tensors: dict) -> Checkpoint:
                           "folder.")
 
 
-def _main_dtype(keys: dict) -> str:
-    """The dtype most of a file's bytes are stored in."""
+def main_dtype(keys: dict, among: tuple[str, ...] | None = None) -> str:
+    """The dtype most of a file's bytes are stored in (of the dtypes ``among``, when given;
+    "" when none). ``keys``: a safetensors header's tensors."""
     sizes: dict[str, int] = {}
     for info in keys.values():
-        if isinstance(info, dict) and "dtype" in info and "data_offsets" in info:
+        if (isinstance(info, dict) and "dtype" in info and "data_offsets" in info
+                and (among is None or info["dtype"] in among)):
             start, end = info["data_offsets"]
             sizes[info["dtype"]] = sizes.get(info["dtype"], 0) + int(end) - int(start)
     return max(sizes, key=sizes.get) if sizes else ""

@@ -36,7 +36,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from engines.models.checkpoints import CheckpointError, read_header
+from engines.models.checkpoints import CheckpointError, main_dtype, read_header
 
 FP8 = ("F8_E4M3", "F8_E5M2")
 
@@ -142,11 +142,6 @@ def fp8_kind(path: Path) -> Any:
     """The torch 8-bit float dtype most of ``path``'s 8-bit weights use, or None for a file with none."""
     import torch
 
-    counts: dict[str, int] = {}
-    for info in read_header(path).values():
-        if isinstance(info, dict) and info.get("dtype") in FP8:
-            counts[info["dtype"]] = counts.get(info["dtype"], 0) + math.prod(info.get("shape", []))
-    if not counts:
-        return None
-    return {"F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2}[max(counts, key=counts.get)]
+    kind = main_dtype(read_header(path), among=FP8)
+    return {"F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2}[kind] if kind else None
 
